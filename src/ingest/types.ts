@@ -1,0 +1,52 @@
+/**
+ * The small interface every ingest protocol needs from its parent (core/).
+ * Ingest never imports core: core hands an IngestHandler to each listener.
+ */
+
+/** What a publisher asked for, known before the publish is acknowledged. */
+export interface PublishRequest {
+  protocol: 'rtmp' | 'srt'
+  /** Application part of the URL (`live` in rtmp://host/live/name). */
+  app: string
+  /** Stream name without query string. */
+  stream: string
+  /** Publish key from `?key=` (RTMP) or the streamid (SRT); undefined when absent. */
+  key?: string
+  /** Remote address `ip:port` of the publisher. */
+  remote: string
+}
+
+/** Kind of an FLV tag carried over RTMP. */
+export type TagKind = 'audio' | 'video' | 'data'
+
+/**
+ * One media message, exactly the body of an FLV tag (RTMP audio/video/data
+ * message payload), stamped with the wall-clock time it arrived.
+ */
+export interface MediaTag {
+  kind: TagKind
+  /** RTMP timestamp in milliseconds (absolute, after delta accumulation). */
+  timestamp: number
+  /** FLV tag body: for video the VIDEODATA header byte(s) + payload; for audio AUDIODATA. */
+  data: Buffer
+  /** Date.now() when the last byte of the message arrived. */
+  arrival: number
+}
+
+/** Where an accepted publisher's media goes. */
+export interface MediaSink {
+  /** Called for every complete audio/video/data message, in arrival order. */
+  write(tag: MediaTag): void
+  /** Called once when the publisher goes away (cleanly or not); `reason` for logs. */
+  end(reason: string): void
+}
+
+/** Outcome of a publish request. */
+export type PublishDecision =
+  | { ok: true; sink: MediaSink; /** lets core kick the publisher */ onKick?: (kick: () => void) => void }
+  | { ok: false; code: 'unauthorized' | 'busy' | 'bad-name'; reason: string }
+
+/** Supplied by core/: decides on a publish before the ingest acknowledges it. */
+export interface IngestHandler {
+  publish(req: PublishRequest): Promise<PublishDecision>
+}
