@@ -1,0 +1,70 @@
+/**
+ * The config shape and its defaults. Defaults must work out of the box on one
+ * machine: every port free on a fresh box, publishing open (keys come later).
+ */
+
+/** Fully resolved streamd configuration. */
+export interface Config {
+  http: { host: string; port: number }
+  rtmp: { enabled: boolean; host: string; port: number }
+  publish: { open: boolean }
+  ffmpeg: { path: string | null }
+  hls: {
+    /** Target duration of an LL-HLS part, seconds. */
+    partTarget: number
+    /** Target duration of a segment, seconds; TARGETDURATION is its ceiling. */
+    segmentTarget: number
+    /** Seconds of media listed in a media playlist. */
+    windowSeconds: number
+    /** Seconds a stream that ended stays servable (ENDLIST playlist) before it is dropped. */
+    endedRetentionSeconds: number
+  }
+  worker: {
+    /** First restart delay after an FFmpeg worker dies, ms; doubles up to maxBackoffMs. */
+    minBackoffMs: number
+    maxBackoffMs: number
+  }
+  dataDir: string
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
+}
+
+/** Defaults used for every key the config file leaves out. */
+export const DEFAULTS: Config = {
+  http: { host: '0.0.0.0', port: 8080 },
+  rtmp: { enabled: true, host: '0.0.0.0', port: 1935 },
+  publish: { open: true },
+  ffmpeg: { path: null },
+  hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120 },
+  worker: { minBackoffMs: 250, maxBackoffMs: 8000 },
+  dataDir: './data',
+  log: { level: 'info' },
+}
+
+type Check = (value: unknown) => string | undefined
+
+const int = (min: number, max: number): Check => (v) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? undefined : `an integer from ${min} to ${max}`
+const num = (min: number, max: number): Check => (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? undefined : `a number from ${min} to ${max}`
+const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'true or false')
+const str: Check = (v) => (typeof v === 'string' && v.length > 0 && v.length < 4096 ? undefined : 'a non-empty string')
+const strOrNull: Check = (v) => (v === null ? undefined : str(v) && 'a non-empty string or null')
+const oneOf = (...allowed: string[]): Check => (v) =>
+  typeof v === 'string' && allowed.includes(v) ? undefined : `one of ${allowed.join(', ')}`
+
+/** Validator per leaf key, mirroring Config; a key absent here is unknown. */
+export const CHECKS = {
+  http: { host: str, port: int(0, 65535) },
+  rtmp: { enabled: bool, host: str, port: int(0, 65535) },
+  publish: { open: bool },
+  ffmpeg: { path: strOrNull },
+  hls: {
+    partTarget: num(0.1, 2),
+    segmentTarget: num(1, 10),
+    windowSeconds: num(6, 3600),
+    endedRetentionSeconds: num(0, 86400),
+  },
+  worker: { minBackoffMs: int(10, 60000), maxBackoffMs: int(10, 600000) },
+  dataDir: str,
+  log: { level: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
+} as const

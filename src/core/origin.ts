@@ -1,0 +1,135 @@
+/**
+ * Builds an origin from config: directory, HTTP, RTMP ingest, and a pipeline
+ * per publish. Starts and stops them in order.
+ */
+import type { Logger } from 'pino'
+import type { Config } from '../config/schema.js'
+import { Metrics } from '../log/metrics.js'
+import { HttpServer } from '../http/server.js'
+import { RtmpServer } from '../ingest/rtmp/server.js'
+import type { IngestHandler, PublishDecision, PublishRequest } from '../ingest/types.js'
+import { LiveStream, StreamDirectory } from '../packager/live-stream.js'
+import { RenditionStore } from '../packager/rendition-store.js'
+import { resolveFfmpeg } from '../transcode/ffmpeg-path.js'
+import { StreamPipeline } from './stream-pipeline.js'
+
+/** Ports actually bound (after port 0 resolution). */
+export interface OriginPorts {
+  http: number
+  rtmp: number | undefined
+}
+
+/** Name of the single passthrough rendition until ladders exist. */
+export const SOURCE_RENDITION = 'source'
+
+/** A running origin server. */
+export class Origin implements IngestHandler {
+  readonly config: Config
+  readonly directory = new StreamDirectory()
+  readonly metrics: Metrics
+  readonly pipelines = new Map<string, StreamPipeline>()
+  private readonly log: Logger
+  private readonly ffmpeg: string
+  private readonly http: HttpServer
+  private rtmp: RtmpServer | undefined
+  private readonly retention = new Map<string, NodeJS.Timeout>()
+
+  constructor(config: Config, logger: Logger, opts: { defaultMetrics?: boolean } = {}) {
+    this.config = config
+    this.log = logger
+    this.ffmpeg = resolveFfmpeg(config.ffmpeg.path ?? undefined).path
+    this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics })
+    this.http = new HttpServer({ directory: this.directory, metrics: this.metrics, logger: logger.child({ component: 'http' }) })
+  }
+
+  /** The FFmpeg binary this origin runs. */
+  get ffmpegPath(): string {
+    return this.ffmpeg
+  }
+
+  /** Bind HTTP, then ingest; resolves with the bound ports. */
+  async start(): Promise<OriginPorts> {
+    const http = await this.http.listen(this.config.http.host, this.config.http.port)
+    let rtmp: number | undefined
+    if (this.config.rtmp.enabled) {
+      this.rtmp = new RtmpServer({ host: this.config.rtmp.host, port: this.config.rtmp.port, handler: this, logger: this.log.child({ component: 'rtmp' }) })
+      rtmp = await this.rtmp.listen()
+    }
+    this.log.info({ http, rtmp, ffmpeg: this.ffmpeg }, 'origin listening')
+    return { http, rtmp }
+  }
+
+  /** Stop ingest first (publishers end cleanly), then HTTP. */
+  async stop(): Promise<void> {
+    await this.rtmp?.close()
+    await Promise.all([...this.pipelines.values()].map((p) => {
+      p.end('server stopping')
+      return p.stopped
+    }))
+    for (const t of this.retention.values()) clearTimeout(t)
+    this.http.close()
+  }
+
+  /** IngestHandler: decide a publish before the ingest acknowledges it. */
+  async publish(req: PublishRequest): Promise<PublishDecision> {
+    const log = this.log.child({ stream: req.stream, protocol: req.protocol, remote: req.remote })
+    if (!this.config.publish.open) {
+      this.metrics.publishRefused.inc({ protocol: req.protocol, code: 'unauthorized' })
+      log.warn('publish refused: publishing is closed')
+      return { ok: false, code: 'unauthorized', reason: 'publishing is closed on this server' }
+    }
+    if (this.pipelines.has(req.stream)) {
+      this.metrics.publishRefused.inc({ protocol: req.protocol, code: 'busy' })
+      log.warn('publish refused: name already live')
+      return { ok: false, code: 'busy', reason: `stream ${req.stream} is already being published` }
+    }
+    const stream = this.streamFor(req.stream)
+    stream.state = 'starting'
+    stream.endedAt = undefined
+    stream.ingest = { protocol: req.protocol, remote: req.remote, since: Date.now() }
+    const store = stream.renditions.get(SOURCE_RENDITION)!
+    const pipeline = new StreamPipeline({
+      stream, store, config: this.config, ffmpeg: this.ffmpeg, logger: log, metrics: this.metrics, protocol: req.protocol,
+      onStopped: () => this.stopped(stream, pipeline),
+    })
+    this.pipelines.set(req.stream, pipeline)
+    this.metrics.streamsLive.set(this.pipelines.size)
+    pipeline.start()
+    log.info('publish accepted')
+    return { ok: true, sink: pipeline }
+  }
+
+  /** The stream of this name, reused while retained so numbering continues. */
+  private streamFor(name: string): LiveStream {
+    const timer = this.retention.get(name)
+    if (timer) clearTimeout(timer)
+    this.retention.delete(name)
+    const existing = this.directory.get(name)
+    if (existing) return existing
+    const stream = new LiveStream(name)
+    const hls = this.config.hls
+    const timing = { targetDuration: Math.ceil(hls.segmentTarget), partTarget: hls.partTarget, windowSeconds: hls.windowSeconds }
+    // Media sequence numbers start at the Unix time in seconds: a name that comes back
+    // after its retention (or after a restart) never reuses a segment URL.
+    const firstMsn = Math.floor(Date.now() / 1000)
+    stream.addRendition(new RenditionStore(SOURCE_RENDITION, timing, firstMsn, (d) => this.metrics.blockingWaiters.inc(d)))
+    this.directory.add(stream)
+    return stream
+  }
+
+  private stopped(stream: LiveStream, pipeline: StreamPipeline): void {
+    if (this.pipelines.get(stream.name) === pipeline) this.pipelines.delete(stream.name)
+    this.metrics.streamsLive.set(this.pipelines.size)
+    this.metrics.dropStream(stream.name)
+    stream.state = 'ended'
+    stream.endedAt = Date.now()
+    stream.inputBitrate = 0
+    // Keep the ended stream servable (ENDLIST) for a while, then free its memory.
+    const timer = setTimeout(() => {
+      this.retention.delete(stream.name)
+      if (stream.state === 'ended') this.directory.remove(stream.name)
+    }, this.config.hls.endedRetentionSeconds * 1000)
+    timer.unref()
+    this.retention.set(stream.name, timer)
+  }
+}

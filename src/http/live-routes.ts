@@ -1,0 +1,174 @@
+/**
+ * Handlers for /live/...: playlists (with blocking reload), init segments,
+ * segments and parts (held until they exist when they are about to).
+ */
+import { gzipSync } from 'node:zlib'
+import type { LiveStream, StreamDirectory } from '../packager/live-stream.js'
+import type { RenditionStore } from '../packager/rendition-store.js'
+import { renderMediaPlaylist, type RenditionReport } from '../packager/hls-media-playlist.js'
+import { renderMultivariant } from '../packager/hls-multivariant.js'
+import { blockingSatisfied, parsePlaylistQuery, refuseBlocking } from '../packager/hls-blocking.js'
+import type { Route } from './router.js'
+import { queryParam } from './router.js'
+import type { RequestContext } from './context.js'
+import { CORS, type Reply } from './reply.js'
+import * as cache from './cache-policy.js'
+
+/** What the live routes read from. */
+export interface LiveDeps {
+  directory: StreamDirectory
+}
+
+const M3U8 = 'application/vnd.apple.mpegurl'
+const MP4 = 'video/mp4'
+const M4S = 'video/iso.segment'
+
+interface CachedText { key: string; text: Buffer; gz: Buffer }
+const playlistCache = new WeakMap<RenditionStore, Map<string, CachedText>>()
+
+function notFound(reply: Reply, why = 'not found'): void {
+  reply.text(404, why, { ...CORS, 'Cache-Control': cache.NOT_YET })
+}
+
+function sendText(ctx: RequestContext, reply: Reply, body: CachedText, type: string, cacheControl: string): void {
+  const gzip = /\bgzip\b/.test(ctx.acceptEncoding)
+  const headers = { ...CORS, 'Content-Type': type, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding' }
+  if (gzip) reply.send(200, { ...headers, 'Content-Encoding': 'gzip' }, body.gz, ctx.method === 'HEAD')
+  else reply.send(200, headers, body.text, ctx.method === 'HEAD')
+}
+
+function reportsFor(stream: LiveStream, self: RenditionStore): RenditionReport[] {
+  const out: RenditionReport[] = []
+  for (const r of stream.renditions.values()) {
+    const edge = r !== self ? r.edge() : undefined
+    if (edge) out.push({ uri: `../${r.name}/index.m3u8`, lastMsn: edge.msn, lastPart: edge.part })
+  }
+  return out
+}
+
+function playlistText(stream: LiveStream, store: RenditionStore, skip: 'YES' | 'v2' | undefined): CachedText {
+  let perStore = playlistCache.get(store)
+  if (!perStore) playlistCache.set(store, (perStore = new Map()))
+  const key = `${stream.version}:${store.ended}`
+  const slot = skip ?? 'full'
+  const hit = perStore.get(slot)
+  if (hit && hit.key === key) return hit
+  const text = Buffer.from(renderMediaPlaylist(store, { skip, reports: reportsFor(stream, store) }))
+  const entry = { key, text, gz: gzipSync(text) }
+  perStore.set(slot, entry)
+  return entry
+}
+
+function mediaPlaylist(ctx: RequestContext, reply: Reply, stream: LiveStream, store: RenditionStore): void {
+  const q = parsePlaylistQuery(ctx.query)
+  if (!q.ok) return reply.text(400, q.message, { ...CORS, 'Cache-Control': cache.NO_STORE })
+  const td = store.timing.targetDuration
+  const respond = (): void => {
+    const cc = store.ended ? cache.ENDED : q.msn !== undefined ? cache.blockingPlaylist(td) : cache.livePlaylist(td)
+    sendText(ctx, reply, playlistText(stream, store, q.skip), M3U8, cc)
+  }
+  if (q.msn === undefined || store.ended) return respond()
+  const refusal = refuseBlocking(store, q.msn, q.part)
+  if (refusal) return reply.text(400, refusal, { ...CORS, 'Cache-Control': cache.NO_STORE })
+  const { msn, part } = q
+  // 6.2.5.2: hold until available; 503 if not within three target durations.
+  const cancel = store.waiters.wait(() => blockingSatisfied(store, msn, part), 3 * td * 1000, (outcome) => {
+    if (outcome === 'ready' || outcome === 'ended') respond()
+    else if (outcome === 'timeout') reply.text(503, 'playlist update not available in time', { ...CORS, 'Cache-Control': cache.NO_STORE })
+  })
+  reply.onDone(cancel)
+}
+
+function sendMedia(ctx: RequestContext, reply: Reply, data: Buffer, type: string): void {
+  reply.send(200, { ...CORS, 'Content-Type': type, 'Cache-Control': cache.IMMUTABLE }, data, ctx.method === 'HEAD')
+}
+
+function init(ctx: RequestContext, reply: Reply, store: RenditionStore): void {
+  const v = queryParam(ctx.query, 'v')
+  const rec = v === undefined ? store.currentInit : store.initByHash(v)
+  if (!rec) return notFound(reply, 'no such init segment')
+  if (v === undefined) {
+    // The unversioned name follows the newest epoch, so it must not be cached long.
+    return reply.send(200, { ...CORS, 'Content-Type': MP4, 'Cache-Control': cache.NOT_YET }, rec.data, ctx.method === 'HEAD')
+  }
+  sendMedia(ctx, reply, rec.data, MP4)
+}
+
+/** Hold a request until `get` yields bytes, the thing becomes impossible, or 3 target durations pass. */
+function holdFor(ctx: RequestContext, reply: Reply, store: RenditionStore, get: () => Buffer | undefined, impossible: () => boolean): void {
+  const now = get()
+  if (now) return sendMedia(ctx, reply, now, M4S)
+  if (impossible()) return notFound(reply)
+  const cancel = store.waiters.wait(() => get() !== undefined || impossible(), 3 * store.timing.targetDuration * 1000, (outcome) => {
+    const data = get()
+    if (data) sendMedia(ctx, reply, data, M4S)
+    else if (outcome === 'timeout') reply.text(503, 'not available in time', { ...CORS, 'Cache-Control': cache.NO_STORE })
+    else if (outcome !== 'cancelled') notFound(reply)
+  })
+  reply.onDone(cancel)
+}
+
+function segment(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: number): void {
+  const get = (): Buffer | undefined => {
+    const s = store.segment(msn)
+    return s?.complete ? s.data : undefined
+  }
+  // Only the segment in production (or the next one) is worth waiting for.
+  const impossible = (): boolean => store.ended || msn > store.upcomingMsn || (msn < store.upcomingMsn && !store.segment(msn))
+  holdFor(ctx, reply, store, get, impossible)
+}
+
+function part(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: number, index: number): void {
+  const get = (): Buffer | undefined => store.part(msn, index)?.data
+  const impossible = (): boolean => {
+    if (store.ended || msn > store.upcomingMsn + 1) return true
+    const s = store.segment(msn)
+    if (s) return s.complete && index >= s.parts.length
+    // Not yet started: only the next segment's first parts can be waited for.
+    return msn < store.upcomingMsn || index > 1
+  }
+  holdFor(ctx, reply, store, get, impossible)
+}
+
+/** Hold a request until a starting rendition has produced media (3 target durations at most). */
+function holdUntilReady(reply: Reply, store: RenditionStore, ready: () => boolean, then: () => void): void {
+  const cancel = store.waiters.wait(ready, 3 * store.timing.targetDuration * 1000, (outcome) => {
+    if (outcome === 'ready') then()
+    else if (outcome === 'timeout') reply.text(503, 'stream is starting', { ...CORS, 'Cache-Control': cache.NO_STORE, 'Retry-After': '1' })
+    else if (outcome === 'ended') notFound(reply, 'stream ended before producing media')
+  })
+  reply.onDone(cancel)
+}
+
+/** Serve a /live/... route. */
+export function serveLive(route: Route, ctx: RequestContext, reply: Reply, deps: LiveDeps): void {
+  if (!('stream' in route)) return notFound(reply)
+  const stream = deps.directory.get(route.stream)
+  if (!stream) return notFound(reply, 'no such stream')
+  if (route.kind === 'multivariant') {
+    const first = stream.renditions.values().next().value
+    const render = (): void => {
+      const text = renderMultivariant(stream)
+      if (!text) return notFound(reply, 'stream has not produced media yet')
+      const buf = Buffer.from(text)
+      sendText(ctx, reply, { key: '', text: buf, gz: gzipSync(buf) }, M3U8, cache.MULTIVARIANT)
+    }
+    // A player that asks just after the publish starts is held until media exists.
+    if (!first || stream.ready || stream.state === 'ended') return render()
+    return holdUntilReady(reply, first, () => stream.ready, render)
+  }
+  if (!('rendition' in route)) return notFound(reply)
+  const store = stream.renditions.get(route.rendition)
+  if (!store) return notFound(reply, 'no such rendition')
+  switch (route.kind) {
+    case 'media-playlist':
+      if (store.edge() || store.ended) return mediaPlaylist(ctx, reply, stream, store)
+      return holdUntilReady(reply, store, () => store.edge() !== undefined, () => mediaPlaylist(ctx, reply, stream, store))
+    case 'init':
+      return init(ctx, reply, store)
+    case 'segment':
+      return segment(ctx, reply, store, route.msn)
+    case 'part':
+      return part(ctx, reply, store, route.msn, route.part)
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The one place that writes uWebSockets.js responses, applying DESIGN.md's rules:
+ * onAborted registered at once (1), one `done` flag and idempotent cleanup (3),
+ * every write corked (4), known-size bodies through tryEnd + onWritable (5).
+ */
+import type { HttpResponse } from 'uWebSockets.js'
+
+/** Header name → value; names are written as given. */
+export type Headers = Record<string, string>
+
+const STATUS_TEXT: Record<number, string> = {
+  200: '200 OK', 204: '204 No Content', 206: '206 Partial Content', 304: '304 Not Modified',
+  400: '400 Bad Request', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
+  410: '410 Gone', 414: '414 URI Too Long', 416: '416 Range Not Satisfiable', 500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+}
+
+/** CORS for every playlist and media response: any page may play. */
+export const CORS: Headers = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Age, Content-Length, Content-Range, Date, ETag',
+}
+
+/** A response that is safe to finish from any context, exactly once. */
+export class Reply {
+  /** Status sent, for metrics; 0 until sent. */
+  status = 0
+  private readonly res: HttpResponse
+  private finished = false
+  private aborted = false
+  private readonly cleanups: Array<() => void> = []
+
+  constructor(res: HttpResponse) {
+    this.res = res
+    // Rule 1: registered before any return or await.
+    res.onAborted(() => {
+      this.aborted = true
+      this.finish()
+    })
+  }
+
+  /** True until the response is sent or the client is gone. */
+  get open(): boolean {
+    return !this.finished && !this.aborted
+  }
+
+  /** Run `fn` once when the response ends for any reason (sent, aborted). */
+  onDone(fn: () => void): void {
+    if (this.finished) fn()
+    else this.cleanups.push(fn)
+  }
+
+  /** Send status, headers and a complete body; `head` sends headers only. */
+  send(status: number, headers: Headers, body: Buffer | string, head = false): void {
+    if (!this.open) return
+    const buf = typeof body === 'string' ? Buffer.from(body) : body
+    this.status = status
+    this.res.cork(() => {
+      this.res.writeStatus(STATUS_TEXT[status] ?? `${status} Status`)
+      for (const [k, v] of Object.entries(headers)) this.res.writeHeader(k, v)
+      if (head || status === 204 || status === 304) {
+        this.res.endWithoutBody(head ? buf.length : undefined)
+        this.finish()
+        return
+      }
+      this.writeBody(buf)
+    })
+  }
+
+  /** A short text response (errors, health). */
+  text(status: number, body: string, headers: Headers = {}): void {
+    this.send(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, body)
+  }
+
+  private writeBody(body: Buffer): void {
+    const total = body.length
+    const start = this.res.getWriteOffset()
+    const [ok, done] = this.res.tryEnd(body, total)
+    if (done) {
+      this.finish()
+      return
+    }
+    if (ok) return
+    // Rule 5: resume from the write offset whenever the socket drains.
+    this.res.onWritable((offset) => {
+      if (!this.open) return true
+      const [ok2, done2] = this.res.tryEnd(body.subarray(offset - start), total)
+      if (done2) this.finish()
+      return ok2
+    })
+  }
+
+  private finish(): void {
+    if (this.finished) return
+    this.finished = true
+    for (const fn of this.cleanups.splice(0)) fn()
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The HTTP server: the only importer of uWebSockets.js besides reply/context.
+ * Routes every request through one handler so limits, CORS and metrics apply
+ * to all of them.
+ */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import uws from 'uWebSockets.js'
+import type { Logger } from 'pino'
+import type { Metrics } from '../log/metrics.js'
+import type { StreamDirectory } from '../packager/live-stream.js'
+import { readRequest, type RequestContext } from './context.js'
+import { CORS, Reply } from './reply.js'
+import { MAX_PATH, MAX_QUERY, route, type Route } from './router.js'
+import { serveLive } from './live-routes.js'
+import { renderPage } from './page.js'
+import { streamJson } from './api.js'
+import { NO_STORE } from './cache-policy.js'
+
+/** What the HTTP layer reads from and reports to. */
+export interface HttpDeps {
+  directory: StreamDirectory
+  metrics: Metrics
+  logger: Logger
+}
+
+function loadHlsJs(): Buffer {
+  const req = createRequire(import.meta.url)
+  return readFileSync(req.resolve('hls.js/dist/hls.min.js'))
+}
+
+/** streamd's HTTP front: playlists, media, page, API, metrics, health. */
+export class HttpServer {
+  private readonly deps: HttpDeps
+  private readonly app: uws.TemplatedApp
+  private readonly hlsJs: Buffer
+  private listenSocket: uws.us_listen_socket | undefined
+
+  constructor(deps: HttpDeps) {
+    this.deps = deps
+    this.hlsJs = loadHlsJs()
+    this.app = uws.App()
+    this.app.any('/*', (res, req) => {
+      const reply = new Reply(res)
+      let ctx: RequestContext | undefined
+      try {
+        ctx = readRequest(res, req)
+        this.handle(ctx, reply)
+      } catch (err) {
+        deps.logger.error({ err, path: ctx?.path }, 'http handler failed')
+        reply.text(500, 'internal error', { 'Cache-Control': NO_STORE })
+      }
+    })
+  }
+
+  /** Listen on host:port (0 = any free port); resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (token) => {
+        if (!token) return reject(new Error(`cannot listen for HTTP on ${host}:${port} (in use or not permitted)`))
+        this.listenSocket = token
+        resolve(uws.us_socket_local_port(token))
+      })
+    })
+  }
+
+  /** Stop accepting connections. */
+  close(): void {
+    if (this.listenSocket) uws.us_listen_socket_close(this.listenSocket)
+    this.listenSocket = undefined
+  }
+
+  private handle(ctx: RequestContext, reply: Reply): void {
+    if (ctx.path.length > MAX_PATH || ctx.query.length > MAX_QUERY) {
+      return this.finish(reply, 'other', () => reply.text(414, 'URI too long', { ...CORS, 'Cache-Control': NO_STORE }))
+    }
+    if (ctx.method === 'OPTIONS') {
+      return this.finish(reply, 'preflight', () => reply.send(204, {
+        ...CORS,
+        'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+        'Access-Control-Allow-Headers': 'Range, If-None-Match',
+        'Access-Control-Max-Age': '86400',
+      }, ''))
+    }
+    const r = route(ctx.path)
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      return this.finish(reply, r.kind, () => reply.text(405, 'method not allowed', { ...CORS, Allow: 'GET, HEAD, OPTIONS' }))
+    }
+    this.finish(reply, r.kind, () => this.dispatch(r, ctx, reply))
+  }
+
+  /** Count the request by route and final status once it ends. */
+  private finish(reply: Reply, routeKind: string, run: () => void): void {
+    reply.onDone(() => this.deps.metrics.httpRequests.inc({ route: routeKind, status: reply.status === 0 ? 'aborted' : String(reply.status) }))
+    run()
+  }
+
+  private dispatch(r: Route, ctx: RequestContext, reply: Reply): void {
+    const head = ctx.method === 'HEAD'
+    switch (r.kind) {
+      case 'healthz':
+        return reply.text(200, 'ok\n', { 'Cache-Control': NO_STORE })
+      case 'page':
+        return reply.send(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': NO_STORE }, renderPage(this.deps.directory.list()), head)
+      case 'static':
+        return reply.send(200, { ...CORS, 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }, this.hlsJs, head)
+      case 'metrics': {
+        const registry = this.deps.metrics.registry
+        registry.metrics().then(
+          (text) => reply.send(200, { 'Content-Type': registry.contentType, 'Cache-Control': NO_STORE }, text, head),
+          () => reply.text(500, 'metrics failed'),
+        )
+        return
+      }
+      case 'api-streams':
+        return this.json(reply, { streams: this.deps.directory.list().map(streamJson) }, head)
+      case 'api-stream': {
+        const s = this.deps.directory.get(r.stream)
+        return s ? this.json(reply, streamJson(s), head) : reply.text(404, 'no such stream', { ...CORS, 'Cache-Control': NO_STORE })
+      }
+      case 'not-found':
+        return reply.text(404, 'not found', { ...CORS, 'Cache-Control': 'public, max-age=10' })
+      default:
+        return serveLive(r, ctx, reply, { directory: this.deps.directory })
+    }
+  }
+
+  private json(reply: Reply, body: unknown, head: boolean): void {
+    reply.send(200, { ...CORS, 'Content-Type': 'application/json', 'Cache-Control': NO_STORE }, JSON.stringify(body), head)
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Prometheus metrics. One registry per server instance (not prom-client's
+ * global one) so several servers can run in one process, as tests do.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** Every metric streamd exports, created once per server. */
+export class Metrics {
+  readonly registry = new Registry()
+  readonly ingestBytes: Counter<'stream' | 'protocol'>
+  readonly ingestBitrate: Gauge<'stream'>
+  readonly streamsLive: Gauge
+  readonly parts: Counter<'stream' | 'rendition'>
+  readonly segments: Counter<'stream' | 'rendition'>
+  readonly workerRestarts: Counter<'stream'>
+  readonly httpRequests: Counter<'route' | 'status'>
+  readonly blockingWaiters: Gauge
+  readonly publishRefused: Counter<'protocol' | 'code'>
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry]
+    this.ingestBytes = new Counter({ name: 'streamd_ingest_bytes_total', help: 'Media bytes received from publishers', labelNames: ['stream', 'protocol'], registers })
+    this.ingestBitrate = new Gauge({ name: 'streamd_ingest_bitrate_bits', help: 'Ingest bitrate over the last few seconds, bit/s', labelNames: ['stream'], registers })
+    this.streamsLive = new Gauge({ name: 'streamd_streams_live', help: 'Streams with a live publisher', registers })
+    this.parts = new Counter({ name: 'streamd_parts_total', help: 'LL-HLS parts produced', labelNames: ['stream', 'rendition'], registers })
+    this.segments = new Counter({ name: 'streamd_segments_total', help: 'Media segments produced', labelNames: ['stream', 'rendition'], registers })
+    this.workerRestarts = new Counter({ name: 'streamd_worker_restarts_total', help: 'FFmpeg worker restarts after an exit', labelNames: ['stream'], registers })
+    this.httpRequests = new Counter({ name: 'streamd_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers })
+    this.blockingWaiters = new Gauge({ name: 'streamd_blocking_waiters', help: 'Requests held open waiting for a part, segment or playlist', registers })
+    this.publishRefused = new Counter({ name: 'streamd_publish_refused_total', help: 'Publish attempts refused', labelNames: ['protocol', 'code'], registers })
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'streamd_' })
+  }
+
+  /** Forget per-stream label sets once a stream is gone, so labels do not accumulate. */
+  dropStream(stream: string): void {
+    this.ingestBitrate.remove({ stream })
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * LL-HLS media playlist rendering (draft-pantos-hls-rfc8216bis) from a
+ * RenditionStore. Pure over the store's state: same state, same text.
+ */
+import { attributes, dateTime, decimal, enumValue, tag } from '../formats/hls/tags.js'
+import type { RenditionStore } from './rendition-store.js'
+import type { SegmentRecord } from './types.js'
+
+/** Another rendition's position, for EXT-X-RENDITION-REPORT. */
+export interface RenditionReport {
+  uri: string
+  lastMsn: number
+  lastPart: number
+}
+
+/** What varies per request. */
+export interface MediaPlaylistRequest {
+  /** `_HLS_skip=YES` (v1) or `v2`: a delta update. */
+  skip?: 'YES' | 'v2'
+  reports?: RenditionReport[]
+}
+
+/** Segment URI within the rendition folder. */
+export const segmentUri = (msn: number): string => `${msn}.m4s`
+/** Part URI within the rendition folder. */
+export const partUri = (msn: number, index: number): string => `${msn}.${index}.m4s`
+/** Init URI: content-addressed, so one URL never names two different init segments. */
+export const initUri = (hash: string): string => `init.mp4?v=${hash}`
+
+/** 4.4.3.8: CAN-SKIP-UNTIL must be at least six target durations. */
+export function skipUntil(store: RenditionStore): number {
+  return 6 * store.timing.targetDuration
+}
+
+/** PART-HOLD-BACK: 4.4.3.8 requires at least three part targets. */
+export function partHoldBack(store: RenditionStore): number {
+  return 3 * store.timing.partTarget
+}
+
+/** The segments the playlist lists: the newest windowSeconds of complete ones, plus the open one. */
+export function listedSegments(store: RenditionStore): SegmentRecord[] {
+  const all = store.segments.filter((s) => s.parts.length > 0)
+  let total = 0
+  let first = all.length
+  while (first > 0) {
+    const s = all[first - 1]!
+    if (s.complete && total + s.duration > store.timing.windowSeconds && first < all.length) break
+    total += s.duration
+    first--
+  }
+  return all.slice(first)
+}
+
+/** Render the media playlist for the store's current state. */
+export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistRequest = {}): string {
+  const { targetDuration, partTarget } = store.timing
+  const segs = listedSegments(store)
+  const firstMsn = segs[0]?.msn ?? store.upcomingMsn
+  // Discontinuities dropped from the top (retained grace segments included) raise the sequence.
+  let dsn = store.discontinuitySequence
+  for (const s of store.segments) {
+    if (s.msn >= firstMsn) break
+    if (s.discontinuity) dsn++
+  }
+
+  // Parts stay listed while within 3 target durations of the playlist's end (4.4.4.9).
+  const partHorizon = 3 * targetDuration
+  const total = segs.reduce((a, s) => a + s.duration, 0)
+
+  // Delta update: segments entirely before the skip boundary are replaced by EXT-X-SKIP (6.2.5.1).
+  let skipped = 0
+  if (req.skip && !store.ended) {
+    let elapsed = 0
+    for (const s of segs) {
+      if (!s.complete || total - elapsed - s.duration < skipUntil(store)) break
+      // A skipped segment may not carry a discontinuity or a new map: stop before it.
+      if (skipped > 0 && (s.discontinuity || s.init !== segs[0]!.init)) break
+      elapsed += s.duration
+      skipped++
+    }
+  }
+
+  const lines: string[] = ['#EXTM3U', tag('EXT-X-VERSION', skipped > 0 ? (req.skip === 'v2' ? '10' : '9') : '6')]
+  lines.push(tag('EXT-X-TARGETDURATION', String(targetDuration)))
+  lines.push(tag('EXT-X-SERVER-CONTROL', attributes({
+    'CAN-BLOCK-RELOAD': true,
+    'CAN-SKIP-UNTIL': skipUntil(store),
+    'PART-HOLD-BACK': partHoldBack(store),
+  })))
+  lines.push(tag('EXT-X-PART-INF', `PART-TARGET=${decimal(partTarget)}`))
+  lines.push(tag('EXT-X-MEDIA-SEQUENCE', String(firstMsn)))
+  lines.push(tag('EXT-X-DISCONTINUITY-SEQUENCE', String(dsn)))
+  if (skipped > 0) lines.push(tag('EXT-X-SKIP', attributes({ 'SKIPPED-SEGMENTS': skipped })))
+
+  let elapsed = 0
+  let mapHash: string | undefined = skipped > 0 ? segs[skipped - 1]!.init.hash : undefined
+  for (let i = 0; i < segs.length; i++) {
+    const s = segs[i]!
+    if (i < skipped) {
+      elapsed += s.duration
+      continue
+    }
+    if (s.discontinuity && i > 0) lines.push('#EXT-X-DISCONTINUITY')
+    if (s.init.hash !== mapHash) {
+      lines.push(tag('EXT-X-MAP', attributes({ URI: initUri(s.init.hash) })))
+      mapHash = s.init.hash
+    }
+    lines.push(tag('EXT-X-PROGRAM-DATE-TIME', dateTime(s.pdt)))
+    let partEnd = elapsed
+    for (const p of s.parts) {
+      partEnd += p.duration
+      if (total - partEnd > partHorizon) continue
+      lines.push(tag('EXT-X-PART', attributes({
+        DURATION: p.duration,
+        URI: partUri(p.msn, p.index),
+        INDEPENDENT: p.independent ? enumValue('YES') : undefined,
+      })))
+    }
+    elapsed += s.duration
+    if (s.complete) {
+      lines.push(`#EXTINF:${decimal(s.duration)},`, segmentUri(s.msn))
+    }
+  }
+
+  if (store.ended) {
+    lines.push('#EXT-X-ENDLIST')
+  } else {
+    const open = store.openSegment()
+    const hintMsn = open ? open.msn : store.upcomingMsn
+    const hintPart = open ? open.parts.length : 0
+    lines.push(tag('EXT-X-PRELOAD-HINT', attributes({ TYPE: enumValue('PART'), URI: partUri(hintMsn, hintPart) })))
+  }
+  for (const r of req.reports ?? []) {
+    lines.push(tag('EXT-X-RENDITION-REPORT', attributes({ URI: r.uri, 'LAST-MSN': r.lastMsn, 'LAST-PART': r.lastPart })))
+  }
+  return lines.join('\n') + '\n'
+}

@@ -1,0 +1,196 @@
+/**
+ * The in-memory window of one rendition: its init segments, a bounded list of
+ * segments and parts, and the waiters that watch it. Memory is bounded by the
+ * window, never by the stream's length.
+ */
+import type { EdgePosition, InitRecord, PartRecord, SegmentRecord } from './types.js'
+import { WaiterSet } from './waiters.js'
+
+/** Fixed parameters of a rendition's timeline. */
+export interface RenditionTiming {
+  /** EXT-X-TARGETDURATION: integer seconds, constant for the rendition's life. */
+  targetDuration: number
+  /** EXT-X-PART-INF PART-TARGET, seconds. */
+  partTarget: number
+  /** Seconds of segments listed in the playlist. */
+  windowSeconds: number
+}
+
+/** Segments kept past the playlist window, for players that just loaded an older playlist. */
+const GRACE_SEGMENTS = 3
+
+/** One rendition's window of segments and parts. */
+export class RenditionStore {
+  readonly name: string
+  readonly timing: RenditionTiming
+  readonly waiters: WaiterSet
+  /** Increments on every change; playlist caches key on it. */
+  version = 0
+  /** Discontinuity sequence number of the oldest retained segment. */
+  discontinuitySequence = 0
+  /** True once the publisher is gone and the last segment is complete. */
+  ended = false
+  /** Frames per second of the lead video track, measured by the segmenter. */
+  frameRate: number | undefined
+  private segs: SegmentRecord[] = []
+  private nextMsn: number
+  private init: InitRecord | undefined
+  private readonly inits = new Map<string, InitRecord>()
+  private pendingDiscontinuity = false
+  private readonly listeners = new Set<() => void>()
+
+  constructor(name: string, timing: RenditionTiming, firstMsn: number, onWaiterCount?: (d: number) => void) {
+    this.name = name
+    this.timing = timing
+    this.nextMsn = firstMsn
+    this.waiters = new WaiterSet(onWaiterCount)
+  }
+
+  /** Segments retained, oldest first (the playlist shows the newest `windowSeconds`). */
+  get segments(): readonly SegmentRecord[] {
+    return this.segs
+  }
+
+  /** The init segment of the newest epoch. */
+  get currentInit(): InitRecord | undefined {
+    return this.init
+  }
+
+  /** An init by its hash, while some retained segment (or the current epoch) uses it. */
+  initByHash(hash: string): InitRecord | undefined {
+    return this.inits.get(hash)
+  }
+
+  /**
+   * Start a new epoch (worker start or restart). Its first segment is marked as a
+   * discontinuity unless it is the rendition's very first segment.
+   */
+  beginEpoch(init: InitRecord): void {
+    this.closeOpenSegment()
+    this.init = init
+    this.inits.set(init.hash, init)
+    this.pendingDiscontinuity = this.segs.length > 0 || this.pendingDiscontinuity
+    this.ended = false
+    this.changed()
+  }
+
+  /** Open a new segment; the previous one must have been completed. */
+  startSegment(startTime: number, pdt: number, independent: boolean): SegmentRecord {
+    if (!this.init) throw new Error('startSegment before beginEpoch')
+    this.closeOpenSegment()
+    const seg: SegmentRecord = {
+      msn: this.nextMsn++, parts: [], duration: 0, startTime, pdt, init: this.init,
+      discontinuity: this.pendingDiscontinuity, independent, complete: false,
+    }
+    this.pendingDiscontinuity = false
+    this.segs.push(seg)
+    return seg
+  }
+
+  /** Append a completed part to the open segment. */
+  addPart(duration: number, independent: boolean, data: Buffer): PartRecord {
+    const seg = this.openSegment()
+    if (!seg) throw new Error('addPart without an open segment')
+    const part: PartRecord = { msn: seg.msn, index: seg.parts.length, duration, independent, data, completedAt: Date.now() }
+    seg.parts.push(part)
+    seg.duration += duration
+    this.changed()
+    return part
+  }
+
+  /** Complete the open segment (if it has parts; an empty one is discarded). */
+  completeSegment(): SegmentRecord | undefined {
+    const seg = this.openSegment()
+    if (!seg) return undefined
+    if (seg.parts.length === 0) {
+      // Nothing was ever listed under this msn; reuse it rather than leave a hole.
+      this.segs.pop()
+      this.nextMsn = seg.msn
+      if (seg.discontinuity) this.pendingDiscontinuity = true
+      return undefined
+    }
+    const data = Buffer.concat(seg.parts.map((p) => p.data))
+    let offset = 0
+    for (const p of seg.parts) {
+      // Re-point parts into the segment buffer so part and segment share memory.
+      p.data = data.subarray(offset, offset + p.data.length)
+      offset += p.data.length
+    }
+    seg.data = data
+    seg.complete = true
+    this.evict()
+    this.changed()
+    return seg
+  }
+
+  /** The publisher is gone: complete what is open and mark the rendition ended. */
+  end(): void {
+    this.completeSegment()
+    this.ended = true
+    this.changed()
+    this.waiters.finishAll('ended')
+  }
+
+  /** Segment by media sequence number, complete or in production. */
+  segment(msn: number): SegmentRecord | undefined {
+    const first = this.segs[0]
+    if (!first) return undefined
+    const s = this.segs[msn - first.msn]
+    return s && s.msn === msn ? s : undefined
+  }
+
+  /** A part, while it exists and its URL is still servable. */
+  part(msn: number, index: number): PartRecord | undefined {
+    return this.segment(msn)?.parts[index]
+  }
+
+  /** The segment currently receiving parts, if any. */
+  openSegment(): SegmentRecord | undefined {
+    const last = this.segs[this.segs.length - 1]
+    return last && !last.complete ? last : undefined
+  }
+
+  /** Newest segment with parts and its newest part; undefined before the first part. */
+  edge(): EdgePosition | undefined {
+    for (let i = this.segs.length - 1; i >= 0; i--) {
+      const s = this.segs[i]!
+      if (s.parts.length > 0) return { msn: s.msn, part: s.parts.length - 1 }
+    }
+    return undefined
+  }
+
+  /** Msn the next segment will get (the in-production one, or the one after the last). */
+  get upcomingMsn(): number {
+    return this.openSegment()?.msn ?? this.nextMsn
+  }
+
+  /** Subscribe to changes (part added, segment completed, ended); returns unsubscribe. */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  private closeOpenSegment(): void {
+    if (this.openSegment()) this.completeSegment()
+  }
+
+  private evict(): void {
+    // Keep the newest windowSeconds of complete segments, plus a few for late readers.
+    let kept = 0
+    let i = this.segs.length - 1
+    for (; i >= 0 && kept < this.timing.windowSeconds; i--) kept += this.segs[i]!.duration
+    const drop = Math.max(0, i + 1 - GRACE_SEGMENTS)
+    if (drop === 0) return
+    for (const s of this.segs.slice(0, drop)) if (s.discontinuity) this.discontinuitySequence++
+    this.segs = this.segs.slice(drop)
+    const live = new Set(this.segs.map((s) => s.init.hash))
+    if (this.init) live.add(this.init.hash)
+    for (const h of this.inits.keys()) if (!live.has(h)) this.inits.delete(h)
+  }
+
+  private changed(): void {
+    this.version++
+    this.waiters.check()
+    for (const fn of this.listeners) fn()
+  }
+}

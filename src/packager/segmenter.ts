@@ -1,0 +1,158 @@
+/**
+ * Groups samples into LL-HLS parts and segments. FFmpeg emits one fragment per
+ * frame; the segmenter decides every boundary itself, on the lead track's
+ * integer ticks, so part and segment durations obey the declared targets
+ * whatever the source's frame rate, and each part leaves as one CMAF chunk.
+ */
+import type { Logger } from 'pino'
+import type { Sample, TrackInfo } from '../media/types.js'
+import { buildFragment } from '../formats/mp4/write-fragment.js'
+import type { RenditionStore } from './rendition-store.js'
+import type { InitRecord, PartRecord, SegmentRecord } from './types.js'
+
+/** Boundary policy and clock of one rendition. */
+export interface SegmenterOptions {
+  segmentTarget: number
+  /** Maps a media time (seconds, presentation) of this epoch to wall-clock ms. */
+  wallClockAt: (mediaSeconds: number) => number
+  logger: Logger
+  onPart?: (part: PartRecord) => void
+  onSegment?: (seg: SegmentRecord) => void
+}
+
+/** Non-lead samples held while no segment is open (audio before the first key frame). */
+const MAX_PENDING_BEFORE_START = 500
+
+/** Turns one epoch's samples into parts and segments of a RenditionStore. */
+export class Segmenter {
+  private readonly store: RenditionStore
+  private readonly opts: SegmenterOptions
+  private readonly lead: TrackInfo
+  private readonly partTargetTicks: number
+  private readonly targetDurationTicks: number
+  private readonly segmentTargetTicks: number
+  private pending = new Map<number, Sample[]>()
+  private partTicks = 0
+  private segTicks = -1 // -1: no segment open
+  private lastLeadDuration = 0
+  private lastKeyTicks = -1
+  private lastGopTicks = 0
+  private nextLeadDts = -1
+  private sequence = 1
+  private frameTicks = 0
+
+  constructor(store: RenditionStore, init: InitRecord, opts: SegmenterOptions) {
+    this.store = store
+    this.opts = opts
+    const lead = init.tracks.find((t) => t.kind === 'video') ?? init.tracks[0]
+    if (!lead) throw new Error('init segment has no audio or video track')
+    this.lead = lead
+    const ts = lead.timescale
+    this.partTargetTicks = Math.floor(store.timing.partTarget * ts)
+    this.targetDurationTicks = Math.floor(store.timing.targetDuration * ts)
+    this.segmentTargetTicks = Math.round(opts.segmentTarget * ts)
+    store.beginEpoch(init)
+  }
+
+  /** Feed samples in decode order (as they leave the worker). */
+  push(samples: Sample[]): void {
+    for (const s of samples) {
+      if (s.trackId === this.lead.id) this.pushLead(s)
+      else this.pushOther(s)
+    }
+  }
+
+  /** The epoch's input ended: publish what is held and complete the segment. */
+  flush(): void {
+    this.closePart()
+    this.completeSegment()
+  }
+
+  private pushLead(s: Sample): void {
+    if (this.nextLeadDts >= 0 && s.dts < this.nextLeadDts - s.duration) {
+      this.opts.logger.warn({ dts: s.dts, expected: this.nextLeadDts }, 'lead track went back in time; sample dropped')
+      return
+    }
+    if (this.segTicks < 0) {
+      if (!s.sync) return // a segment must begin with an independent frame
+      this.startSegment(s)
+    } else if (s.sync && this.cutAtKeyframe()) {
+      this.closePart()
+      this.completeSegment()
+      this.startSegment(s)
+    } else if (this.segTicks + this.partTicks + s.duration > this.targetDurationTicks) {
+      // No key frame in time: cut anyway so no segment exceeds TARGETDURATION.
+      this.closePart()
+      this.completeSegment()
+      this.startSegment(s)
+    } else if (this.partTicks > 0 && this.partTicks + s.duration > this.partTargetTicks) {
+      this.closePart()
+    }
+    if (s.sync) {
+      const t = s.dts
+      if (this.lastKeyTicks >= 0) this.lastGopTicks = t - this.lastKeyTicks
+      this.lastKeyTicks = t
+    }
+    this.add(s)
+    this.partTicks += s.duration
+    this.lastLeadDuration = s.duration
+    if (this.lead.kind === 'video' && s.duration > 0) {
+      this.frameTicks = this.frameTicks === 0 ? s.duration : this.frameTicks * 0.9 + s.duration * 0.1
+    }
+    this.nextLeadDts = s.dts + s.duration
+    // Close now if the next frame clearly cannot fit, so the part is out a frame earlier.
+    // Half a frame of slack: frame durations jitter by a tick (millisecond timestamps).
+    if (this.partTicks + this.lastLeadDuration / 2 > this.partTargetTicks) this.closePart()
+  }
+
+  private pushOther(s: Sample): void {
+    const list = this.pending.get(s.trackId) ?? []
+    if (this.segTicks < 0 && list.length >= MAX_PENDING_BEFORE_START) list.shift()
+    list.push(s)
+    this.pending.set(s.trackId, list)
+  }
+
+  private cutAtKeyframe(): boolean {
+    const dur = this.segTicks + this.partTicks
+    if (dur >= this.segmentTargetTicks - this.partTargetTicks / 2) return true
+    // The next key frame would land past TARGETDURATION: cut here instead.
+    return this.lastGopTicks > 0 && dur + this.lastGopTicks > this.targetDurationTicks
+  }
+
+  private add(s: Sample): void {
+    const list = this.pending.get(s.trackId)
+    if (list) list.push(s)
+    else this.pending.set(s.trackId, [s])
+  }
+
+  private startSegment(s: Sample): void {
+    const ts = this.lead.timescale
+    const pts = (s.dts + s.cts) / ts
+    this.store.startSegment(s.dts / ts, this.opts.wallClockAt(pts), s.sync)
+    this.segTicks = 0
+    this.partTicks = 0
+  }
+
+  private closePart(): void {
+    const leadSamples = this.pending.get(this.lead.id)
+    if (!leadSamples || leadSamples.length === 0 || this.segTicks < 0) return
+    const tracks = [...this.pending.entries()]
+      .filter(([, list]) => list.length > 0)
+      .sort(([a], [b]) => a - b)
+      .map(([trackId, samples]) => ({ trackId, samples }))
+    const data = buildFragment(this.sequence++, tracks)
+    const part = this.store.addPart(this.partTicks / this.lead.timescale, leadSamples[0]!.sync, data)
+    this.segTicks += this.partTicks
+    this.partTicks = 0
+    this.pending = new Map()
+    if (this.frameTicks > 0) this.store.frameRate = this.lead.timescale / this.frameTicks
+    this.opts.onPart?.(part)
+  }
+
+  private completeSegment(): void {
+    if (this.segTicks < 0) return
+    const seg = this.store.completeSegment()
+    this.segTicks = -1
+    if (seg) this.opts.onSegment?.(seg)
+  }
+}

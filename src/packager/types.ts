@@ -1,0 +1,54 @@
+/**
+ * Records the packager keeps in memory per rendition: init segments, segments
+ * and their LL-HLS parts. Part bytes are views into their segment's bytes once
+ * the segment completes, so parts cost no memory beyond the segment.
+ */
+import type { TrackInfo } from '../media/types.js'
+
+/** One CMAF init segment (ftyp+moov), named by its content hash. */
+export interface InitRecord {
+  data: Buffer
+  /** Short content hash: the init URL carries it, so a URL never names two contents. */
+  hash: string
+  tracks: TrackInfo[]
+}
+
+/** One LL-HLS partial segment: a single coalesced CMAF chunk (moof+mdat). */
+export interface PartRecord {
+  msn: number
+  index: number
+  /** Seconds, measured on the lead track. */
+  duration: number
+  /** Begins with an independent (sync) frame. */
+  independent: boolean
+  data: Buffer
+  /** Date.now() when the part's last byte was available. */
+  completedAt: number
+}
+
+/** One media segment: whole parts, starting on a part boundary. */
+export interface SegmentRecord {
+  msn: number
+  parts: PartRecord[]
+  /** Seconds; sum of part durations. */
+  duration: number
+  /** Media time of the first sample's decode time, seconds (tfdt-based; aligns renditions). */
+  startTime: number
+  /** Program date time (ms since epoch) of the segment's first presented sample. */
+  pdt: number
+  init: InitRecord
+  /** First segment after a change of init or timeline. */
+  discontinuity: boolean
+  /** Starts with an independent frame. */
+  independent: boolean
+  complete: boolean
+  /** The whole segment, set when complete. */
+  data?: Buffer
+}
+
+/** Where a rendition stands: the newest segment holding parts, and its last part. */
+export interface EdgePosition {
+  msn: number
+  /** Index of the newest complete part of `msn`; -1 when it has none yet. */
+  part: number
+}

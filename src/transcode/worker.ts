@@ -1,0 +1,110 @@
+/**
+ * Supervision of one FFmpeg child process: start, restart with exponential
+ * backoff when it dies while wanted, stop by pid. Its stderr goes to a pino
+ * child logger, one line per line.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import type { Readable, Writable } from 'node:stream'
+import type { Logger } from 'pino'
+
+/** Streams of one running FFmpeg process. */
+export interface WorkerIo {
+  stdin: Writable
+  stdout: Readable
+  pid: number
+  /** 0 for the first process, then one more per restart. */
+  generation: number
+}
+
+/** How to run and watch one worker. */
+export interface WorkerOptions {
+  ffmpeg: string
+  args: string[]
+  logger: Logger
+  minBackoffMs: number
+  maxBackoffMs: number
+  /** A fresh process started; wire its pipes. */
+  onSpawn: (io: WorkerIo) => void
+  /** A process exited (before any restart is scheduled). */
+  onExit?: (info: { code: number | null; signal: string | null; generation: number; wanted: boolean }) => void
+}
+
+/** Runs successfully this long and the backoff starts over. */
+const HEALTHY_MS = 10_000
+
+/** One supervised FFmpeg process. */
+export class SupervisedWorker {
+  private readonly opts: WorkerOptions
+  private child: ChildProcessByStdio<Writable, Readable, Readable> | undefined
+  private wanted = false
+  private generation = -1
+  private backoff: number
+  private restartTimer: NodeJS.Timeout | undefined
+  private startedAt = 0
+  private exited: Promise<void> = Promise.resolve()
+
+  constructor(opts: WorkerOptions) {
+    this.opts = opts
+    this.backoff = opts.minBackoffMs
+  }
+
+  /** Pid of the running process, if any. */
+  get pid(): number | undefined {
+    return this.child?.pid
+  }
+
+  /** Start the process and keep it running until stop(). */
+  start(): void {
+    if (this.wanted) return
+    this.wanted = true
+    this.spawnOnce()
+  }
+
+  /** Stop for good: kill the process by its pid and wait for it to exit. */
+  async stop(): Promise<void> {
+    this.wanted = false
+    if (this.restartTimer) clearTimeout(this.restartTimer)
+    const child = this.child
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.stdin.destroy()
+      // Closing stdin lets FFmpeg flush; kill if it lingers.
+      const timer = setTimeout(() => { if (child.pid) try { process.kill(child.pid, 'SIGKILL') } catch { /* gone */ } }, 2000)
+      await this.exited
+      clearTimeout(timer)
+    }
+  }
+
+  private spawnOnce(): void {
+    this.generation++
+    const generation = this.generation
+    const log = this.opts.logger
+    const child = spawn(this.opts.ffmpeg, this.opts.args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    this.child = child
+    this.startedAt = Date.now()
+    this.exited = new Promise((resolve) => child.once('close', () => resolve()))
+    child.stdin.on('error', (err) => log.debug({ err: err.message }, 'worker stdin closed'))
+    child.on('error', (err) => log.error({ err: err.message }, 'worker could not start'))
+    let partial = ''
+    child.stderr.setEncoding('utf8')
+    child.stderr.on('data', (d: string) => {
+      const lines = (partial + d).split('\n')
+      partial = lines.pop() ?? ''
+      for (const line of lines) if (line.trim()) log.warn({ ffmpeg: line.trim().slice(0, 500) }, 'ffmpeg says')
+    })
+    child.once('close', (code, signal) => {
+      if (this.child === child) this.child = undefined
+      const wanted = this.wanted
+      this.opts.onExit?.({ code, signal, generation, wanted })
+      if (!wanted) return
+      if (Date.now() - this.startedAt > HEALTHY_MS) this.backoff = this.opts.minBackoffMs
+      log.warn({ code, signal, restartInMs: this.backoff }, 'worker exited; restarting')
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = undefined
+        if (this.wanted) this.spawnOnce()
+      }, this.backoff)
+      this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs)
+    })
+    if (child.pid === undefined) return // 'error' follows; 'close' schedules the retry
+    this.opts.onSpawn({ stdin: child.stdin, stdout: child.stdout, pid: child.pid, generation })
+  }
+}
