@@ -92,6 +92,9 @@ export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistReq
   lines.push(tag('EXT-X-DISCONTINUITY-SEQUENCE', String(dsn)))
   if (skipped > 0) lines.push(tag('EXT-X-SKIP', attributes({ 'SKIPPED-SEGMENTS': skipped })))
 
+  // A preload hint that opens a new segment counts as one of the last three segments.
+  const hintOpensSegment = !store.ended && (segs.length === 0 || segs[segs.length - 1]!.complete)
+  const firstWithParts = segs.length - (hintOpensSegment ? 2 : 3)
   let elapsed = 0
   let mapHash: string | undefined = skipped > 0 ? segs[skipped - 1]!.init.hash : undefined
   for (let i = 0; i < segs.length; i++) {
@@ -106,10 +109,13 @@ export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistReq
       mapHash = s.init.hash
     }
     lines.push(tag('EXT-X-PROGRAM-DATE-TIME', dateTime(s.pdt)))
-    let partEnd = elapsed
+    // Parts on the last three segments only, and only those starting within the horizon.
+    const partsAllowed = i >= firstWithParts
+    let partStart = elapsed
     for (const p of s.parts) {
-      partEnd += p.duration
-      if (total - partEnd > partHorizon) continue
+      const start = partStart
+      partStart += p.duration
+      if (!partsAllowed || total - start > partHorizon + 1e-9) continue
       lines.push(tag('EXT-X-PART', attributes({
         DURATION: p.duration,
         URI: partUri(p.msn, p.index),

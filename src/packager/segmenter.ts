@@ -29,7 +29,7 @@ export class Segmenter {
   private readonly opts: SegmenterOptions
   private readonly lead: TrackInfo
   private readonly partTargetTicks: number
-  private readonly targetDurationTicks: number
+  private readonly maxSegmentTicks: number
   private readonly segmentTargetTicks: number
   private pending = new Map<number, Sample[]>()
   private partTicks = 0
@@ -49,7 +49,9 @@ export class Segmenter {
     this.lead = lead
     const ts = lead.timescale
     this.partTargetTicks = Math.floor(store.timing.partTarget * ts)
-    this.targetDurationTicks = Math.floor(store.timing.targetDuration * ts)
+    // 4.4.3.1: an EXTINF rounded to the nearest integer may not exceed TARGETDURATION,
+    // so a segment must stay under TARGETDURATION + 0.5 s (a 2.002 s GOP at 29.97 fps fits).
+    this.maxSegmentTicks = Math.floor((store.timing.targetDuration + 0.5) * ts) - 1
     this.segmentTargetTicks = Math.round(opts.segmentTarget * ts)
     store.beginEpoch(init)
   }
@@ -80,8 +82,8 @@ export class Segmenter {
       this.closePart()
       this.completeSegment()
       this.startSegment(s)
-    } else if (this.segTicks + this.partTicks + s.duration > this.targetDurationTicks) {
-      // No key frame in time: cut anyway so no segment exceeds TARGETDURATION.
+    } else if (this.segTicks + this.partTicks + s.duration > this.maxSegmentTicks) {
+      // No key frame in time: cut anyway so no segment rounds above TARGETDURATION.
       this.closePart()
       this.completeSegment()
       this.startSegment(s)
@@ -115,8 +117,8 @@ export class Segmenter {
   private cutAtKeyframe(): boolean {
     const dur = this.segTicks + this.partTicks
     if (dur >= this.segmentTargetTicks - this.partTargetTicks / 2) return true
-    // The next key frame would land past TARGETDURATION: cut here instead.
-    return this.lastGopTicks > 0 && dur + this.lastGopTicks > this.targetDurationTicks
+    // The next key frame would land past the limit: cut here instead.
+    return this.lastGopTicks > 0 && dur + this.lastGopTicks > this.maxSegmentTicks
   }
 
   private add(s: Sample): void {

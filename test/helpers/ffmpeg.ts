@@ -47,7 +47,7 @@ export function testSourceArgs(o: TestSourceOptions = {}): string[] {
 }
 
 /** Start an FFmpeg that publishes a test source to `url` (rtmp://...); kill it with `stop`. */
-export function startPublisher(url: string, o: TestSourceOptions = {}): ChildProcess & { stop: () => Promise<void> } {
+export function startPublisher(url: string, o: TestSourceOptions = {}): ChildProcess & { stop: () => Promise<void>; stderrText: () => string } {
   const child = spawn(FFMPEG, [...testSourceArgs(o), '-f', 'flv', url], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000) })

@@ -1,0 +1,46 @@
+import t from 'tap'
+import { writeFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildConfig, loadConfig } from '../../src/config/load.js'
+import { DEFAULTS } from '../../src/config/schema.js'
+import { ConfigError } from '../../src/errors.js'
+
+t.test('defaults apply for an empty config and the shipped file', async (t) => {
+  t.same(buildConfig({}), DEFAULTS)
+  t.same(loadConfig(new URL('../../config/streamd.json', import.meta.url).pathname), DEFAULTS)
+})
+
+t.test('overrides merge per key', async (t) => {
+  const c = buildConfig({ http: { port: 9000 } }, [{ hls: { partTarget: 0.25 } }])
+  t.equal(c.http.port, 9000)
+  t.equal(c.http.host, DEFAULTS.http.host)
+  t.equal(c.hls.partTarget, 0.25)
+  t.equal(c.hls.segmentTarget, DEFAULTS.hls.segmentTarget)
+})
+
+const bad: Array<[string, unknown, RegExp]> = [
+  ['port as string', { http: { port: 'abc' } }, /http\.port is "abc"; expected an integer from 0 to 65535/],
+  ['port out of range', { rtmp: { port: 70000 } }, /rtmp\.port is 70000; expected an integer from 0 to 65535/],
+  ['unknown key', { http: { prot: 1 } }, /unknown key http\.prot; allowed keys here: host, port/],
+  ['unknown section', { htp: {} }, /unknown key htp/],
+  ['section not an object', { hls: 3 }, /hls is 3; expected an object/],
+  ['part target too small', { hls: { partTarget: 0.01 } }, /hls\.partTarget is 0\.01; expected a number from 0\.1 to 2/],
+  ['part target vs segment', { hls: { partTarget: 1.5, segmentTarget: 2 } }, /more than half of hls\.segmentTarget/],
+  ['log level', { log: { level: 'loud' } }, /log\.level is "loud"; expected one of fatal, error/],
+  ['top level array', [1, 2], /top level is \[1,2\]; expected a JSON object/],
+]
+for (const [name, input, message] of bad) {
+  t.test(`refuses ${name} with key, value and what is allowed`, async (t) => {
+    t.throws(() => buildConfig(input), message)
+    t.throws(() => buildConfig(input), ConfigError)
+  })
+}
+
+t.test('file errors name the file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'streamd-config-'))
+  const broken = join(dir, 'broken.json')
+  writeFileSync(broken, '{ "http": ')
+  t.throws(() => loadConfig(broken), /broken\.json is not valid JSON/)
+  t.throws(() => loadConfig(join(dir, 'missing.json')), /cannot read .*missing\.json: ENOENT/)
+})
