@@ -104,7 +104,8 @@ export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistReq
       continue
     }
     if (s.discontinuity && i > 0) lines.push('#EXT-X-DISCONTINUITY')
-    if (s.init.hash !== mapHash) {
+    // Repeat the map after every discontinuity, even if unchanged: players reset there.
+    if (s.init.hash !== mapHash || (s.discontinuity && i > 0)) {
       lines.push(tag('EXT-X-MAP', attributes({ URI: initUri(s.init.hash) })))
       mapHash = s.init.hash
     }
