@@ -41,7 +41,8 @@ for (const video of document.querySelectorAll('video[data-src]')) {
   const src = video.dataset.src
   const stats = document.querySelector('.stats[data-for="' + src.split('/')[2] + '"]')
   if (window.Hls && Hls.isSupported()) {
-    const hls = new Hls({ lowLatencyMode: true, backBufferLength: 30 })
+    // Playing slightly fast lets a player that started late catch up to its latency target.
+    const hls = new Hls({ lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5 })
     hls.loadSource(src)
     hls.attachMedia(video)
     hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) stats.textContent = 'player error: ' + d.details })

@@ -39,7 +39,7 @@ export class Segmenter {
   private lastGopTicks = 0
   private nextLeadDts = -1
   private sequence = 1
-  private frameTicks = 0
+  private segFrames = 0
 
   constructor(store: RenditionStore, init: InitRecord, opts: SegmenterOptions) {
     this.store = store
@@ -98,9 +98,7 @@ export class Segmenter {
     this.add(s)
     this.partTicks += s.duration
     this.lastLeadDuration = s.duration
-    if (this.lead.kind === 'video' && s.duration > 0) {
-      this.frameTicks = this.frameTicks === 0 ? s.duration : this.frameTicks * 0.9 + s.duration * 0.1
-    }
+    this.segFrames++
     this.nextLeadDts = s.dts + s.duration
     // Close now if the next frame clearly cannot fit, so the part is out a frame earlier.
     // Half a frame of slack: frame durations jitter by a tick (millisecond timestamps).
@@ -133,6 +131,7 @@ export class Segmenter {
     this.store.startSegment(s.dts / ts, this.opts.wallClockAt(pts), s.sync)
     this.segTicks = 0
     this.partTicks = 0
+    this.segFrames = 0
   }
 
   private closePart(): void {
@@ -147,12 +146,15 @@ export class Segmenter {
     this.segTicks += this.partTicks
     this.partTicks = 0
     this.pending = new Map()
-    if (this.frameTicks > 0) this.store.frameRate = this.lead.timescale / this.frameTicks
     this.opts.onPart?.(part)
   }
 
   private completeSegment(): void {
     if (this.segTicks < 0) return
+    // Frames over a whole segment's duration: exact where millisecond timestamps jitter.
+    if (this.lead.kind === 'video' && this.segTicks > 0 && this.segFrames > 1) {
+      this.store.frameRate = this.segFrames / (this.segTicks / this.lead.timescale)
+    }
     const seg = this.store.completeSegment()
     this.segTicks = -1
     if (seg) this.opts.onSegment?.(seg)

@@ -12,7 +12,8 @@ export interface FfmpegLocation {
   source: 'config' | 'env' | 'path' | 'ffmpeg-static'
 }
 
-function isExecutable(path: string): boolean {
+/** True when `path` is a file this process may execute. */
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK)
     return true
