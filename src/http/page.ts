@@ -14,7 +14,7 @@ function card(s: LiveStream): string {
   <h2>${n} <small>${esc(s.state)}${s.ingest ? ` · ${esc(s.ingest.protocol)}` : ''}${rungs ? ` · ${rungs}` : ''}</small></h2>
   <video data-src="/live/${n}/index.m3u8" controls muted playsinline autoplay></video>
   <p class="stats" data-for="${n}"></p>
-  <p class="urls"><code>/live/${n}/index.m3u8</code> · <code>/live/${n}/manifest.mpd</code></p>
+  <p class="urls"><code>/live/${n}/index.m3u8</code></p>
 </section>`
 }
 
