@@ -103,6 +103,9 @@ export class Segmenter {
     // Close now if the next frame clearly cannot fit, so the part is out a frame earlier.
     // Half a frame of slack: frame durations jitter by a tick (millisecond timestamps).
     if (this.partTicks + this.lastLeadDuration / 2 > this.partTargetTicks) this.closePart()
+    // Likewise when the next frame should be a key frame that starts a new segment (regular
+    // GOP): a segment's last part is then answered without waiting for that key frame.
+    else if (this.keyframeExpectedNext()) this.closePart()
   }
 
   private pushOther(s: Sample): void {
@@ -110,6 +113,14 @@ export class Segmenter {
     if (this.segTicks < 0 && list.length >= MAX_PENDING_BEFORE_START) list.shift()
     list.push(s)
     this.pending.set(s.trackId, list)
+  }
+
+  private keyframeExpectedNext(): boolean {
+    if (this.lead.kind !== 'video' || this.lastGopTicks <= 0 || this.lastKeyTicks < 0) return false
+    const sinceKey = this.nextLeadDts - this.lastKeyTicks
+    const dur = this.segTicks + this.partTicks
+    return Math.abs(sinceKey - this.lastGopTicks) < this.lastLeadDuration / 2 &&
+      dur >= this.segmentTargetTicks - this.partTargetTicks / 2
   }
 
   private cutAtKeyframe(): boolean {

@@ -127,3 +127,16 @@ t.test('a new epoch marks a discontinuity and numbering continues', async (t) =>
   t.match(text, /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init\.mp4\?v=def456"/)
   parseStrict(text)
 })
+
+t.test('with a regular GOP, a segment\'s last part completes with its last frame, not the next key frame', async (t) => {
+  // 0.3 s parts: a 60-frame GOP ends in a 6-frame part that no size rule would close.
+  const { store, seg } = setup(0.3)
+  seg.push(frames(120, 30, 60)) // two whole GOPs; the 121st frame (a key frame) is not pushed
+  const open = store.openSegment()!
+  t.ok(open, 'second segment still open (no key frame seen yet)')
+  const covered = open.parts.reduce((a, p) => a + p.duration, 0)
+  t.ok(Math.abs(covered - 2) < 1e-9, `all 2 s of its parts are published already (${covered})`)
+  seg.push(frames(1, 30, 60, 120))
+  t.ok(open.complete, 'the key frame completes the segment')
+  t.equal(store.openSegment()!.parts.length, 0, 'and opens the next one')
+})
