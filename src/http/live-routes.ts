@@ -5,6 +5,8 @@
 import { gzipSync } from 'node:zlib'
 import type { LiveStream, StreamDirectory } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
+import type { PartRecord } from '../packager/types.js'
+import type { Metrics } from '../log/metrics.js'
 import { renderMediaPlaylist, type RenditionReport } from '../packager/hls-media-playlist.js'
 import { renderMultivariant } from '../packager/hls-multivariant.js'
 import { blockingSatisfied, parsePlaylistQuery, refuseBlocking } from '../packager/hls-blocking.js'
@@ -14,9 +16,10 @@ import type { RequestContext } from './context.js'
 import { CORS, type Reply } from './reply.js'
 import * as cache from './cache-policy.js'
 
-/** What the live routes read from. */
+/** What the live routes read from and report to. */
 export interface LiveDeps {
   directory: StreamDirectory
+  metrics: Metrics
 }
 
 const M3U8 = 'application/vnd.apple.mpegurl'
@@ -59,7 +62,7 @@ function playlistText(stream: LiveStream, store: RenditionStore, skip: 'YES' | '
   return entry
 }
 
-function mediaPlaylist(ctx: RequestContext, reply: Reply, stream: LiveStream, store: RenditionStore): void {
+function mediaPlaylist(ctx: RequestContext, reply: Reply, stream: LiveStream, store: RenditionStore, metrics: Metrics): void {
   const q = parsePlaylistQuery(ctx.query)
   if (!q.ok) return reply.text(400, q.message, { ...CORS, 'Cache-Control': cache.NO_STORE })
   const td = store.timing.targetDuration
@@ -73,10 +76,23 @@ function mediaPlaylist(ctx: RequestContext, reply: Reply, stream: LiveStream, st
   const { msn, part } = q
   // 6.2.5.2: hold until available; 503 if not within three target durations.
   const cancel = store.waiters.wait(() => blockingSatisfied(store, msn, part), 3 * td * 1000, (outcome) => {
+    if (outcome === 'ready') observeDelay(metrics, 'playlist', awaitedPart(store, msn, part))
     if (outcome === 'ready' || outcome === 'ended') respond()
     else if (outcome === 'timeout') reply.text(503, 'playlist update not available in time', { ...CORS, 'Cache-Control': cache.NO_STORE })
   })
   reply.onDone(cancel)
+}
+
+/** The part whose arrival satisfied a blocking request for (msn, part). */
+function awaitedPart(store: RenditionStore, msn: number, part: number | undefined): PartRecord | undefined {
+  const seg = store.segment(msn)
+  if (part === undefined) return seg?.parts[seg.parts.length - 1]
+  return seg?.parts[part] ?? store.segment(msn + 1)?.parts[0]
+}
+
+/** Record how long after a part's last frame arrived a held request for it was answered. */
+function observeDelay(metrics: Metrics, kind: 'playlist' | 'part', rec: PartRecord | undefined): void {
+  if (rec) metrics.blockingAnswerDelay.observe({ kind }, Math.max(0, performance.now() - rec.readyAt) / 1000)
 }
 
 function sendMedia(ctx: RequestContext, reply: Reply, data: Buffer, type: string): void {
@@ -95,12 +111,13 @@ function init(ctx: RequestContext, reply: Reply, store: RenditionStore): void {
 }
 
 /** Hold a request until `get` yields bytes, the thing becomes impossible, or 3 target durations pass. */
-function holdFor(ctx: RequestContext, reply: Reply, store: RenditionStore, get: () => Buffer | undefined, impossible: () => boolean): void {
+function holdFor(ctx: RequestContext, reply: Reply, store: RenditionStore, get: () => Buffer | undefined, impossible: () => boolean, onHeldReady?: () => void): void {
   const now = get()
   if (now) return sendMedia(ctx, reply, now, M4S)
   if (impossible()) return notFound(reply)
   const cancel = store.waiters.wait(() => get() !== undefined || impossible(), 3 * store.timing.targetDuration * 1000, (outcome) => {
     const data = get()
+    if (data) onHeldReady?.()
     if (data) sendMedia(ctx, reply, data, M4S)
     else if (outcome === 'timeout') reply.text(503, 'not available in time', { ...CORS, 'Cache-Control': cache.NO_STORE })
     else if (outcome !== 'cancelled') notFound(reply)
@@ -118,7 +135,7 @@ function segment(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: 
   holdFor(ctx, reply, store, get, impossible)
 }
 
-function part(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: number, index: number): void {
+function part(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: number, index: number, metrics: Metrics): void {
   const get = (): Buffer | undefined => store.part(msn, index)?.data
   const impossible = (): boolean => {
     if (store.ended || msn > store.upcomingMsn + 1) return true
@@ -127,7 +144,7 @@ function part(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: num
     // Not yet started: only the next segment's first parts can be waited for.
     return msn < store.upcomingMsn || index > 1
   }
-  holdFor(ctx, reply, store, get, impossible)
+  holdFor(ctx, reply, store, get, impossible, () => observeDelay(metrics, 'part', store.part(msn, index)))
 }
 
 /** Hold a request until a starting rendition has produced media (3 target durations at most). */
@@ -162,13 +179,13 @@ export function serveLive(route: Route, ctx: RequestContext, reply: Reply, deps:
   if (!store) return notFound(reply, 'no such rendition')
   switch (route.kind) {
     case 'media-playlist':
-      if (store.edge() || store.ended) return mediaPlaylist(ctx, reply, stream, store)
-      return holdUntilReady(reply, store, () => store.edge() !== undefined, () => mediaPlaylist(ctx, reply, stream, store))
+      if (store.edge() || store.ended) return mediaPlaylist(ctx, reply, stream, store, deps.metrics)
+      return holdUntilReady(reply, store, () => store.edge() !== undefined, () => mediaPlaylist(ctx, reply, stream, store, deps.metrics))
     case 'init':
       return init(ctx, reply, store)
     case 'segment':
       return segment(ctx, reply, store, route.msn)
     case 'part':
-      return part(ctx, reply, store, route.msn, route.part)
+      return part(ctx, reply, store, route.msn, route.part, deps.metrics)
   }
 }

@@ -121,7 +121,7 @@ export class HttpServer {
       case 'not-found':
         return reply.text(404, 'not found', { ...CORS, 'Cache-Control': 'public, max-age=10' })
       default:
-        return serveLive(r, ctx, reply, { directory: this.deps.directory })
+        return serveLive(r, ctx, reply, this.deps)
     }
   }
 

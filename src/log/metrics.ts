@@ -2,7 +2,7 @@
  * Prometheus metrics. One registry per server instance (not prom-client's
  * global one) so several servers can run in one process, as tests do.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 /** Every metric streamd exports, created once per server. */
 export class Metrics {
@@ -16,6 +16,7 @@ export class Metrics {
   readonly httpRequests: Counter<'route' | 'status'>
   readonly blockingWaiters: Gauge
   readonly publishRefused: Counter<'protocol' | 'code'>
+  readonly blockingAnswerDelay: Histogram<'kind'>
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry]
@@ -28,6 +29,13 @@ export class Metrics {
     this.httpRequests = new Counter({ name: 'streamd_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers })
     this.blockingWaiters = new Gauge({ name: 'streamd_blocking_waiters', help: 'Requests held open waiting for a part, segment or playlist', registers })
     this.publishRefused = new Counter({ name: 'streamd_publish_refused_total', help: 'Publish attempts refused', labelNames: ['protocol', 'code'], registers })
+    this.blockingAnswerDelay = new Histogram({
+      name: 'streamd_blocking_answer_delay_seconds',
+      help: 'From a part\'s last frame arriving from the worker to a held request for it being answered',
+      labelNames: ['kind'],
+      buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25],
+      registers,
+    })
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'streamd_' })
   }
 

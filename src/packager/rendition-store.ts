@@ -88,10 +88,10 @@ export class RenditionStore {
   }
 
   /** Append a completed part to the open segment. */
-  addPart(duration: number, independent: boolean, data: Buffer): PartRecord {
+  addPart(duration: number, independent: boolean, data: Buffer, readyAt = performance.now()): PartRecord {
     const seg = this.openSegment()
     if (!seg) throw new Error('addPart without an open segment')
-    const part: PartRecord = { msn: seg.msn, index: seg.parts.length, duration, independent, data, completedAt: Date.now() }
+    const part: PartRecord = { msn: seg.msn, index: seg.parts.length, duration, independent, data, completedAt: Date.now(), readyAt }
     seg.parts.push(part)
     seg.duration += duration
     this.changed()

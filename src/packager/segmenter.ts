@@ -40,6 +40,7 @@ export class Segmenter {
   private nextLeadDts = -1
   private sequence = 1
   private segFrames = 0
+  private lastLeadAt = 0
 
   constructor(store: RenditionStore, init: InitRecord, opts: SegmenterOptions) {
     this.store = store
@@ -96,6 +97,7 @@ export class Segmenter {
       this.lastKeyTicks = t
     }
     this.add(s)
+    this.lastLeadAt = performance.now()
     this.partTicks += s.duration
     this.lastLeadDuration = s.duration
     this.segFrames++
@@ -153,7 +155,7 @@ export class Segmenter {
       .sort(([a], [b]) => a - b)
       .map(([trackId, samples]) => ({ trackId, samples }))
     const data = buildFragment(this.sequence++, tracks)
-    const part = this.store.addPart(this.partTicks / this.lead.timescale, leadSamples[0]!.sync, data)
+    const part = this.store.addPart(this.partTicks / this.lead.timescale, leadSamples[0]!.sync, data, this.lastLeadAt)
     this.segTicks += this.partTicks
     this.partTicks = 0
     this.pending = new Map()

@@ -24,6 +24,8 @@ export interface PartRecord {
   data: Buffer
   /** Date.now() when the part's last byte was available. */
   completedAt: number
+  /** performance.now() when the part's last frame arrived from the worker (latency metrics). */
+  readyAt: number
 }
 
 /** One media segment: whole parts, starting on a part boundary. */
