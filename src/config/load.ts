@@ -42,6 +42,15 @@ function crossCheck(c: Config): void {
   if (c.hls.partTarget * 2 > c.hls.segmentTarget) {
     throw new ConfigError(`config: hls.partTarget ${c.hls.partTarget} is more than half of hls.segmentTarget ${c.hls.segmentTarget}; expected at most ${c.hls.segmentTarget / 2}`)
   }
+  const td = Math.ceil(c.hls.segmentTarget)
+  if (c.hls.windowSeconds < 3 * td) {
+    // rfc8216bis 6.2.2: a live playlist may not be shorter than three target durations.
+    throw new ConfigError(`config: hls.windowSeconds ${c.hls.windowSeconds} is less than three target durations (${3 * td} s); expected at least ${3 * td}`)
+  }
+  if (c.hls.endedRetentionSeconds < c.hls.windowSeconds) {
+    // rfc8216bis 6.2.1: segments stay available for the playlist's duration after removal.
+    throw new ConfigError(`config: hls.endedRetentionSeconds ${c.hls.endedRetentionSeconds} is less than hls.windowSeconds ${c.hls.windowSeconds}; expected at least ${c.hls.windowSeconds}`)
+  }
   if (c.worker.minBackoffMs > c.worker.maxBackoffMs) {
     throw new ConfigError(`config: worker.minBackoffMs ${c.worker.minBackoffMs} exceeds worker.maxBackoffMs ${c.worker.maxBackoffMs}`)
   }

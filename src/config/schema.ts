@@ -62,7 +62,7 @@ export const CHECKS = {
     partTarget: num(0.1, 2),
     segmentTarget: num(1, 10),
     windowSeconds: num(6, 3600),
-    endedRetentionSeconds: num(0, 86400),
+    endedRetentionSeconds: num(6, 86400),
   },
   worker: { minBackoffMs: int(10, 60000), maxBackoffMs: int(10, 600000) },
   dataDir: str,

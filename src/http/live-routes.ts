@@ -3,6 +3,7 @@
  * segments and parts (held until they exist when they are about to).
  */
 import { gzipSync } from 'node:zlib'
+import { createHash } from 'node:crypto'
 import type { LiveStream, StreamDirectory } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import type { PartRecord } from '../packager/types.js'
@@ -15,6 +16,7 @@ import { queryParam } from './router.js'
 import type { RequestContext } from './context.js'
 import { CORS, type Reply } from './reply.js'
 import * as cache from './cache-policy.js'
+import { parseRange } from './range.js'
 
 /** What the live routes read from and report to. */
 export interface LiveDeps {
@@ -26,16 +28,24 @@ const M3U8 = 'application/vnd.apple.mpegurl'
 const MP4 = 'video/mp4'
 const M4S = 'video/iso.segment'
 
-interface CachedText { key: string; text: Buffer; gz: Buffer }
+interface CachedText { key: string; text: Buffer; gz: Buffer; etag: string }
 const playlistCache = new WeakMap<RenditionStore, Map<string, CachedText>>()
 
 function notFound(reply: Reply, why = 'not found'): void {
   reply.text(404, why, { ...CORS, 'Cache-Control': cache.NOT_YET })
 }
 
+/** Weak ETag: the same for the gzip and identity encodings of one text. */
+function textEntry(key: string, text: Buffer): CachedText {
+  const etag = `W/"${createHash('sha1').update(text).digest('base64url').slice(0, 16)}"`
+  return { key, text, gz: gzipSync(text), etag }
+}
+
 function sendText(ctx: RequestContext, reply: Reply, body: CachedText, type: string, cacheControl: string): void {
   const gzip = /\bgzip\b/.test(ctx.acceptEncoding)
-  const headers = { ...CORS, 'Content-Type': type, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding' }
+  const headers = { ...CORS, 'Content-Type': type, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding', ETag: body.etag }
+  // A cache revalidating an unchanged playlist gets 304 and no body.
+  if (ctx.ifNoneMatch && ctx.ifNoneMatch.split(',').some((e) => e.trim() === body.etag)) return reply.send(304, headers, '')
   if (gzip) reply.send(200, { ...headers, 'Content-Encoding': 'gzip' }, body.gz, ctx.method === 'HEAD')
   else reply.send(200, headers, body.text, ctx.method === 'HEAD')
 }
@@ -56,8 +66,7 @@ function playlistText(stream: LiveStream, store: RenditionStore, skip: 'YES' | '
   const slot = skip ?? 'full'
   const hit = perStore.get(slot)
   if (hit && hit.key === key) return hit
-  const text = Buffer.from(renderMediaPlaylist(store, { skip, reports: reportsFor(stream, store) }))
-  const entry = { key, text, gz: gzipSync(text) }
+  const entry = textEntry(key, Buffer.from(renderMediaPlaylist(store, { skip, reports: reportsFor(stream, store) })))
   perStore.set(slot, entry)
   return entry
 }
@@ -95,8 +104,16 @@ function observeDelay(metrics: Metrics, kind: 'playlist' | 'part', rec: PartReco
   if (rec) metrics.blockingAnswerDelay.observe({ kind }, Math.max(0, performance.now() - rec.readyAt) / 1000)
 }
 
-function sendMedia(ctx: RequestContext, reply: Reply, data: Buffer, type: string): void {
-  reply.send(200, { ...CORS, 'Content-Type': type, 'Cache-Control': cache.IMMUTABLE }, data, ctx.method === 'HEAD')
+function sendMedia(ctx: RequestContext, reply: Reply, data: Buffer, type: string, cacheControl = cache.IMMUTABLE): void {
+  const headers = { ...CORS, 'Content-Type': type, 'Cache-Control': cacheControl, 'Accept-Ranges': 'bytes' }
+  const head = ctx.method === 'HEAD'
+  const range = parseRange(ctx.range, data.length)
+  if (range.kind === 'full') return reply.send(200, headers, data, head)
+  if (range.kind === 'unsatisfiable') {
+    return reply.send(416, { ...headers, 'Content-Range': `bytes */${data.length}` }, '', head)
+  }
+  const slice = data.subarray(range.start, range.end + 1)
+  reply.send(206, { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${data.length}` }, slice, head)
 }
 
 function init(ctx: RequestContext, reply: Reply, store: RenditionStore): void {
@@ -105,7 +122,7 @@ function init(ctx: RequestContext, reply: Reply, store: RenditionStore): void {
   if (!rec) return notFound(reply, 'no such init segment')
   if (v === undefined) {
     // The unversioned name follows the newest epoch, so it must not be cached long.
-    return reply.send(200, { ...CORS, 'Content-Type': MP4, 'Cache-Control': cache.NOT_YET }, rec.data, ctx.method === 'HEAD')
+    return sendMedia(ctx, reply, rec.data, MP4, cache.NOT_YET)
   }
   sendMedia(ctx, reply, rec.data, MP4)
 }
@@ -167,8 +184,7 @@ export function serveLive(route: Route, ctx: RequestContext, reply: Reply, deps:
     const render = (): void => {
       const text = renderMultivariant(stream)
       if (!text) return notFound(reply, 'stream has not produced media yet')
-      const buf = Buffer.from(text)
-      sendText(ctx, reply, { key: '', text: buf, gz: gzipSync(buf) }, M3U8, cache.MULTIVARIANT)
+      sendText(ctx, reply, textEntry('', Buffer.from(text)), M3U8, cache.MULTIVARIANT)
     }
     // A player that asks just after the publish starts is held until media exists.
     if (!first || stream.ready || stream.state === 'ended') return render()

@@ -63,10 +63,11 @@ export function refuseBlocking(store: RenditionStore, msn: number, part: number 
   const lastMsn = edge?.msn ?? store.upcomingMsn - 1
   if (msn > lastMsn + 2) return `_HLS_msn ${msn} is beyond the last media sequence number ${lastMsn} plus two`
   if (part !== undefined) {
-    const perSegment = Math.ceil(store.timing.targetDuration / store.timing.partTarget)
+    // "exceeds the last Partial Segment in the current Playlist by the Advance Part Limit":
+    // in the same segment, count from its last part; in a later one, from that segment's start.
     const lastPart = edge?.part ?? -1
-    const ahead = (msn - lastMsn) * perSegment + part - lastPart
-    if (ahead > advancePartLimit(store) + perSegment) return `_HLS_part ${part} is beyond the advance part limit`
+    const ahead = msn === lastMsn ? part - lastPart : msn > lastMsn ? part + 1 : 0
+    if (ahead > advancePartLimit(store)) return `_HLS_part ${part} is beyond the advance part limit of ${advancePartLimit(store)} parts`
   }
   return undefined
 }

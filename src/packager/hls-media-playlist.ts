@@ -67,14 +67,13 @@ export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistReq
   const partHorizon = 3 * targetDuration
   const total = segs.reduce((a, s) => a + s.duration, 0)
 
-  // Delta update: segments entirely before the skip boundary are replaced by EXT-X-SKIP (6.2.5.1).
+  // Delta update (6.2.5.1): every complete segment further from the playlist's end than the
+  // skip boundary is replaced by EXT-X-SKIP, with the tags that apply only to it.
   let skipped = 0
   if (req.skip && !store.ended) {
     let elapsed = 0
     for (const s of segs) {
       if (!s.complete || total - elapsed - s.duration < skipUntil(store)) break
-      // A skipped segment may not carry a discontinuity or a new map: stop before it.
-      if (skipped > 0 && (s.discontinuity || s.init !== segs[0]!.init)) break
       elapsed += s.duration
       skipped++
     }
@@ -96,7 +95,8 @@ export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistReq
   const hintOpensSegment = !store.ended && (segs.length === 0 || segs[segs.length - 1]!.complete)
   const firstWithParts = segs.length - (hintOpensSegment ? 2 : 3)
   let elapsed = 0
-  let mapHash: string | undefined = skipped > 0 ? segs[skipped - 1]!.init.hash : undefined
+  // After EXT-X-SKIP the map is stated again: the tag that declared it may have been skipped.
+  let mapHash: string | undefined
   for (let i = 0; i < segs.length; i++) {
     const s = segs[i]!
     if (i < skipped) {

@@ -27,6 +27,8 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['section not an object', { hls: 3 }, /hls is 3; expected an object/],
   ['part target too small', { hls: { partTarget: 0.01 } }, /hls\.partTarget is 0\.01; expected a number from 0\.1 to 2/],
   ['part target vs segment', { hls: { partTarget: 1.5, segmentTarget: 2 } }, /more than half of hls\.segmentTarget/],
+  ['window under three target durations', { hls: { windowSeconds: 8, segmentTarget: 4 } }, /hls\.windowSeconds 8 is less than three target durations \(12 s\)/],
+  ['retention under the window', { hls: { windowSeconds: 30, endedRetentionSeconds: 10 } }, /hls\.endedRetentionSeconds 10 is less than hls\.windowSeconds 30/],
   ['log level', { log: { level: 'loud' } }, /log\.level is "loud"; expected one of fatal, error/],
   ['top level array', [1, 2], /top level is \[1,2\]; expected a JSON object/],
 ]

@@ -41,7 +41,7 @@ t.test('a second publisher for a live name is refused; the first is unharmed', a
 })
 
 t.test('a publisher that vanishes ends the stream cleanly and frees it', async (t) => {
-  const o = await startOrigin(t, { hls: { endedRetentionSeconds: 1 } })
+  const o = await startOrigin(t, { hls: { windowSeconds: 6, endedRetentionSeconds: 6 } })
   const other = startPublisher(`${o.rtmp}/other`, { width: 320, height: 180 })
   t.teardown(() => other.stop())
   const pub = startPublisher(`${o.rtmp}/gone`, { width: 320, height: 180 })
@@ -65,7 +65,7 @@ t.test('a publisher that vanishes ends the stream cleanly and frees it', async (
   t.notOk(alive(workerPid), 'worker process stopped')
   t.equal(o.origin.pipelines.has('gone'), false)
 
-  await waitFor(() => o.origin.directory.get('gone') === undefined, 5000, 'retention to expire')
+  await waitFor(() => o.origin.directory.get('gone') === undefined, 12_000, 'retention to expire')
   t.equal((await get(url)).status, 404, 'gone after its retention')
   await waitFor(() => {
     gc()

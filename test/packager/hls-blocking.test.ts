@@ -69,6 +69,11 @@ t.test('msn beyond last + 2 is refused; last + 2 may wait', async (t) => {
   t.match(refuseBlocking(s, 103, undefined) ?? '', /beyond the last media sequence number 100 plus two/)
   t.equal(refuseBlocking(s, 101, 0), undefined)
   t.match(refuseBlocking(s, 100, 500) ?? '', /advance part limit/)
+  // rfc8216bis 6.2.5.2: with PART-TARGET 0.5 the Advance Part Limit is 3 / 0.5 = 6 parts.
+  t.equal(refuseBlocking(s, 100, 6), undefined, 'six parts past the last one may wait')
+  t.match(refuseBlocking(s, 100, 7) ?? '', /advance part limit of 6 parts/)
+  t.equal(refuseBlocking(s, 101, 5), undefined)
+  t.match(refuseBlocking(s, 101, 6) ?? '', /advance part limit/)
 })
 
 t.test('waiters fire synchronously when the part lands, and can be cancelled', async (t) => {
