@@ -145,10 +145,13 @@ function holdFor(ctx: RequestContext, reply: Reply, store: RenditionStore, get: 
 function segment(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: number): void {
   const get = (): Buffer | undefined => {
     const s = store.segment(msn)
-    return s?.complete ? s.data : undefined
+    return s?.complete && !s.gap ? s.data : undefined
   }
   // Only the segment in production (or the next one) is worth waiting for.
-  const impossible = (): boolean => store.ended || msn > store.upcomingMsn || (msn < store.upcomingMsn && !store.segment(msn))
+  const impossible = (): boolean => {
+    const s = store.segment(msn)
+    return store.ended || msn > store.upcomingMsn || (msn < store.upcomingMsn && !s) || s?.gap === true
+  }
   holdFor(ctx, reply, store, get, impossible)
 }
 

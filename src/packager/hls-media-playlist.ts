@@ -39,7 +39,7 @@ export function partHoldBack(store: RenditionStore): number {
 
 /** The segments the playlist lists: the newest windowSeconds of complete ones, plus the open one. */
 export function listedSegments(store: RenditionStore): SegmentRecord[] {
-  const all = store.segments.filter((s) => s.parts.length > 0)
+  const all = store.segments.filter((s) => s.parts.length > 0 || s.gap)
   let total = 0
   let first = all.length
   while (first > 0) {
@@ -79,7 +79,9 @@ export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistReq
     }
   }
 
-  const lines: string[] = ['#EXTM3U', tag('EXT-X-VERSION', skipped > 0 ? (req.skip === 'v2' ? '10' : '9') : '6')]
+  // 8: the lowest version that fits (fMP4 needs 6, EXT-X-GAP 8, EXT-X-SKIP 9, v2 skip 10).
+  const version = skipped > 0 ? (req.skip === 'v2' ? 10 : 9) : segs.slice(skipped).some((s) => s.gap) ? 8 : 6
+  const lines: string[] = ['#EXTM3U', tag('EXT-X-VERSION', String(version))]
   lines.push(tag('EXT-X-TARGETDURATION', String(targetDuration)))
   lines.push(tag('EXT-X-SERVER-CONTROL', attributes({
     'CAN-BLOCK-RELOAD': true,
@@ -125,6 +127,8 @@ export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistReq
     }
     elapsed += s.duration
     if (s.complete) {
+      // 6.2.1: absent media is listed as segments with EXT-X-GAP; their URIs answer 404.
+      if (s.gap) lines.push('#EXT-X-GAP')
       lines.push(`#EXTINF:${decimal(s.duration)},`, segmentUri(s.msn))
     }
   }

@@ -16,6 +16,14 @@ export interface RenditionTiming {
   windowSeconds: number
 }
 
+/** How to describe the segments of a hole in a grid timeline. */
+export interface GapFill {
+  /** Seconds per gap segment (the segment target). */
+  duration: number
+  startTimeOf(msn: number): number
+  pdtOf(msn: number): number
+}
+
 /** Segments kept past the playlist window, for players that just loaded an older playlist. */
 const GRACE_SEGMENTS = 3
 
@@ -74,17 +82,45 @@ export class RenditionStore {
     this.changed()
   }
 
-  /** Open a new segment; the previous one must have been completed. */
-  startSegment(startTime: number, pdt: number, independent: boolean): SegmentRecord {
+  /**
+   * Open a new segment; an open one is completed first. With `msn` (grid timelines)
+   * the number is given: numbers skipped since the last segment become gap segments,
+   * each `gapDuration` long with its own program date time, so msns stay contiguous.
+   */
+  startSegment(startTime: number, pdt: number, independent: boolean, msn?: number, gap?: GapFill): SegmentRecord {
     if (!this.init) throw new Error('startSegment before beginEpoch')
     this.closeOpenSegment()
+    // Fill a hole only after media: a rendition's first segment simply takes its number.
+    if (msn !== undefined && msn > this.nextMsn && gap && this.segs.length > 0) this.fillGap(msn, gap)
     const seg: SegmentRecord = {
-      msn: this.nextMsn++, parts: [], duration: 0, startTime, pdt, init: this.init,
-      discontinuity: this.pendingDiscontinuity, independent, complete: false,
+      msn: Math.max(msn ?? this.nextMsn, this.nextMsn), parts: [], duration: 0, startTime, pdt, init: this.init,
+      discontinuity: this.pendingDiscontinuity, independent, gap: false, complete: false,
     }
+    this.nextMsn = seg.msn + 1
     this.pendingDiscontinuity = false
     this.segs.push(seg)
     return seg
+  }
+
+  private fillGap(untilMsn: number, gap: GapFill): void {
+    const count = untilMsn - this.nextMsn
+    // A hole longer than the window is not worth listing segment by segment.
+    const listed = Math.min(count, Math.ceil(this.timing.windowSeconds / gap.duration) + GRACE_SEGMENTS)
+    if (listed < count) {
+      // Everything held is older than the window once the hole is listed: drop it all, so
+      // the retained list stays contiguous (lookups index by msn).
+      for (const s of this.segs) if (s.discontinuity) this.discontinuitySequence++
+      this.segs = []
+    }
+    this.nextMsn = untilMsn - listed
+    for (let i = 0; i < listed; i++) {
+      const msn = this.nextMsn++
+      this.segs.push({
+        msn, parts: [], duration: gap.duration, startTime: gap.startTimeOf(msn), pdt: gap.pdtOf(msn), init: this.init!,
+        discontinuity: false, independent: false, gap: true, complete: true, data: Buffer.alloc(0),
+      })
+    }
+    this.evict()
   }
 
   /** Append a completed part to the open segment. */

@@ -10,9 +10,20 @@ import { buildFragment } from '../formats/mp4/write-fragment.js'
 import type { RenditionStore } from './rendition-store.js'
 import type { InitRecord, PartRecord, SegmentRecord } from './types.js'
 
+/**
+ * A shared segment grid: segment k covers media time [k·S, (k+1)·S) and is numbered
+ * msnBase + k in every rendition fed from one timeline, so renditions align by
+ * construction and a rendition that misses slots lists them as gaps.
+ */
+export interface SegmentGrid {
+  msnBase: number
+}
+
 /** Boundary policy and clock of one rendition. */
 export interface SegmenterOptions {
   segmentTarget: number
+  /** Cut segments on the shared grid (transcoded ladders) instead of on source key frames. */
+  grid?: SegmentGrid
   /** Maps a media time (seconds, presentation) of this epoch to wall-clock ms. */
   wallClockAt: (mediaSeconds: number) => number
   logger: Logger
@@ -41,6 +52,7 @@ export class Segmenter {
   private sequence = 1
   private segFrames = 0
   private lastLeadAt = 0
+  private segIndex = -1
 
   constructor(store: RenditionStore, init: InitRecord, opts: SegmenterOptions) {
     this.store = store
@@ -79,7 +91,7 @@ export class Segmenter {
     if (this.segTicks < 0) {
       if (!s.sync) return // a segment must begin with an independent frame
       this.startSegment(s)
-    } else if (s.sync && this.cutAtKeyframe()) {
+    } else if (this.startsSegment(s)) {
       this.closePart()
       this.completeSegment()
       this.startSegment(s)
@@ -105,9 +117,9 @@ export class Segmenter {
     // Close now if the next frame clearly cannot fit, so the part is out a frame earlier.
     // Half a frame of slack: frame durations jitter by a tick (millisecond timestamps).
     if (this.partTicks + this.lastLeadDuration / 2 > this.partTargetTicks) this.closePart()
-    // Likewise when the next frame should be a key frame that starts a new segment (regular
-    // GOP): a segment's last part is then answered without waiting for that key frame.
-    else if (this.keyframeExpectedNext()) this.closePart()
+    // Likewise when the next frame should start a new segment (the grid's next slot, or a
+    // regular GOP's next key frame): the segment's last part then needs no wait for it.
+    else if (this.opts.grid ? this.gridIndex(s.dts + s.cts + s.duration, s.duration) > this.segIndex : this.keyframeExpectedNext()) this.closePart()
   }
 
   private pushOther(s: Sample): void {
@@ -115,6 +127,18 @@ export class Segmenter {
     if (this.segTicks < 0 && list.length >= MAX_PENDING_BEFORE_START) list.shift()
     list.push(s)
     this.pending.set(s.trackId, list)
+  }
+
+  /** Whether lead sample `s` begins a new segment (it must be independent). */
+  private startsSegment(s: Sample): boolean {
+    if (!s.sync) return false
+    if (this.opts.grid) return this.gridIndex(s.dts + s.cts, s.duration) > this.segIndex
+    return this.cutAtKeyframe()
+  }
+
+  /** Grid slot of a presentation time; half a frame of slack absorbs timestamp jitter. */
+  private gridIndex(ptsTicks: number, frameTicks: number): number {
+    return Math.floor((ptsTicks + frameTicks / 2) / this.segmentTargetTicks)
   }
 
   private keyframeExpectedNext(): boolean {
@@ -141,7 +165,18 @@ export class Segmenter {
   private startSegment(s: Sample): void {
     const ts = this.lead.timescale
     const pts = (s.dts + s.cts) / ts
-    this.store.startSegment(s.dts / ts, this.opts.wallClockAt(pts), s.sync)
+    const grid = this.opts.grid
+    if (grid) {
+      this.segIndex = this.gridIndex(s.dts + s.cts, s.duration)
+      const slot = this.opts.segmentTarget
+      this.store.startSegment(s.dts / ts, this.opts.wallClockAt(pts), s.sync, grid.msnBase + this.segIndex, {
+        duration: slot,
+        startTimeOf: (msn) => (msn - grid.msnBase) * slot,
+        pdtOf: (msn) => this.opts.wallClockAt((msn - grid.msnBase) * slot),
+      })
+    } else {
+      this.store.startSegment(s.dts / ts, this.opts.wallClockAt(pts), s.sync)
+    }
     this.segTicks = 0
     this.partTicks = 0
     this.segFrames = 0

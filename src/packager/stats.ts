@@ -18,7 +18,7 @@ export function measureFigures(store: RenditionStore): RenditionFigures | undefi
   let bytes = 0
   let seconds = 0
   for (const s of store.segments) {
-    if (!s.complete || !s.data || s.duration <= 0) continue
+    if (!s.complete || s.gap || !s.data || s.duration <= 0) continue
     // Short trailing segments exaggerate peaks; weigh those with at least half a target.
     if (s.duration >= store.timing.targetDuration / 2) peak = Math.max(peak, (s.data.length * 8) / s.duration)
     bytes += s.data.length

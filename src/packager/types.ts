@@ -43,6 +43,8 @@ export interface SegmentRecord {
   discontinuity: boolean
   /** Starts with an independent frame. */
   independent: boolean
+  /** A hole in the media (worker down): listed with EXT-X-GAP, its URI answers 404. */
+  gap: boolean
   complete: boolean
   /** The whole segment, set when complete. */
   data?: Buffer
