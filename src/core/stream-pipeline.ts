@@ -91,7 +91,7 @@ export class StreamPipeline implements MediaSink {
     if (this.ended) return
     this.ended = true
     this.log.info({ reason }, 'publisher gone; ending stream')
-    this.normalizer.detach()
+    this.normalizer.detachAll()
     void this.worker.stop().then(() => {
       this.endEpoch()
       this.deps.store.end()
@@ -127,14 +127,16 @@ export class StreamPipeline implements MediaSink {
         try { process.kill(io.pid, 'SIGKILL') } catch { /* already gone */ }
       }
     })
-    this.normalizer.attach(
+    const detach = this.normalizer.attach(
       (bytes) => {
         if (io.stdin.destroyed || !io.stdin.writable) return true
         io.stdin.write(bytes)
         return io.stdin.writableLength < STDIN_BOUND
       },
-      (wall) => { epochWall = wall },
+      // The first worker of a session starts at the key frame already received.
+      { replay: io.generation === 0, onStart: (_at, epoch) => { epochWall = epoch.wallAtZero } },
     )
+    io.stdout.once('close', detach)
   }
 
   private restartWorker(): void {

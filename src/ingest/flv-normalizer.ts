@@ -1,8 +1,10 @@
 /**
- * Turns a publisher's media messages into the byte stream a worker reads: an
- * FLV file that starts at a key frame with the sequence headers in front and
- * timestamps rebased to zero. A worker can (re)attach at any moment; it gets a
- * fresh, self-contained stream, and the wall-clock time of its media time zero.
+ * Turns a publisher's media messages into the byte streams workers read: FLV
+ * files that start at a key frame with the sequence headers in front. All
+ * consumers share one timeline (the epoch): timestamps count from the epoch's
+ * first key frame, whose wall-clock arrival dates media time zero. A consumer
+ * attached later (a restarted worker) starts at the next key frame with
+ * timestamps that continue that timeline, so its output lines up with the rest.
  */
 import type { Logger } from 'pino'
 import { flvHeader, flvTag, parseAudioTagHeader, parseVideoTagHeader } from '../formats/flv.js'
@@ -11,13 +13,24 @@ import type { MediaTag } from './types.js'
 /** Where normalized bytes go; returns false when the consumer is over its buffer bound. */
 export type FlvWrite = (bytes: Buffer) => boolean
 
-/** One attached consumer (a worker process). */
-interface Attachment {
-  write: FlvWrite
-  onEpoch: (wallClockAtZero: number) => void
-  started: boolean
+/** The shared timeline: FLV timestamp of media time zero and its wall-clock time. */
+export interface Epoch {
   base: number
-  lastTs: number
+  wallAtZero: number
+}
+
+/** How a consumer joins. */
+export interface AttachOptions {
+  /** Start at the key frame already received (fast start) rather than the next one. */
+  replay?: boolean
+  /** Called once with the media time (ms on the epoch's timeline) of the consumer's first tag. */
+  onStart?: (startMs: number, epoch: Epoch) => void
+}
+
+interface Consumer {
+  write: FlvWrite
+  opts: AttachOptions
+  started: boolean
   dropping: boolean
 }
 
@@ -25,16 +38,22 @@ interface Attachment {
 const AUDIO_ONLY_AFTER_MS = 1000
 /** Timestamp jumps larger than this are publisher clock resets, not gaps. */
 const MAX_JUMP_MS = 10_000
+/** Bound of the current-GOP cache used for fast starts. */
+const MAX_GOP_BYTES = 32 * 1024 * 1024
 
-/** Normalizes one publisher's tags for whichever worker is attached. */
+/** Normalizes one publisher's tags for every attached consumer. */
 export class FlvNormalizer {
   private readonly log: Logger
   private metadata: MediaTag | undefined
   private videoSeq: MediaTag | undefined
   private audioSeq: MediaTag | undefined
   private firstAudioTs: number | undefined
-  private out: Attachment | undefined
-  /** Tags dropped because the worker could not keep up. */
+  private epoch: Epoch | undefined
+  private lastTs = 0
+  private gop: Array<{ tag: MediaTag; keyframe: boolean }> = []
+  private gopBytes = 0
+  private readonly consumers = new Set<Consumer>()
+  /** Tags dropped because a consumer could not keep up. */
   dropped = 0
   /** Called when the video codec configuration changes mid-stream (new SPS/PPS). */
   onConfigChange: (() => void) | undefined
@@ -43,14 +62,40 @@ export class FlvNormalizer {
     this.log = log
   }
 
-  /** Route output to a new consumer; it starts at the next key frame. */
-  attach(write: FlvWrite, onEpoch: (wallClockAtZero: number) => void): void {
-    this.out = { write, onEpoch, started: false, base: 0, lastTs: 0, dropping: false }
+  /** The AVC/HEVC sequence header tag body, once received. */
+  get videoConfig(): Buffer | undefined {
+    return this.videoSeq?.data
   }
 
-  /** Stop sending to the current consumer. */
-  detach(): void {
-    this.out = undefined
+  /** True once the stream is known to carry audio. */
+  get hasAudio(): boolean {
+    return this.audioSeq !== undefined
+  }
+
+  /** The current timeline, once a consumer has started it. */
+  get currentEpoch(): Epoch | undefined {
+    return this.epoch
+  }
+
+  /** Forget the timeline: the next consumer to start begins a new epoch at media time zero. */
+  newEpoch(): void {
+    this.epoch = undefined
+    this.lastTs = 0
+  }
+
+  /** Route output to a new consumer; returns its detach function. */
+  attach(write: FlvWrite, opts: AttachOptions = {}): () => void {
+    const c: Consumer = { write, opts, started: false, dropping: false }
+    this.consumers.add(c)
+    if (opts.replay && this.gop[0]?.keyframe) {
+      for (const { tag, keyframe } of this.gop) this.deliver(c, tag, keyframe)
+    }
+    return () => this.consumers.delete(c)
+  }
+
+  /** Stop sending to every consumer. */
+  detachAll(): void {
+    this.consumers.clear()
   }
 
   /** Accept one tag from the publisher. */
@@ -72,7 +117,7 @@ export class FlvNormalizer {
     if (tag.kind === 'video') {
       const h = parseVideoTagHeader(tag.data)
       if (h.avcPacketType === 'seq') {
-        const changed = this.videoSeq && !this.videoSeq.data.equals(tag.data) && this.out?.started
+        const changed = this.videoSeq && !this.videoSeq.data.equals(tag.data) && this.epoch
         this.videoSeq = tag
         if (changed) this.onConfigChange?.()
         return
@@ -86,51 +131,75 @@ export class FlvNormalizer {
       }
       this.firstAudioTs ??= tag.timestamp
     }
-    const out = this.out
-    if (!out) return
-    if (!out.started && !this.startAt(out, tag, keyframe)) return
-    this.forward(out, tag, keyframe)
+    this.remember(tag, keyframe)
+    for (const c of this.consumers) this.deliver(c, tag, keyframe)
   }
 
-  private startAt(out: Attachment, tag: MediaTag, keyframe: boolean): boolean {
-    const audioOnly = !this.videoSeq && tag.kind === 'audio' && this.firstAudioTs !== undefined &&
-      tag.timestamp - this.firstAudioTs >= AUDIO_ONLY_AFTER_MS
-    if (!(tag.kind === 'video' && keyframe && this.videoSeq) && !audioOnly) return false
-    const hasVideo = this.videoSeq !== undefined
-    const hasAudio = this.audioSeq !== undefined
-    const head = [flvHeader(hasAudio, hasVideo)]
-    if (this.metadata) head.push(flvTag('data', 0, this.metadata.data))
-    if (this.videoSeq) head.push(flvTag('video', 0, this.videoSeq.data))
-    if (this.audioSeq) head.push(flvTag('audio', 0, this.audioSeq.data))
-    out.started = true
-    out.base = tag.timestamp
-    out.lastTs = 0
-    out.write(Buffer.concat(head))
-    out.onEpoch(tag.arrival)
+  /** Keep the tags since the last key frame, for consumers that want a fast start. */
+  private remember(tag: MediaTag, keyframe: boolean): void {
+    if (tag.kind === 'video' && keyframe) {
+      this.gop = []
+      this.gopBytes = 0
+    }
+    if (this.gopBytes + tag.data.length > MAX_GOP_BYTES) return
+    this.gop.push({ tag, keyframe })
+    this.gopBytes += tag.data.length
+  }
+
+  private deliver(c: Consumer, tag: MediaTag, keyframe: boolean): void {
+    if (!c.started && !this.start(c, tag, keyframe)) return
+    this.forward(c, tag, keyframe)
+  }
+
+  private canStartAt(tag: MediaTag, keyframe: boolean): boolean {
+    if (tag.kind === 'video') return keyframe && this.videoSeq !== undefined
+    return !this.videoSeq && this.firstAudioTs !== undefined && tag.timestamp - this.firstAudioTs >= AUDIO_ONLY_AFTER_MS
+  }
+
+  private start(c: Consumer, tag: MediaTag, keyframe: boolean): boolean {
+    if (!this.canStartAt(tag, keyframe)) return false
+    if (!this.epoch) {
+      this.epoch = { base: tag.timestamp, wallAtZero: tag.arrival }
+      this.lastTs = 0
+    }
+    const head = [flvHeader(this.audioSeq !== undefined, this.videoSeq !== undefined)]
+    const at = Math.max(0, this.timeOf(tag))
+    if (this.metadata) head.push(flvTag('data', at, this.metadata.data))
+    if (this.videoSeq) head.push(flvTag('video', at, this.videoSeq.data))
+    if (this.audioSeq) head.push(flvTag('audio', at, this.audioSeq.data))
+    c.started = true
+    c.write(Buffer.concat(head))
+    c.opts.onStart?.(at, this.epoch)
     return true
   }
 
-  private forward(out: Attachment, tag: MediaTag, keyframe: boolean): void {
-    let ts = tag.timestamp - out.base
-    if (ts < out.lastTs - MAX_JUMP_MS || ts > out.lastTs + MAX_JUMP_MS) {
-      // The publisher's clock jumped: rebase so media time stays continuous.
-      this.log.warn({ from: out.lastTs, to: ts }, 'publisher timestamp jump; rebased')
-      out.base = tag.timestamp - out.lastTs - 1
-      ts = out.lastTs + 1
+  /** Media time (ms) of a tag on the epoch's timeline, rebasing across publisher clock jumps. */
+  private timeOf(tag: MediaTag): number {
+    const epoch = this.epoch!
+    let ts = tag.timestamp - epoch.base
+    if (ts < this.lastTs - MAX_JUMP_MS || ts > this.lastTs + MAX_JUMP_MS) {
+      this.log.warn({ from: this.lastTs, to: ts }, 'publisher timestamp jump; rebased')
+      epoch.base = tag.timestamp - this.lastTs - 1
+      ts = this.lastTs + 1
     }
-    if (ts < 0) return // audio from before the first key frame
-    if (out.dropping) {
+    return ts
+  }
+
+  private forward(c: Consumer, tag: MediaTag, keyframe: boolean): void {
+    const ts = this.timeOf(tag)
+    if (ts < 0) return // audio from before the epoch's first key frame
+    if (c.dropping) {
       if (!(tag.kind === 'video' && keyframe) && this.videoSeq) {
         this.dropped++
         return
       }
-      out.dropping = false
+      c.dropping = false
       this.log.warn({ dropped: this.dropped }, 'worker caught up; resuming at a key frame')
     }
-    out.lastTs = Math.max(out.lastTs, ts)
-    if (!out.write(flvTag(tag.kind, ts, tag.data))) {
+    this.lastTs = Math.max(this.lastTs, ts)
+    if (!c.write(flvTag(tag.kind, ts, tag.data))) {
       // Over the buffer bound: drop until the next key frame instead of growing memory.
-      out.dropping = true
+      c.dropping = true
       this.log.warn('worker is not keeping up with the publisher; dropping to the next key frame')
     }
   }

@@ -20,6 +20,8 @@ export function passthroughArgs(opts: { logLevel?: string } = {}): string[] {
     '-hide_banner', '-nostdin', '-loglevel', opts.logLevel ?? 'warning',
     // Small probe: the feeder sends both sequence headers first, so little is needed.
     '-probesize', '65536', '-analyzeduration', '500000',
+    // Keep the input timestamps: a restarted worker continues the stream's timeline.
+    '-copyts',
     '-f', 'flv', '-i', 'pipe:0',
     '-map', '0:v?', '-map', '0:a?',
     '-c', 'copy',
