@@ -19,6 +19,20 @@ export interface Config {
     /** Seconds a stream that ended stays servable (ENDLIST playlist) before it is dropped. */
     endedRetentionSeconds: number
   }
+  ladder: {
+    /** Transcode an ABR ladder; off: the source passes through as one muxed rendition. */
+    enabled: boolean
+    /** The source itself is the top rung (named `source`), not re-encoded. */
+    copyTop: boolean
+    /** x264 preset of every encoded rung. */
+    preset: string
+    /** Most video renditions, the copied top included. */
+    maxRungs: number
+    /** Encoded pixels per second the machine can afford; 0: 40 million per CPU core. */
+    pixelBudget: number
+    /** kbit/s of audio renditions when the source's audio is not AAC. */
+    audioBitrate: number
+  }
   worker: {
     /** First restart delay after an FFmpeg worker dies, ms; doubles up to maxBackoffMs. */
     minBackoffMs: number
@@ -35,6 +49,7 @@ export const DEFAULTS: Config = {
   publish: { open: true },
   ffmpeg: { path: null },
   hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120 },
+  ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128 },
   worker: { minBackoffMs: 250, maxBackoffMs: 8000 },
   dataDir: './data',
   log: { level: 'info' },
@@ -63,6 +78,14 @@ export const CHECKS = {
     segmentTarget: num(1, 10),
     windowSeconds: num(6, 3600),
     endedRetentionSeconds: num(6, 86400),
+  },
+  ladder: {
+    enabled: bool,
+    copyTop: bool,
+    preset: oneOf('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'),
+    maxRungs: int(1, 8),
+    pixelBudget: int(0, 10_000_000_000),
+    audioBitrate: int(32, 512),
   },
   worker: { minBackoffMs: int(10, 60000), maxBackoffMs: int(10, 600000) },
   dataDir: str,

@@ -12,15 +12,13 @@ import { LiveStream, StreamDirectory } from '../packager/live-stream.js'
 import { RenditionStore } from '../packager/rendition-store.js'
 import { resolveFfmpeg } from '../transcode/ffmpeg-path.js'
 import { StreamPipeline } from './stream-pipeline.js'
+import { probeSps } from './probe-source.js'
 
 /** Ports actually bound (after port 0 resolution). */
 export interface OriginPorts {
   http: number
   rtmp: number | undefined
 }
-
-/** Name of the single passthrough rendition until ladders exist. */
-export const SOURCE_RENDITION = 'source'
 
 /** A running origin server. */
 export class Origin implements IngestHandler {
@@ -87,14 +85,14 @@ export class Origin implements IngestHandler {
     stream.state = 'starting'
     stream.endedAt = undefined
     stream.ingest = { protocol: req.protocol, remote: req.remote, since: Date.now() }
-    const store = stream.renditions.get(SOURCE_RENDITION)!
     const pipeline = new StreamPipeline({
-      stream, store, config: this.config, ffmpeg: this.ffmpeg, logger: log, metrics: this.metrics, protocol: req.protocol,
+      stream, config: this.config, ffmpeg: this.ffmpeg, logger: log, metrics: this.metrics, protocol: req.protocol,
+      storeFor: (name) => this.storeFor(stream, name),
+      probeSource: probeSps,
       onStopped: () => this.stopped(stream, pipeline),
     })
     this.pipelines.set(req.stream, pipeline)
     this.metrics.streamsLive.set(this.pipelines.size)
-    pipeline.start()
     log.info('publish accepted')
     return { ok: true, sink: pipeline }
   }
@@ -107,14 +105,22 @@ export class Origin implements IngestHandler {
     const existing = this.directory.get(name)
     if (existing) return existing
     const stream = new LiveStream(name)
+    this.directory.add(stream)
+    return stream
+  }
+
+  /** A rendition's store, kept across sessions of the stream so numbering continues. */
+  private storeFor(stream: LiveStream, name: string): RenditionStore {
+    const existing = stream.renditions.get(name)
+    if (existing) return existing
     const hls = this.config.hls
     const timing = { targetDuration: Math.ceil(hls.segmentTarget), partTarget: hls.partTarget, windowSeconds: hls.windowSeconds }
     // Media sequence numbers start at the Unix time in seconds: a name that comes back
     // after its retention (or after a restart) never reuses a segment URL.
-    const firstMsn = Math.floor(Date.now() / 1000)
-    stream.addRendition(new RenditionStore(SOURCE_RENDITION, timing, firstMsn, (d) => this.metrics.blockingWaiters.inc(d)))
-    this.directory.add(stream)
-    return stream
+    const firstMsn = Math.max(Math.floor(Date.now() / 1000), ...[...stream.renditions.values()].map((r) => r.upcomingMsn))
+    const store = new RenditionStore(name, timing, firstMsn, (d) => this.metrics.blockingWaiters.inc(d))
+    stream.addRendition(store)
+    return store
   }
 
   private stopped(stream: LiveStream, pipeline: StreamPipeline): void {

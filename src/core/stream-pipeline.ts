@@ -1,6 +1,7 @@
 /**
- * One publisher's pipeline: ingest tags → normalized FLV → supervised FFmpeg
- * worker → fMP4 reader → segmenter → rendition store. Implements the ingest's
+ * One publish session's pipeline: ingest tags → normalizer → workers (a
+ * passthrough remux, or a ladder: decoder + encoders, copied top rung, audio)
+ * → one feed per rendition → rendition stores. Implements the ingest's
  * MediaSink, so the ingest knows nothing of what happens downstream.
  */
 import type { Logger } from 'pino'
@@ -8,28 +9,36 @@ import type { Config } from '../config/schema.js'
 import type { Metrics } from '../log/metrics.js'
 import type { MediaSink, MediaTag } from '../ingest/types.js'
 import { FlvNormalizer } from '../ingest/flv-normalizer.js'
-import { SupervisedWorker, type WorkerIo } from '../transcode/worker.js'
+import { FlvWorker, type AttachFlv, type RenditionOutput } from '../transcode/flv-worker.js'
+import { VideoLadder } from '../transcode/video-ladder.js'
 import { passthroughArgs } from '../transcode/args.js'
-import { Fmp4Reader } from '../packager/fmp4-reader.js'
-import { Segmenter } from '../packager/segmenter.js'
+import { audioArgs, copyVideoArgs } from '../transcode/ladder-args.js'
+import type { SourceVideo } from '../transcode/ladder.js'
 import type { LiveStream } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
-import { describeError } from '../errors.js'
-
-/** Bytes a worker's stdin may buffer before the normalizer drops to the next key frame. */
-const STDIN_BOUND = 16 * 1024 * 1024
+import { RenditionFeed } from './rendition-feed.js'
+import { AUDIO_RENDITION, planStream, renditionNames, sourceFromMetadata, type StreamPlan } from './stream-plan.js'
 
 /** What a pipeline needs from the origin that builds it. */
 export interface PipelineDeps {
   stream: LiveStream
-  store: RenditionStore
   config: Config
   ffmpeg: string
   logger: Logger
   metrics: Metrics
   protocol: string
-  /** Called once after the pipeline has fully stopped (worker gone, store ended). */
+  /** The store of a rendition of this stream, created on first use. */
+  storeFor: (rendition: string) => RenditionStore
+  /** Source size and rate from the video sequence header (SPS), when metadata lacks them. */
+  probeSource?: (videoConfig: Buffer) => Partial<SourceVideo>
+  /** Called once after the pipeline has fully stopped (workers gone, stores ended). */
   onStopped: () => void
+}
+
+/** Stops and pids of whatever runs for a session. */
+interface Running {
+  stop(): Promise<void>
+  pids(): Record<string, number | undefined>
 }
 
 /** The pipeline of one live publish session. */
@@ -37,117 +46,124 @@ export class StreamPipeline implements MediaSink {
   private readonly deps: PipelineDeps
   private readonly log: Logger
   private readonly normalizer: FlvNormalizer
-  private readonly worker: SupervisedWorker
-  private segmenter: Segmenter | undefined
+  private plan: StreamPlan | undefined
+  private running: Running[] = []
+  private stores: RenditionStore[] = []
   private ended = false
-  private resolveStopped!: () => void
-  /** Resolves once the worker is gone and the store has ended. */
-  readonly stopped = new Promise<void>((resolve) => { this.resolveStopped = resolve })
   private bytesWindow: Array<{ at: number; bytes: number }> = []
+  private resolveStopped!: () => void
+  /** Resolves once every worker is gone and every store has ended. */
+  readonly stopped = new Promise<void>((resolve) => { this.resolveStopped = resolve })
 
   constructor(deps: PipelineDeps) {
     this.deps = deps
     this.log = deps.logger
     this.normalizer = new FlvNormalizer(this.log)
     this.normalizer.onConfigChange = () => {
-      this.log.warn('video configuration changed mid-stream; restarting the worker')
-      this.restartWorker()
+      this.log.warn('video configuration changed mid-stream; restarting the workers')
+      for (const r of this.running) for (const pid of Object.values(r.pids())) if (pid) try { process.kill(pid, 'SIGKILL') } catch { /* gone */ }
     }
-    this.worker = new SupervisedWorker({
-      ffmpeg: deps.ffmpeg,
-      args: passthroughArgs(),
-      logger: this.log.child({ rendition: deps.store.name }),
-      minBackoffMs: deps.config.worker.minBackoffMs,
-      maxBackoffMs: deps.config.worker.maxBackoffMs,
-      onSpawn: (io) => this.wire(io),
-      onExit: ({ wanted }) => {
-        this.endEpoch()
-        if (wanted) deps.metrics.workerRestarts.inc({ stream: deps.stream.name })
-      },
-    })
   }
 
-  /** Pid of the current worker process (tests kill it by pid). */
+  /** Pids of the current worker processes by role (tests kill them by pid). */
+  workerPids(): Record<string, number | undefined> {
+    return Object.assign({}, ...this.running.map((r) => r.pids()))
+  }
+
+  /** Pid of the passthrough worker, or of the first worker. */
   get workerPid(): number | undefined {
-    return this.worker.pid
+    return Object.values(this.workerPids()).find((p) => p !== undefined)
   }
 
-  /** Start the worker. */
-  start(): void {
-    this.worker.start()
+  /** The plan, once the first key frame decided it. */
+  get currentPlan(): StreamPlan | undefined {
+    return this.plan
   }
 
   /** MediaSink: a tag from the publisher. */
   write(tag: MediaTag): void {
     if (this.ended) return
-    const stream = this.deps.stream.name
-    this.deps.metrics.ingestBytes.inc({ stream, protocol: this.deps.protocol }, tag.data.length)
+    this.deps.metrics.ingestBytes.inc({ stream: this.deps.stream.name, protocol: this.deps.protocol }, tag.data.length)
     this.measure(tag)
     this.normalizer.push(tag)
+    if (!this.plan && this.normalizer.canStart) this.begin()
   }
 
-  /** MediaSink: the publisher is gone. Stops the worker, then ends the store. */
+  /** MediaSink: the publisher is gone. Stops the workers, then ends the stores. */
   end(reason: string): void {
     if (this.ended) return
     this.ended = true
     this.log.info({ reason }, 'publisher gone; ending stream')
     this.normalizer.detachAll()
-    void this.worker.stop().then(() => {
-      this.endEpoch()
-      this.deps.store.end()
+    void Promise.all(this.running.map((r) => r.stop())).then(() => {
+      // Worker outputs are closed by now, so every feed has flushed its last segment.
+      for (const s of this.stores) s.end()
       this.deps.onStopped()
       this.resolveStopped()
     })
   }
 
-  private wire(io: WorkerIo): void {
-    let epochWall = Date.now()
-    const store = this.deps.store
-    const stream = this.deps.stream.name
-    const reader = new Fmp4Reader({
-      onInit: (init) => {
-        this.endEpoch()
-        this.segmenter = new Segmenter(store, init, {
-          segmentTarget: this.deps.config.hls.segmentTarget,
-          wallClockAt: (t) => epochWall + t * 1000,
-          logger: this.log,
-          onPart: () => this.deps.metrics.parts.inc({ stream, rendition: store.name }),
-          onSegment: () => this.deps.metrics.segments.inc({ stream, rendition: store.name }),
-        })
-        if (this.deps.stream.state !== 'ended') this.deps.stream.state = 'live'
-      },
-      onSamples: (samples) => this.segmenter?.push(samples),
-    })
-    io.stdout.on('data', (chunk: Buffer) => {
-      try {
-        reader.push(chunk)
-      } catch (err) {
-        this.log.error({ err: describeError(err), pid: io.pid }, 'worker output unreadable; restarting it')
-        io.stdout.removeAllListeners('data')
-        try { process.kill(io.pid, 'SIGKILL') } catch { /* already gone */ }
-      }
-    })
-    const detach = this.normalizer.attach(
-      (bytes) => {
-        if (io.stdin.destroyed || !io.stdin.writable) return true
-        io.stdin.write(bytes)
-        return io.stdin.writableLength < STDIN_BOUND
-      },
-      // The first worker of a session starts at the key frame already received.
-      { replay: io.generation === 0, onStart: (_at, epoch) => { epochWall = epoch.wallAtZero } },
-    )
-    io.stdout.once('close', detach)
+  private source(): SourceVideo | undefined {
+    const videoConfig = this.normalizer.videoConfig
+    if (!videoConfig) return undefined
+    const meta = sourceFromMetadata(this.normalizer.metadataBody)
+    const probed = meta.width && meta.height && meta.fps ? {} : this.deps.probeSource?.(videoConfig) ?? {}
+    const width = meta.width ?? probed.width
+    const height = meta.height ?? probed.height
+    if (!width || !height) return undefined
+    return { width, height, fps: meta.fps ?? probed.fps ?? 30 }
   }
 
-  private restartWorker(): void {
-    const pid = this.worker.pid
-    // The supervisor restarts it with the current sequence headers.
-    if (pid) try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
-  }
-
-  private endEpoch(): void {
-    this.segmenter?.flush()
-    this.segmenter = undefined
+  private begin(): void {
+    const { config } = this.deps
+    const source = this.source()
+    let plan = planStream(config, source, this.normalizer.hasAudio)
+    if (plan.mode === 'ladder' && this.normalizer.videoConfig && !source) {
+      this.log.warn('source size unknown (no metadata, unreadable SPS); passing it through without a ladder')
+      plan = { mode: 'passthrough' }
+    }
+    this.plan = plan
+    const names = renditionNames(plan)
+    this.stores = names.map((n) => this.deps.storeFor(n))
+    this.log.info({ plan: plan.mode, renditions: names, source }, 'stream planned')
+    // Every rendition numbers this session's segments from the same base.
+    const msnBase = Math.max(...this.stores.map((s) => s.upcomingMsn))
+    const feeds = new Map<string, RenditionFeed>()
+    for (const store of this.stores) {
+      feeds.set(store.name, new RenditionFeed({
+        store,
+        segmentTarget: config.hls.segmentTarget,
+        grid: plan.mode === 'ladder' ? { msnBase } : undefined,
+        wallClockAt: (t) => (this.normalizer.currentEpoch?.wallAtZero ?? Date.now()) + t * 1000,
+        logger: this.log.child({ rendition: store.name }),
+        onPart: () => this.deps.metrics.parts.inc({ stream: this.deps.stream.name, rendition: store.name }),
+        onSegment: () => this.deps.metrics.segments.inc({ stream: this.deps.stream.name, rendition: store.name }),
+        onFirstInit: () => { if (this.deps.stream.state === 'starting') this.deps.stream.state = 'live' },
+      }))
+    }
+    const onOutput = (out: RenditionOutput): void => feeds.get(out.rendition)?.attach(out)
+    const onExit = (wanted: boolean): void => { if (wanted) this.deps.metrics.workerRestarts.inc({ stream: this.deps.stream.name }) }
+    const attach: AttachFlv = (write, opts) => this.normalizer.attach(write, opts)
+    const common = { ffmpeg: this.deps.ffmpeg, attach, logger: this.log, minBackoffMs: config.worker.minBackoffMs, maxBackoffMs: config.worker.maxBackoffMs, onOutput }
+    const flv = (rendition: string, args: string[]): Running => {
+      const w = new FlvWorker({ ...common, rendition, args, onExit })
+      w.start()
+      return { stop: () => w.stop(), pids: () => ({ [rendition]: w.pid }) }
+    }
+    if (plan.mode === 'passthrough') {
+      this.running.push(flv(names[0]!, passthroughArgs()))
+      return
+    }
+    if (plan.copy) this.running.push(flv(plan.copy.name, copyVideoArgs()))
+    if (plan.audio) this.running.push(flv(AUDIO_RENDITION, audioArgs({ copy: true, bitrateKbps: config.ladder.audioBitrate })))
+    if (plan.encoded.length > 0 && plan.source) {
+      const ladder = new VideoLadder({
+        ...common, rungs: plan.encoded, sourceFps: plan.source.fps, segmentSeconds: config.hls.segmentTarget,
+        onEncoderExit: (_r, wanted) => onExit(wanted),
+      })
+      ladder.start()
+      this.running.push({ stop: () => ladder.stop(), pids: () => ladder.pids() })
+    }
   }
 
   private measure(tag: MediaTag): void {

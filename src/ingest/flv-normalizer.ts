@@ -48,6 +48,7 @@ export class FlvNormalizer {
   private videoSeq: MediaTag | undefined
   private audioSeq: MediaTag | undefined
   private firstAudioTs: number | undefined
+  private lastAudioTs = 0
   private epoch: Epoch | undefined
   private lastTs = 0
   private gop: Array<{ tag: MediaTag; keyframe: boolean }> = []
@@ -65,6 +66,17 @@ export class FlvNormalizer {
   /** The AVC/HEVC sequence header tag body, once received. */
   get videoConfig(): Buffer | undefined {
     return this.videoSeq?.data
+  }
+
+  /** The publisher's onMetaData tag body, if it sent one. */
+  get metadataBody(): Buffer | undefined {
+    return this.metadata?.data
+  }
+
+  /** True when a consumer attached now with `replay` would start at once. */
+  get canStart(): boolean {
+    if (this.gop[0]?.keyframe && this.videoSeq) return true
+    return !this.videoSeq && this.firstAudioTs !== undefined && this.lastAudioTs - this.firstAudioTs >= AUDIO_ONLY_AFTER_MS
   }
 
   /** True once the stream is known to carry audio. */
@@ -130,6 +142,7 @@ export class FlvNormalizer {
         return
       }
       this.firstAudioTs ??= tag.timestamp
+      this.lastAudioTs = tag.timestamp
     }
     this.remember(tag, keyframe)
     for (const c of this.consumers) this.deliver(c, tag, keyframe)
@@ -137,6 +150,7 @@ export class FlvNormalizer {
 
   /** Keep the tags since the last key frame, for consumers that want a fast start. */
   private remember(tag: MediaTag, keyframe: boolean): void {
+    if (!this.videoSeq) return // audio-only streams start without a replay
     if (tag.kind === 'video' && keyframe) {
       this.gop = []
       this.gopBytes = 0

@@ -1,30 +1,81 @@
 /**
- * The HLS multivariant playlist of a stream: one EXT-X-STREAM-INF per video
- * rendition (or per muxed rendition), attributes measured from what was produced.
+ * The HLS multivariant playlist of a stream (rfc8216bis 4.4.6): audio-only
+ * renditions form one EXT-X-MEDIA audio group, shared by every video variant;
+ * a muxed rendition is a variant of its own. Attributes are measured from
+ * what each rendition produced.
  */
-import { attributes, tag } from '../formats/hls/tags.js'
+import { attributes, enumValue, tag } from '../formats/hls/tags.js'
 import type { LiveStream } from './live-stream.js'
-import { measureFigures } from './stats.js'
+import type { RenditionStore } from './rendition-store.js'
+import { measureFigures, type RenditionFigures } from './stats.js'
+
+/** GROUP-ID of the audio renditions. */
+export const AUDIO_GROUP = 'audio'
+
+interface Produced {
+  store: RenditionStore
+  figures: RenditionFigures
+  codecs: string[]
+  video?: { width?: number; height?: number }
+  audio?: { language: string; channels?: number }
+}
+
+function produced(store: RenditionStore): Produced | undefined {
+  const init = store.currentInit
+  const figures = measureFigures(store)
+  if (!init || !figures) return undefined
+  const v = init.tracks.find((t) => t.kind === 'video')
+  const a = init.tracks.find((t) => t.kind === 'audio')
+  return {
+    store, figures, codecs: init.tracks.map((t) => t.codec),
+    video: v ? { width: v.width, height: v.height } : undefined,
+    audio: a ? { language: a.language, channels: a.channels } : undefined,
+  }
+}
+
+/** ISO 639-2 (mdhd) to the BCP 47 tag HLS wants, for the common two-letter cases. */
+const BCP47: Record<string, string> = { eng: 'en', hin: 'hi', tam: 'ta', tel: 'te', ben: 'bn', mar: 'mr', urd: 'ur', spa: 'es', fra: 'fr', deu: 'de', ara: 'ar', por: 'pt', jpn: 'ja', zho: 'zh', rus: 'ru' }
+
+function audioMedia(p: Produced, isDefault: boolean): string {
+  const lang = p.audio!.language
+  return tag('EXT-X-MEDIA', attributes({
+    TYPE: enumValue('AUDIO'),
+    'GROUP-ID': AUDIO_GROUP,
+    NAME: lang !== 'und' ? lang : p.store.name,
+    LANGUAGE: lang !== 'und' ? BCP47[lang] ?? lang : undefined,
+    DEFAULT: isDefault ? enumValue('YES') : enumValue('NO'),
+    AUTOSELECT: enumValue('YES'),
+    CHANNELS: p.audio!.channels ? String(p.audio!.channels) : undefined,
+    URI: `${p.store.name}/index.m3u8`,
+  }))
+}
 
 /** Render the multivariant playlist; undefined while no rendition has produced media. */
 export function renderMultivariant(stream: LiveStream): string | undefined {
+  const all = [...stream.renditions.values()].map(produced).filter((p): p is Produced => p !== undefined)
+  const audioOnly = all.filter((p) => p.audio && !p.video)
+  const videos = all.filter((p) => p.video)
+  if (all.length === 0) return undefined
   const lines = ['#EXTM3U', tag('EXT-X-VERSION', '6')]
-  let variants = 0
-  for (const r of stream.renditions.values()) {
-    const init = r.currentInit
-    const figures = measureFigures(r)
-    if (!init || !figures) continue
-    const video = init.tracks.find((t) => t.kind === 'video')
-    const codecs = init.tracks.map((t) => t.codec).join(',')
+  // With video variants, audio-only renditions are alternatives in a group; without, variants.
+  const grouped = videos.length > 0 ? audioOnly : []
+  grouped.forEach((p, i) => lines.push(audioMedia(p, i === 0)))
+  // 4.4.6.2: BANDWIDTH covers every rendition a variant may play, so add the largest audio.
+  const audioPeak = Math.max(0, ...grouped.map((p) => p.figures.peakBitrate))
+  const audioAvg = Math.max(0, ...grouped.map((p) => p.figures.averageBitrate))
+  const audioCodecs = [...new Set(grouped.flatMap((p) => p.codecs))]
+  for (const p of videos.length > 0 ? videos : audioOnly) {
+    const r = p.store
+    const separateAudio = p.video !== undefined && !p.audio && grouped.length > 0
     lines.push(tag('EXT-X-STREAM-INF', attributes({
-      BANDWIDTH: figures.peakBitrate,
-      'AVERAGE-BANDWIDTH': figures.averageBitrate,
-      CODECS: codecs,
-      RESOLUTION: video?.width && video.height ? { enum: `${video.width}x${video.height}` } : undefined,
-      'FRAME-RATE': video && r.frameRate ? { enum: r.frameRate.toFixed(3) } : undefined,
+      BANDWIDTH: p.figures.peakBitrate + (separateAudio ? audioPeak : 0),
+      'AVERAGE-BANDWIDTH': p.figures.averageBitrate + (separateAudio ? audioAvg : 0),
+      CODECS: [...p.codecs, ...(separateAudio ? audioCodecs : [])].join(','),
+      RESOLUTION: p.video?.width && p.video.height ? enumValue(`${p.video.width}x${p.video.height}`) : undefined,
+      'FRAME-RATE': p.video && r.frameRate ? enumValue(r.frameRate.toFixed(3)) : undefined,
+      AUDIO: separateAudio ? AUDIO_GROUP : undefined,
     })))
     lines.push(`${r.name}/index.m3u8`)
-    variants++
   }
-  return variants > 0 ? lines.join('\n') + '\n' : undefined
+  return lines.join('\n') + '\n'
 }

@@ -3,7 +3,7 @@
  * backoff when it dies while wanted, stop by pid. Its stderr goes to a pino
  * child logger, one line per line.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
 import type { Logger } from 'pino'
 
@@ -11,6 +11,8 @@ import type { Logger } from 'pino'
 export interface WorkerIo {
   stdin: Writable
   stdout: Readable
+  /** Extra output pipes on fds 3, 4, ... (WorkerOptions.extraOutputs of them). */
+  extra: Readable[]
   pid: number
   /** 0 for the first process, then one more per restart. */
   generation: number
@@ -19,7 +21,10 @@ export interface WorkerIo {
 /** How to run and watch one worker. */
 export interface WorkerOptions {
   ffmpeg: string
-  args: string[]
+  /** Arguments, or a function giving them afresh for every (re)start. */
+  args: string[] | (() => string[])
+  /** Extra output pipes the process writes to (fds 3, 4, ...). */
+  extraOutputs?: number
   logger: Logger
   minBackoffMs: number
   maxBackoffMs: number
@@ -35,7 +40,7 @@ const HEALTHY_MS = 10_000
 /** One supervised FFmpeg process. */
 export class SupervisedWorker {
   private readonly opts: WorkerOptions
-  private child: ChildProcessByStdio<Writable, Readable, Readable> | undefined
+  private child: ChildProcess | undefined
   private wanted = false
   private generation = -1
   private backoff: number
@@ -46,6 +51,17 @@ export class SupervisedWorker {
   constructor(opts: WorkerOptions) {
     this.opts = opts
     this.backoff = opts.minBackoffMs
+  }
+
+  /** Kill the running process (it is restarted with backoff while wanted). */
+  kill(): void {
+    const pid = this.child?.pid
+    if (pid) try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
+  }
+
+  /** True while the worker is wanted (between start and stop). */
+  get running(): boolean {
+    return this.wanted
   }
 
   /** Pid of the running process, if any. */
@@ -66,7 +82,7 @@ export class SupervisedWorker {
     if (this.restartTimer) clearTimeout(this.restartTimer)
     const child = this.child
     if (child && child.exitCode === null && child.signalCode === null) {
-      child.stdin.destroy()
+      child.stdin?.destroy()
       // Closing stdin lets FFmpeg flush; kill if it lingers.
       const timer = setTimeout(() => { if (child.pid) try { process.kill(child.pid, 'SIGKILL') } catch { /* gone */ } }, 2000)
       await this.exited
@@ -78,22 +94,29 @@ export class SupervisedWorker {
     this.generation++
     const generation = this.generation
     const log = this.opts.logger
-    const child = spawn(this.opts.ffmpeg, this.opts.args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    const args = typeof this.opts.args === 'function' ? this.opts.args() : this.opts.args
+    const extra = this.opts.extraOutputs ?? 0
+    const child = spawn(this.opts.ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe', ...Array<'pipe'>(extra).fill('pipe')] })
     this.child = child
+    const stdin = child.stdin!
+    const stdout = child.stdout!
+    const stderr = child.stderr!
     this.startedAt = Date.now()
     this.exited = new Promise((resolve) => child.once('close', () => resolve()))
-    child.stdin.on('error', (err) => log.debug({ err: err.message }, 'worker stdin closed'))
+    stdin.on('error', (err) => log.debug({ err: err.message }, 'worker stdin closed'))
     child.on('error', (err) => log.error({ err: err.message }, 'worker could not start'))
     let partial = ''
-    child.stderr.setEncoding('utf8')
-    child.stderr.on('data', (d: string) => {
+    stderr.setEncoding('utf8')
+    stderr.on('data', (d: string) => {
       const lines = (partial + d).split('\n')
       partial = lines.pop() ?? ''
       for (const line of lines) if (line.trim()) log.warn({ ffmpeg: line.trim().slice(0, 500) }, 'ffmpeg says')
     })
     child.once('close', (code, signal) => {
-      if (this.child === child) this.child = undefined
-      const wanted = this.wanted
+      // A process superseded by stop() + start() must not schedule a second restart.
+      const current = this.child === child
+      if (current) this.child = undefined
+      const wanted = this.wanted && current
       this.opts.onExit?.({ code, signal, generation, wanted })
       if (!wanted) return
       if (Date.now() - this.startedAt > HEALTHY_MS) this.backoff = this.opts.minBackoffMs
@@ -105,6 +128,7 @@ export class SupervisedWorker {
       this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs)
     })
     if (child.pid === undefined) return // 'error' follows; 'close' schedules the retry
-    this.opts.onSpawn({ stdin: child.stdin, stdout: child.stdout, pid: child.pid, generation })
+    const outputs = Array.from({ length: extra }, (_, i) => child.stdio[3 + i] as Readable)
+    this.opts.onSpawn({ stdin, stdout, extra: outputs, pid: child.pid, generation })
   }
 }

@@ -1,0 +1,54 @@
+/**
+ * What renditions a stream gets, decided once its first key frame is in: a
+ * muxed passthrough, or a ladder (video rungs on the segment grid plus one
+ * audio rendition) planned from the source's size and frame rate.
+ */
+import { availableParallelism } from 'node:os'
+import type { Config } from '../config/schema.js'
+import { decodeAmf0 } from '../formats/amf0.js'
+import { planLadder, type CopyRung, type SourceVideo, type VideoRung } from '../transcode/ladder.js'
+
+/** Name of the rendition that carries the source as is. */
+export const SOURCE_RENDITION = 'source'
+/** Name of the audio rendition of a ladder. */
+export const AUDIO_RENDITION = 'audio'
+
+/** The renditions of one publish session. */
+export type StreamPlan =
+  | { mode: 'passthrough' }
+  | { mode: 'ladder'; source?: SourceVideo; copy?: CopyRung; encoded: VideoRung[]; audio: boolean }
+
+/** Width, height and frame rate from an onMetaData tag body, where present. */
+export function sourceFromMetadata(body: Buffer | undefined): Partial<SourceVideo> {
+  if (!body) return {}
+  try {
+    const values = decodeAmf0(body)
+    const meta = values.find((v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)) as Record<string, unknown> | undefined
+    const num = (k: string): number | undefined => (typeof meta?.[k] === 'number' && Number.isFinite(meta[k]) && (meta[k] as number) > 0 ? (meta[k] as number) : undefined)
+    return { width: num('width'), height: num('height'), fps: num('framerate') ?? num('fps') }
+  } catch {
+    return {} // metadata is optional and publishers get it wrong; the SPS is the fallback
+  }
+}
+
+/** Plan a session's renditions. `source` is undefined for audio-only streams. */
+export function planStream(config: Config, source: SourceVideo | undefined, hasAudio: boolean): StreamPlan {
+  const l = config.ladder
+  if (!l.enabled) return { mode: 'passthrough' }
+  if (!source) return { mode: 'ladder', encoded: [], audio: hasAudio }
+  const rungs = planLadder(source, {
+    preset: l.preset,
+    copyTop: l.copyTop,
+    pixelBudget: l.pixelBudget > 0 ? l.pixelBudget : availableParallelism() * 40_000_000,
+    maxRungs: l.maxRungs,
+  })
+  const copy = rungs.find((r): r is CopyRung => r.kind === 'copy')
+  const encoded = rungs.filter((r): r is VideoRung => r.kind === 'video')
+  return { mode: 'ladder', source, copy: copy ? { ...copy, name: SOURCE_RENDITION } : undefined, encoded, audio: hasAudio }
+}
+
+/** Rendition names a plan produces, video first. */
+export function renditionNames(plan: StreamPlan): string[] {
+  if (plan.mode === 'passthrough') return [SOURCE_RENDITION]
+  return [...(plan.copy ? [plan.copy.name] : []), ...plan.encoded.map((r) => r.name), ...(plan.audio ? [AUDIO_RENDITION] : [])]
+}

@@ -1,0 +1,89 @@
+/**
+ * A supervised FFmpeg worker that reads the normalized FLV of a stream and
+ * writes one rendition's fMP4 on stdout (passthrough, audio, copied video).
+ */
+import type { Readable } from 'node:stream'
+import type { Logger } from 'pino'
+import { SupervisedWorker } from './worker.js'
+
+/** One process generation's output of a rendition. */
+export interface RenditionOutput {
+  rendition: string
+  stdout: Readable
+  generation: number
+  pid: number
+}
+
+/** How a worker joins the stream's FLV: write bytes (false = over bound); returns detach. */
+export type AttachFlv = (
+  write: (bytes: Buffer) => boolean,
+  opts: { replay?: boolean; onStart?: (startMs: number, epoch: { wallAtZero: number }) => void },
+) => () => void
+
+/** Bytes a worker's stdin may buffer before the normalizer drops to the next key frame. */
+export const STDIN_BOUND = 16 * 1024 * 1024
+
+/** Options of an FLV-fed worker. */
+export interface FlvWorkerOptions {
+  ffmpeg: string
+  args: string[]
+  rendition: string
+  attach: AttachFlv
+  logger: Logger
+  minBackoffMs: number
+  maxBackoffMs: number
+  onOutput: (out: RenditionOutput) => void
+  onExit?: (wanted: boolean) => void
+}
+
+/** A worker fed from the normalizer, producing one rendition. */
+export class FlvWorker {
+  readonly rendition: string
+  private readonly worker: SupervisedWorker
+
+  constructor(o: FlvWorkerOptions) {
+    this.rendition = o.rendition
+    this.worker = new SupervisedWorker({
+      ffmpeg: o.ffmpeg,
+      args: o.args,
+      logger: o.logger.child({ rendition: o.rendition }),
+      minBackoffMs: o.minBackoffMs,
+      maxBackoffMs: o.maxBackoffMs,
+      onExit: ({ wanted }) => o.onExit?.(wanted),
+      onSpawn: (io) => {
+        const detach = o.attach(
+          (bytes) => {
+            if (io.stdin.destroyed || !io.stdin.writable) return true
+            io.stdin.write(bytes)
+            return io.stdin.writableLength < STDIN_BOUND
+          },
+          // Only a session's first process may replay the current GOP: a restarted one
+          // must not produce media the rendition already has.
+          { replay: io.generation === 0 },
+        )
+        io.stdout.once('close', detach)
+        o.onOutput({ rendition: o.rendition, stdout: io.stdout, generation: io.generation, pid: io.pid })
+      },
+    })
+  }
+
+  /** Pid of the running process. */
+  get pid(): number | undefined {
+    return this.worker.pid
+  }
+
+  /** Start (and keep restarting) the worker. */
+  start(): void {
+    this.worker.start()
+  }
+
+  /** Kill the process; the supervisor restarts it. */
+  kill(): void {
+    this.worker.kill()
+  }
+
+  /** Stop for good. */
+  stop(): Promise<void> {
+    return this.worker.stop()
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * FFmpeg commands of a ladder. The source is decoded once: one decoder process
+ * scales it for every rung and writes raw frames on one pipe per rung; one
+ * encoder process per rung reads its pipe and writes fMP4. Audio and a copied
+ * top rung read the normalized FLV themselves.
+ */
+import type { VideoRung } from './ladder.js'
+import { FMP4_OUTPUT } from './args.js'
+
+const INPUT = ['-probesize', '65536', '-analyzeduration', '500000', '-copyts', '-f', 'flv', '-i', 'pipe:0']
+const base = (logLevel = 'warning'): string[] => ['-hide_banner', '-nostdin', '-loglevel', logLevel]
+
+/** Frames per second a rung is encoded at. */
+export function rungFps(rung: VideoRung, sourceFps: number): number {
+  return Math.min(sourceFps, rung.fpsCap ?? Infinity)
+}
+
+/** Bytes of one yuv420p frame of a rung. */
+export function frameBytes(rung: VideoRung): number {
+  return (rung.width * rung.height * 3) / 2
+}
+
+/**
+ * The decoder: FLV on stdin, one raw yuv420p pipe per rung on fds 3, 4, ...
+ * A constant frame rate (fps filter) makes frame index × duration the media
+ * time, which is what lets the encoders, fed untimed frames, stay aligned.
+ */
+export function decoderArgs(rungs: VideoRung[], sourceFps: number): string[] {
+  const labels = rungs.map((_, i) => `s${i}`)
+  const chains = rungs.map((r, i) =>
+    `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,fps=${rungFps(r, sourceFps)},format=yuv420p[o${i}]`)
+  const graph = `[0:v]fps=${sourceFps},split=${rungs.length}${labels.map((l) => `[${l}]`).join('')};${chains.join(';')}`
+  const outputs = rungs.flatMap((_, i) => ['-map', `[o${i}]`, '-f', 'rawvideo', `pipe:${3 + i}`])
+  return [...base(), ...INPUT, '-an', '-filter_complex', graph, ...outputs]
+}
+
+/**
+ * One rung's encoder: raw frames on stdin, fMP4 on stdout. Key frames are forced
+ * on the segment grid (and nowhere else), so segment N covers the same media
+ * time in every rung. `startSeconds` places the first frame on the timeline.
+ */
+export function encoderArgs(rung: VideoRung, sourceFps: number, segmentSeconds: number, startSeconds: number): string[] {
+  const fps = rungFps(rung, sourceFps)
+  const gop = Math.round(fps * segmentSeconds)
+  return [
+    ...base(),
+    '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${rung.width}x${rung.height}`, '-r', String(fps), '-i', 'pipe:0',
+    '-c:v', 'libx264', '-preset', rung.preset, '-tune', 'zerolatency', '-profile:v', rung.profile,
+    ...(rung.level ? ['-level:v', rung.level] : []),
+    '-b:v', `${rung.bitrate}k`, '-maxrate', `${rung.maxrate}k`, '-bufsize', `${rung.bufsize}k`,
+    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+    '-force_key_frames', `expr:gte(t,n_forced*${segmentSeconds})`,
+    '-output_ts_offset', startSeconds.toFixed(6),
+    ...FMP4_OUTPUT,
+  ]
+}
+
+/** An audio rendition: one audio track of the FLV, copied when it is AAC, else encoded. */
+export function audioArgs(opts: { copy: boolean; bitrateKbps: number; track?: number }): string[] {
+  const codec = opts.copy ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', `${opts.bitrateKbps}k`, '-ar', '48000']
+  return [...base(), ...INPUT, '-vn', '-map', `0:a:${opts.track ?? 0}`, ...codec, ...FMP4_OUTPUT]
+}
+
+/** The copied top rung: the source's video as is. */
+export function copyVideoArgs(): string[] {
+  return [...base(), ...INPUT, '-an', '-map', '0:v:0', '-c:v', 'copy', ...FMP4_OUTPUT]
+}

@@ -1,0 +1,103 @@
+/**
+ * Planning an ABR ladder: which renditions to make from a source. Pure: the
+ * source's size and frame rate in, rungs out. Never upscales; the seeds follow
+ * common practice from 2160p down to a ~200 kbit/s rung for 2G connections.
+ */
+
+/** A rendition encoded from the decoded source. */
+export interface VideoRung {
+  kind: 'video'
+  name: string
+  width: number
+  height: number
+  /** kbit/s */
+  bitrate: number
+  maxrate: number
+  bufsize: number
+  profile: 'baseline' | 'main' | 'high'
+  level?: string
+  /** Frames per second cap; the source rate when undefined or higher. */
+  fpsCap?: number
+  preset: string
+}
+
+/** The source's video passed through without re-encoding. */
+export interface CopyRung {
+  kind: 'copy'
+  name: string
+}
+
+/** One video rendition of a ladder. */
+export type Rung = VideoRung | CopyRung
+
+/** What the ladder is planned from. */
+export interface SourceVideo {
+  width: number
+  height: number
+  fps: number
+}
+
+/** How to plan. */
+export interface LadderOptions {
+  preset: string
+  /** Put the source itself at the top of the ladder (no re-encode of the top rung). */
+  copyTop: boolean
+  /** Encoded pixels per second the machine can afford in real time at `preset`. */
+  pixelBudget: number
+  maxRungs: number
+}
+
+interface Seed { height: number; bitrate: number; profile: VideoRung['profile']; fpsCap?: number }
+
+/** The seeds: each used when the source is at least this tall. */
+export const SEEDS: readonly Seed[] = [
+  { height: 2160, bitrate: 14000, profile: 'high' },
+  { height: 1080, bitrate: 5000, profile: 'high' },
+  { height: 720, bitrate: 2800, profile: 'high' },
+  { height: 480, bitrate: 1200, profile: 'main' },
+  { height: 360, bitrate: 700, profile: 'main' },
+  // The 2G rung: ~200 kbit/s needs a small picture and a low frame rate to look like anything.
+  { height: 240, bitrate: 200, profile: 'baseline', fpsCap: 15 },
+]
+
+const even = (n: number): number => Math.max(2, Math.round(n / 2) * 2)
+
+/** Name of a rung of height `h`: `720p`. */
+export const rungName = (h: number): string => `${h}p`
+
+/** Encoding cost of a rung in pixels per second. */
+export function rungCost(r: VideoRung, source: SourceVideo): number {
+  return r.width * r.height * Math.min(source.fps, r.fpsCap ?? Infinity)
+}
+
+/** Build a video rung of height `h` keeping the source's aspect ratio. */
+export function seedRung(seed: Seed, source: SourceVideo, preset: string): VideoRung {
+  const height = Math.min(seed.height, even(source.height))
+  const width = even((height * source.width) / source.height)
+  return {
+    kind: 'video', name: rungName(height), width, height,
+    bitrate: seed.bitrate, maxrate: Math.round(seed.bitrate * 1.1), bufsize: seed.bitrate * 2,
+    profile: seed.profile, fpsCap: seed.fpsCap, preset,
+  }
+}
+
+/**
+ * The default ladder: the source on top (copied, or encoded at its own size),
+ * then every seed strictly smaller than the source, cheapest kept when the
+ * pixel budget cannot pay for all of them.
+ */
+export function planLadder(source: SourceVideo, o: LadderOptions): Rung[] {
+  const top: Rung = o.copyTop
+    ? { kind: 'copy', name: rungName(even(source.height)) }
+    : seedRung(SEEDS.find((s) => s.height <= source.height) ?? SEEDS[SEEDS.length - 1]!, source, o.preset)
+  const below = SEEDS.filter((s) => s.height < Math.min(source.height, top.kind === 'video' ? top.height : source.height))
+    .map((s) => seedRung(s, source, o.preset))
+  const encoded: VideoRung[] = top.kind === 'video' ? [top, ...below] : below
+  // Over budget: drop the most expensive rungs first, but always keep the smallest.
+  let cost = encoded.reduce((a, r) => a + rungCost(r, source), 0)
+  while (encoded.length > 1 && (cost > o.pixelBudget || encoded.length + (top.kind === 'copy' ? 1 : 0) > o.maxRungs)) {
+    const dropped = encoded.shift()!
+    cost -= rungCost(dropped, source)
+  }
+  return top.kind === 'copy' ? [top, ...encoded] : encoded
+}

@@ -1,0 +1,159 @@
+/**
+ * The encoded part of a ladder: one decoder process (decode once, scale per
+ * rung) and one encoder process per rung, joined by frame-counting relays.
+ *
+ * Restarts keep every rung on the shared segment grid:
+ * - an encoder that dies is restarted alone and fed from the next frame on the
+ *   grid, its timestamps offset to that frame's media time (the slots it missed
+ *   become gaps in its playlist; the other rungs never notice);
+ * - a decoder that dies takes the encoders' frame clock with it, so every
+ *   encoder restarts with the new decoder, from its first frame's media time.
+ */
+import type { Logger } from 'pino'
+import { SupervisedWorker } from './worker.js'
+import { RawRelay } from './raw-relay.js'
+import { decoderArgs, encoderArgs, frameBytes, rungFps } from './ladder-args.js'
+import type { VideoRung } from './ladder.js'
+import type { AttachFlv, RenditionOutput } from './flv-worker.js'
+
+/** What a video ladder needs. */
+export interface VideoLadderOptions {
+  ffmpeg: string
+  rungs: VideoRung[]
+  sourceFps: number
+  segmentSeconds: number
+  attach: AttachFlv
+  logger: Logger
+  minBackoffMs: number
+  maxBackoffMs: number
+  onOutput: (out: RenditionOutput) => void
+  /** An encoder exited (restarts follow while wanted). */
+  onEncoderExit?: (rendition: string, wanted: boolean) => void
+}
+
+/** Seconds of raw frames an encoder may leave unread before it is restarted. */
+const MAX_BACKLOG_SECONDS = 2
+
+interface Rung {
+  rung: VideoRung
+  relay: RawRelay
+  worker: SupervisedWorker
+  /** Frame the next encoder process starts at (set just before it spawns). */
+  startFrame: number
+}
+
+/** A decoder and its encoders, supervised together. */
+export class VideoLadder {
+  private readonly o: VideoLadderOptions
+  private readonly decoder: SupervisedWorker
+  private readonly rungs: Rung[]
+  /** Media time (s) of the current decoder's first frame. */
+  private t0 = 0
+  private decoderStarted = false
+  private stopping = false
+
+  constructor(o: VideoLadderOptions) {
+    this.o = o
+    this.rungs = o.rungs.map((rung) => this.makeRung(rung))
+    this.decoder = new SupervisedWorker({
+      ffmpeg: o.ffmpeg,
+      args: decoderArgs(o.rungs, o.sourceFps),
+      extraOutputs: o.rungs.length,
+      logger: o.logger.child({ worker: 'decoder' }),
+      minBackoffMs: o.minBackoffMs,
+      maxBackoffMs: o.maxBackoffMs,
+      onSpawn: (io) => {
+        for (const [i, r] of this.rungs.entries()) {
+          r.relay.resetSource()
+          io.extra[i]!.on('data', (chunk: Buffer) => r.relay.push(chunk))
+        }
+        io.stdout.resume()
+        const detach = this.o.attach(
+          (bytes) => {
+            if (io.stdin.destroyed || !io.stdin.writable) return true
+            io.stdin.write(bytes)
+            return io.stdin.writableLength < 16 * 1024 * 1024
+          },
+          {
+            replay: io.generation === 0,
+            onStart: (startMs) => {
+              this.t0 = startMs / 1000
+              this.decoderStarted = true
+              for (const r of this.rungs) r.worker.start()
+            },
+          },
+        )
+        io.stdout.once('close', detach)
+      },
+      onExit: ({ wanted }) => {
+        this.decoderStarted = false
+        // The encoders' frame clock died with the decoder: restart them with the next one.
+        if (wanted) for (const r of this.rungs) void r.worker.stop()
+      },
+    })
+  }
+
+  /** Pids of the decoder and every running encoder, by role. */
+  pids(): Record<string, number | undefined> {
+    const out: Record<string, number | undefined> = { decoder: this.decoder.pid }
+    for (const r of this.rungs) out[r.rung.name] = r.worker.pid
+    return out
+  }
+
+  /** Start decoding; encoders start once the decoder has its first key frame. */
+  start(): void {
+    this.decoder.start()
+  }
+
+  /** Stop everything, encoders after the decoder. */
+  async stop(): Promise<void> {
+    this.stopping = true
+    await this.decoder.stop()
+    await Promise.all(this.rungs.map((r) => r.worker.stop()))
+  }
+
+  private makeRung(rung: VideoRung): Rung {
+    const fps = rungFps(rung, this.o.sourceFps)
+    const r: Rung = {
+      rung,
+      startFrame: 0,
+      relay: new RawRelay(frameBytes(rung), frameBytes(rung) * fps * MAX_BACKLOG_SECONDS, () => {
+        this.o.logger.warn({ rendition: rung.name }, 'encoder is not keeping up; restarting it at the next segment')
+        r.relay.disconnect()
+        r.worker.kill()
+      }),
+      worker: undefined as unknown as SupervisedWorker,
+    }
+    r.worker = new SupervisedWorker({
+      ffmpeg: this.o.ffmpeg,
+      args: () => {
+        r.startFrame = this.nextGridFrame(r)
+        return encoderArgs(rung, this.o.sourceFps, this.o.segmentSeconds, this.t0 + r.startFrame / fps)
+      },
+      logger: this.o.logger.child({ rendition: rung.name }),
+      minBackoffMs: this.o.minBackoffMs,
+      maxBackoffMs: this.o.maxBackoffMs,
+      onSpawn: (io) => {
+        r.relay.connect(io.stdin, r.startFrame)
+        this.o.onOutput({ rendition: rung.name, stdout: io.stdout, generation: io.generation, pid: io.pid })
+      },
+      onExit: ({ wanted }) => {
+        r.relay.disconnect()
+        this.o.onEncoderExit?.(rung.name, wanted && !this.stopping)
+      },
+    })
+    return r
+  }
+
+  /** First frame at or after the relay's position whose media time is on the segment grid. */
+  private nextGridFrame(r: Rung): number {
+    if (!this.decoderStarted) return 0
+    const fps = rungFps(r.rung, this.o.sourceFps)
+    const next = r.relay.nextFrame
+    if (next === 0) return 0
+    const S = this.o.segmentSeconds
+    const t = this.t0 + next / fps
+    const slot = Math.ceil(t / S - 1e-9) * S
+    return Math.max(next, Math.round((slot - this.t0) * fps))
+  }
+}
