@@ -31,13 +31,15 @@ export class Origin implements IngestHandler {
   private readonly http: HttpServer
   private rtmp: RtmpServer | undefined
   private readonly retention = new Map<string, NodeJS.Timeout>()
+  /** Next unused media sequence number of names whose streams were dropped (bounded, oldest forgotten). */
+  private readonly lastMsn = new Map<string, number>()
 
   constructor(config: Config, logger: Logger, opts: { defaultMetrics?: boolean } = {}) {
     this.config = config
     this.log = logger
     this.ffmpeg = resolveFfmpeg(config.ffmpeg.path ?? undefined).path
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics })
-    this.http = new HttpServer({ directory: this.directory, metrics: this.metrics, logger: logger.child({ component: 'http' }) })
+    this.http = new HttpServer({ directory: this.directory, metrics: this.metrics, logger: logger.child({ component: 'http' }), targetDuration: Math.ceil(config.hls.segmentTarget) })
   }
 
   /** The FFmpeg binary this origin runs. */
@@ -103,7 +105,10 @@ export class Origin implements IngestHandler {
     if (timer) clearTimeout(timer)
     this.retention.delete(name)
     const existing = this.directory.get(name)
-    if (existing) return existing
+    if (existing) {
+      existing.removed = false
+      return existing
+    }
     const stream = new LiveStream(name)
     this.directory.add(stream)
     return stream
@@ -115,9 +120,10 @@ export class Origin implements IngestHandler {
     if (existing) return existing
     const hls = this.config.hls
     const timing = { targetDuration: Math.ceil(hls.segmentTarget), partTarget: hls.partTarget, windowSeconds: hls.windowSeconds }
-    // Media sequence numbers start at the Unix time in seconds: a name that comes back
-    // after its retention (or after a restart) never reuses a segment URL.
-    const firstMsn = Math.max(Math.floor(Date.now() / 1000), ...[...stream.renditions.values()].map((r) => r.upcomingMsn))
+    // Media sequence numbers start at the Unix time in tenths of a second, and past the last
+    // number this name ever used here: a name that comes back after its retention (or after
+    // a server restart) never reuses a segment URL. No config makes ten segments a second.
+    const firstMsn = Math.max(Math.floor(Date.now() / 100), this.lastMsn.get(stream.name) ?? 0, ...[...stream.renditions.values()].map((r) => r.upcomingMsn))
     const store = new RenditionStore(name, timing, firstMsn, (d) => this.metrics.blockingWaiters.inc(d))
     stream.addRendition(store)
     return store
@@ -130,10 +136,22 @@ export class Origin implements IngestHandler {
     stream.state = 'ended'
     stream.endedAt = Date.now()
     stream.inputBitrate = 0
-    // Keep the ended stream servable (ENDLIST) for a while, then free its memory.
+    stream.changed()
+    // Keep the ended stream servable (ENDLIST) for a while; then remove its playlists but keep
+    // its segments for one more window (6.2.1: they outlive the playlist's removal), then free it.
     const timer = setTimeout(() => {
-      this.retention.delete(stream.name)
-      if (stream.state === 'ended') this.directory.remove(stream.name)
+      if (stream.state !== 'ended') return
+      stream.removed = true
+      const drop = setTimeout(() => {
+        this.retention.delete(stream.name)
+        if (stream.state !== 'ended') return
+        this.directory.remove(stream.name)
+        this.lastMsn.delete(stream.name)
+        this.lastMsn.set(stream.name, Math.max(0, ...[...stream.renditions.values()].map((r) => r.upcomingMsn)))
+        if (this.lastMsn.size > 10_000) this.lastMsn.delete(this.lastMsn.keys().next().value!)
+      }, this.config.hls.windowSeconds * 1000)
+      drop.unref()
+      this.retention.set(stream.name, drop)
     }, this.config.hls.endedRetentionSeconds * 1000)
     timer.unref()
     this.retention.set(stream.name, timer)

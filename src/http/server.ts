@@ -15,13 +15,15 @@ import { MAX_PATH, MAX_QUERY, route, type Route } from './router.js'
 import { serveLive } from './live-routes.js'
 import { renderPage } from './page.js'
 import { streamJson } from './api.js'
-import { NO_STORE } from './cache-policy.js'
+import { NO_STORE, UNKNOWN_PATH } from './cache-policy.js'
 
 /** What the HTTP layer reads from and reports to. */
 export interface HttpDeps {
   directory: StreamDirectory
   metrics: Metrics
   logger: Logger
+  /** TARGETDURATION of the configuration, for cache lifetimes of answers about unknown streams. */
+  targetDuration: number
 }
 
 function loadHlsJs(): Buffer {
@@ -119,7 +121,7 @@ export class HttpServer {
         return s ? this.json(reply, streamJson(s), head) : reply.text(404, 'no such stream', { ...CORS, 'Cache-Control': NO_STORE })
       }
       case 'not-found':
-        return reply.text(404, 'not found', { ...CORS, 'Cache-Control': 'public, max-age=10' })
+        return reply.text(404, 'not found', { ...CORS, 'Cache-Control': UNKNOWN_PATH })
       default:
         return serveLive(r, ctx, reply, this.deps)
     }

@@ -37,15 +37,21 @@ export function partHoldBack(store: RenditionStore): number {
   return 3 * store.timing.partTarget
 }
 
-/** The segments the playlist lists: the newest windowSeconds of complete ones, plus the open one. */
+/**
+ * The segments the playlist lists: complete ones covering at least windowSeconds
+ * (6.2.2: never less than three target durations, which config guarantees), then
+ * the one in production.
+ */
 export function listedSegments(store: RenditionStore): SegmentRecord[] {
   const all = store.segments.filter((s) => s.parts.length > 0 || s.gap)
   let total = 0
   let first = all.length
   while (first > 0) {
     const s = all[first - 1]!
-    if (s.complete && total + s.duration > store.timing.windowSeconds && first < all.length) break
-    total += s.duration
+    if (s.complete) {
+      if (total >= store.timing.windowSeconds) break
+      total += s.duration
+    }
     first--
   }
   return all.slice(first)
@@ -91,7 +97,11 @@ export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistReq
   lines.push(tag('EXT-X-PART-INF', `PART-TARGET=${decimal(partTarget)}`))
   lines.push(tag('EXT-X-MEDIA-SEQUENCE', String(firstMsn)))
   lines.push(tag('EXT-X-DISCONTINUITY-SEQUENCE', String(dsn)))
-  if (skipped > 0) lines.push(tag('EXT-X-SKIP', attributes({ 'SKIPPED-SEGMENTS': skipped })))
+  if (skipped > 0) {
+    // 4.4.5.2: RECENTLY-REMOVED-DATERANGES is required in a v2 update; empty: no date ranges here.
+    const removed = req.skip === 'v2' ? '' : undefined
+    lines.push(tag('EXT-X-SKIP', attributes({ 'SKIPPED-SEGMENTS': skipped, 'RECENTLY-REMOVED-DATERANGES': removed })))
+  }
 
   // A preload hint that opens a new segment counts as one of the last three segments.
   const hintOpensSegment = !store.ended && (segs.length === 0 || segs[segs.length - 1]!.complete)

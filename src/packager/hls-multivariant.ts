@@ -74,6 +74,8 @@ export function renderMultivariant(stream: LiveStream): string | undefined {
       RESOLUTION: p.video?.width && p.video.height ? enumValue(`${p.video.width}x${p.video.height}`) : undefined,
       'FRAME-RATE': p.video && r.frameRate ? enumValue(r.frameRate.toFixed(3)) : undefined,
       AUDIO: separateAudio ? AUDIO_GROUP : undefined,
+      // No captions: saying so spares players a scan of the first segments for them.
+      'CLOSED-CAPTIONS': enumValue('NONE'),
     })))
     lines.push(`${r.name}/index.m3u8`)
   }

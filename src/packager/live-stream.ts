@@ -4,6 +4,7 @@
  * playlist and for numbering that continues when the same name returns).
  */
 import type { RenditionStore } from './rendition-store.js'
+import { WaiterSet } from './waiters.js'
 
 /** Lifecycle of a stream name. */
 export type StreamState = 'starting' | 'live' | 'ended'
@@ -24,6 +25,13 @@ export class LiveStream {
   endedAt: number | undefined
   /** Input bitrate, bit/s, measured by core over the last seconds. */
   inputBitrate = 0
+  /**
+   * Set when an ended stream's retention expires: its playlists are gone (404) while its
+   * segments stay servable for the playlist's duration (rfc8216bis 6.2.1).
+   */
+  removed = false
+  /** Requests waiting on the stream as a whole (the multivariant playlist of a starting stream). */
+  readonly waiters = new WaiterSet()
   private readonly listeners = new Set<() => void>()
 
   constructor(name: string) {
@@ -40,9 +48,14 @@ export class LiveStream {
   /** Add a rendition store and forward its changes to stream-level listeners. */
   addRendition(store: RenditionStore): void {
     this.renditions.set(store.name, store)
-    store.onChange(() => {
-      for (const fn of this.listeners) fn()
-    })
+    store.onChange(() => this.changed())
+    this.changed()
+  }
+
+  /** Wake stream-level waiters and listeners. */
+  changed(): void {
+    this.waiters.check()
+    for (const fn of this.listeners) fn()
   }
 
   /** Called on any rendition change; returns unsubscribe. */

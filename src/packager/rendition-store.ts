@@ -123,14 +123,19 @@ export class RenditionStore {
     this.evict()
   }
 
-  /** Append a completed part to the open segment. */
-  addPart(duration: number, independent: boolean, data: Buffer, readyAt = performance.now()): PartRecord {
+  /**
+   * Append a completed part to the open segment. With `last`, the segment is completed
+   * in the same change: nobody ever sees the part without the segment's EXTINF, so a
+   * preload hint never names a part that will not come.
+   */
+  addPart(duration: number, independent: boolean, data: Buffer, readyAt = performance.now(), last = false): PartRecord {
     const seg = this.openSegment()
     if (!seg) throw new Error('addPart without an open segment')
     const part: PartRecord = { msn: seg.msn, index: seg.parts.length, duration, independent, data, completedAt: Date.now(), readyAt }
     seg.parts.push(part)
     seg.duration += duration
-    this.changed()
+    if (last) this.completeSegment()
+    else this.changed()
     return part
   }
 

@@ -53,6 +53,7 @@ export class Segmenter {
   private segFrames = 0
   private lastLeadAt = 0
   private segIndex = -1
+  private predictedCut = false
 
   constructor(store: RenditionStore, init: InitRecord, opts: SegmenterOptions) {
     this.store = store
@@ -89,7 +90,9 @@ export class Segmenter {
       return
     }
     if (this.segTicks < 0) {
-      if (!s.sync) return // a segment must begin with an independent frame
+      // A segment begins with an independent frame; after a predicted cut that missed
+      // (no key frame came), the next segment starts anyway rather than losing frames.
+      if (!s.sync && !this.predictedCut) return
       this.startSegment(s)
     } else if (this.startsSegment(s)) {
       this.closePart()
@@ -114,12 +117,20 @@ export class Segmenter {
     this.lastLeadDuration = s.duration
     this.segFrames++
     this.nextLeadDts = s.dts + s.duration
-    // Close now if the next frame clearly cannot fit, so the part is out a frame earlier.
+    // When the next frame should start a new segment (the grid's next slot, or a regular
+    // GOP's next key frame), finish the segment now: its last part and EXTINF are out a
+    // frame earlier, and the preload hint moves straight to the next segment's part 0
+    // (a hint must name the part that is added next, 4.4.5.3).
+    const segmentEnds = this.opts.grid ? this.gridIndex(s.dts + s.cts + s.duration, s.duration) > this.segIndex : this.keyframeExpectedNext()
+    // Close a part now if the next frame clearly cannot fit, so it is out a frame earlier.
     // Half a frame of slack: frame durations jitter by a tick (millisecond timestamps).
-    if (this.partTicks + this.lastLeadDuration / 2 > this.partTargetTicks) this.closePart()
-    // Likewise when the next frame should start a new segment (the grid's next slot, or a
-    // regular GOP's next key frame): the segment's last part then needs no wait for it.
-    else if (this.opts.grid ? this.gridIndex(s.dts + s.cts + s.duration, s.duration) > this.segIndex : this.keyframeExpectedNext()) this.closePart()
+    if (segmentEnds) {
+      this.closePart(true)
+      this.completeSegment()
+      this.predictedCut = true
+    } else if (this.partTicks + this.lastLeadDuration / 2 > this.partTargetTicks) {
+      this.closePart()
+    }
   }
 
   private pushOther(s: Sample): void {
@@ -180,9 +191,11 @@ export class Segmenter {
     this.segTicks = 0
     this.partTicks = 0
     this.segFrames = 0
+    this.predictedCut = false
   }
 
-  private closePart(): void {
+  /** Publish the pending samples as a part; `last` completes the segment atomically with it. */
+  private closePart(last = false): void {
     const leadSamples = this.pending.get(this.lead.id)
     if (!leadSamples || leadSamples.length === 0 || this.segTicks < 0) return
     const tracks = [...this.pending.entries()]
@@ -190,7 +203,13 @@ export class Segmenter {
       .sort(([a], [b]) => a - b)
       .map(([trackId, samples]) => ({ trackId, samples }))
     const data = buildFragment(this.sequence++, tracks)
-    const part = this.store.addPart(this.partTicks / this.lead.timescale, leadSamples[0]!.sync, data, this.lastLeadAt)
+    // Frames over the segment so far: exact where millisecond timestamps jitter, and known
+    // from the first part on (the multivariant playlist's FRAME-RATE needs it early).
+    const elapsed = this.segTicks + this.partTicks
+    if (this.lead.kind === 'video' && this.segFrames > 1 && elapsed > 0) {
+      this.store.frameRate = this.segFrames / (elapsed / this.lead.timescale)
+    }
+    const part = this.store.addPart(this.partTicks / this.lead.timescale, leadSamples[0]!.sync, data, this.lastLeadAt, last)
     this.segTicks += this.partTicks
     this.partTicks = 0
     this.pending = new Map()
@@ -199,12 +218,10 @@ export class Segmenter {
 
   private completeSegment(): void {
     if (this.segTicks < 0) return
-    // Frames over a whole segment's duration: exact where millisecond timestamps jitter.
-    if (this.lead.kind === 'video' && this.segTicks > 0 && this.segFrames > 1) {
-      this.store.frameRate = this.segFrames / (this.segTicks / this.lead.timescale)
-    }
-    const seg = this.store.completeSegment()
+    // The store may have completed it already, atomically with its last part.
+    const open = this.store.openSegment()
+    const seg = open ? this.store.completeSegment() : this.store.segments[this.store.segments.length - 1]
     this.segTicks = -1
-    if (seg) this.opts.onSegment?.(seg)
+    if (seg?.complete) this.opts.onSegment?.(seg)
   }
 }

@@ -65,7 +65,9 @@ t.test('a publisher that vanishes ends the stream cleanly and frees it', async (
   t.notOk(alive(workerPid), 'worker process stopped')
   t.equal(o.origin.pipelines.has('gone'), false)
 
-  await waitFor(() => o.origin.directory.get('gone') === undefined, 12_000, 'retention to expire')
+  await waitFor(() => o.origin.directory.get('gone')?.removed === true, 12_000, 'retention to expire')
+  t.equal((await get(url)).status, 404, 'the playlist is gone after its retention')
+  await waitFor(() => o.origin.directory.get('gone') === undefined, 12_000, 'the segments to be dropped a window later')
   t.equal((await get(url)).status, 404, 'gone after its retention')
   await waitFor(() => {
     gc()

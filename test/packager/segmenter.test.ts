@@ -128,15 +128,28 @@ t.test('a new epoch marks a discontinuity and numbering continues', async (t) =>
   parseStrict(text)
 })
 
-t.test('with a regular GOP, a segment\'s last part completes with its last frame, not the next key frame', async (t) => {
+t.test('with a regular GOP, a segment completes with its last frame and the hint moves to the next segment', async (t) => {
   // 0.3 s parts: a 60-frame GOP ends in a 6-frame part that no size rule would close.
   const { store, seg } = setup(0.3)
   seg.push(frames(120, 30, 60)) // two whole GOPs; the 121st frame (a key frame) is not pushed
-  const open = store.openSegment()!
-  t.ok(open, 'second segment still open (no key frame seen yet)')
-  const covered = open.parts.reduce((a, p) => a + p.duration, 0)
-  t.ok(Math.abs(covered - 2) < 1e-9, `all 2 s of its parts are published already (${covered})`)
+  const second = store.segments[1]!
+  t.ok(second.complete, 'second segment complete before the next key frame arrives')
+  const covered = second.parts.reduce((a, p) => a + p.duration, 0)
+  t.ok(Math.abs(covered - 2) < 1e-9, `all 2 s of its parts are published (${covered})`)
+  t.equal(store.openSegment(), undefined)
+  t.match(renderMediaPlaylist(store), new RegExp(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${second.msn + 1}\\.0\\.m4s"`), 'the hint names the next segment\'s first part')
   seg.push(frames(1, 30, 60, 120))
-  t.ok(open.complete, 'the key frame completes the segment')
-  t.equal(store.openSegment()!.parts.length, 0, 'and opens the next one')
+  t.equal(store.openSegment()!.msn, second.msn + 1, 'the key frame opens the next segment')
+  t.ok(store.openSegment()!.independent)
+})
+
+t.test('a predicted cut that misses its key frame starts the next segment anyway', async (t) => {
+  const { store, seg } = setup()
+  seg.push(frames(120, 30, 60))
+  // The GOP changes: frame 120 is not a key frame after all.
+  seg.push(frames(30, 30, 1000, 120).map((f) => ({ ...f, sync: false })))
+  const open = store.openSegment()!
+  t.ok(open, 'frames after the missed key frame are kept in a new segment')
+  t.notOk(open.independent, 'marked as not starting independently')
+  t.ok(open.parts.length > 0)
 })

@@ -1,0 +1,91 @@
+/**
+ * Shared pieces of the /live/... handlers: response helpers that apply the
+ * caching rules (Appendix B.1), gzip, ETags and Range in one place.
+ */
+import { gzipSync } from 'node:zlib'
+import { createHash } from 'node:crypto'
+import type { StreamDirectory } from '../packager/live-stream.js'
+import type { RenditionStore } from '../packager/rendition-store.js'
+import type { PartRecord, SegmentRecord } from '../packager/types.js'
+import type { Metrics } from '../log/metrics.js'
+import type { RequestContext } from './context.js'
+import { CORS, type Reply } from './reply.js'
+import * as cache from './cache-policy.js'
+import { parseRange } from './range.js'
+
+/** What the live routes read from and report to. */
+export interface LiveDeps {
+  directory: StreamDirectory
+  metrics: Metrics
+  /** TARGETDURATION of the server's configuration, for answers about unknown streams. */
+  targetDuration: number
+}
+
+/** Content types. */
+export const M3U8 = 'application/vnd.apple.mpegurl'
+export const MP4 = 'video/mp4'
+export const M4S = 'video/iso.segment'
+
+/** A rendered text with its gzip form and ETag. */
+export interface CachedText { key: string; text: Buffer; gz: Buffer; etag: string }
+
+/** 404 with the given Cache-Control (see cache-policy for which). */
+export function notFound(reply: Reply, cacheControl: string, why = 'not found'): void {
+  reply.text(404, why, { ...CORS, 'Cache-Control': cacheControl })
+}
+
+/** 503 for something not available in time: not cached. */
+export function unavailable(reply: Reply, why: string): void {
+  reply.text(503, why, { ...CORS, 'Cache-Control': cache.NO_STORE, 'Retry-After': '1' })
+}
+
+/** Weak ETag: the same for the gzip and identity encodings of one text. */
+export function textEntry(key: string, text: Buffer): CachedText {
+  const etag = `W/"${createHash('sha1').update(text).digest('base64url').slice(0, 16)}"`
+  return { key, text, gz: gzipSync(text), etag }
+}
+
+const matches = (ifNoneMatch: string, etag: string): boolean =>
+  ifNoneMatch !== '' && ifNoneMatch.split(',').some((e) => e.trim() === etag || e.trim() === '*')
+
+/** Send a playlist: gzip when acceptable (6.2.1), 304 when the client's copy is current. */
+export function sendText(ctx: RequestContext, reply: Reply, body: CachedText, type: string, cacheControl: string): void {
+  const headers = { ...CORS, 'Content-Type': type, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding', ETag: body.etag }
+  if (matches(ctx.ifNoneMatch, body.etag)) return reply.send(304, headers, '')
+  if (cache.acceptsGzip(ctx.acceptEncoding)) reply.send(200, { ...headers, 'Content-Encoding': 'gzip' }, body.gz, ctx.method === 'HEAD')
+  else reply.send(200, headers, body.text, ctx.method === 'HEAD')
+}
+
+/** Seconds until the server plans to drop a segment (window plus grace, from its completion). */
+export function plannedTtl(store: RenditionStore, seg: SegmentRecord | undefined): number {
+  const td = store.timing.targetDuration
+  const done = seg?.parts[seg.parts.length - 1]?.completedAt ?? Date.now()
+  const left = store.timing.windowSeconds + 3 * td - (Date.now() - done) / 1000
+  return Math.max(6 * td, left)
+}
+
+/** Send media bytes: Range, a strong ETag, and a lifetime (Cache-Control + Expires, 6.2.2). */
+export function sendMedia(ctx: RequestContext, reply: Reply, data: Buffer, type: string, o: { etag?: string; ttl?: number; cacheControl?: string }): void {
+  const headers: Record<string, string> = { ...CORS, 'Content-Type': type, 'Accept-Ranges': 'bytes' }
+  if (o.ttl !== undefined) {
+    headers['Cache-Control'] = cache.media(o.ttl)
+    headers.Expires = new Date(Date.now() + o.ttl * 1000).toUTCString()
+  } else {
+    headers['Cache-Control'] = o.cacheControl ?? cache.IMMUTABLE
+  }
+  if (o.etag) {
+    headers.ETag = o.etag
+    if (matches(ctx.ifNoneMatch, o.etag)) return reply.send(304, headers, '')
+  }
+  const head = ctx.method === 'HEAD'
+  const range = parseRange(ctx.range, data.length)
+  if (range.kind === 'full') return reply.send(200, headers, data, head)
+  if (range.kind === 'unsatisfiable') return reply.send(416, { ...headers, 'Content-Range': `bytes */${data.length}` }, '', head)
+  const slice = data.subarray(range.start, range.end + 1)
+  reply.send(206, { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${data.length}` }, slice, head)
+}
+
+/** Record how long after a part's last frame arrived a held request for it was answered. */
+export function observeDelay(metrics: Metrics, kind: 'playlist' | 'part', rec: PartRecord | undefined): void {
+  if (rec) metrics.blockingAnswerDelay.observe({ kind }, Math.max(0, performance.now() - rec.readyAt) / 1000)
+}

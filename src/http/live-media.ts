@@ -1,0 +1,74 @@
+/**
+ * Media handlers: init segments, segments and parts. Only what is about to
+ * exist is waited for: the hinted part (6.2.6: "available for request when its
+ * EXT-X-PRELOAD-HINT tag is added") and the segment in production; anything
+ * else absent is 404 at once.
+ */
+import type { RenditionStore } from '../packager/rendition-store.js'
+import { queryParam } from './router.js'
+import type { RequestContext } from './context.js'
+import type { Reply } from './reply.js'
+import * as cache from './cache-policy.js'
+import { M4S, MP4, notFound, observeDelay, plannedTtl, sendMedia, unavailable, type LiveDeps } from './live-common.js'
+
+/** GET .../init.mp4[?v=HASH] */
+export function serveInit(ctx: RequestContext, reply: Reply, store: RenditionStore): void {
+  const v = queryParam(ctx.query, 'v')
+  const rec = v === undefined ? store.currentInit : store.initByHash(v)
+  if (!rec) return notFound(reply, cache.notFound(store.timing.targetDuration), 'no such init segment')
+  // The unversioned name follows the newest epoch, so it must not be cached long.
+  if (v === undefined) return sendMedia(ctx, reply, rec.data, MP4, { cacheControl: cache.livePlaylist(store.timing.targetDuration) })
+  sendMedia(ctx, reply, rec.data, MP4, { etag: `"${rec.hash}"` })
+}
+
+/** Answer now, or hold until `get` yields bytes (or it cannot any more): 3 target durations at most. */
+function hold(ctx: RequestContext, reply: Reply, store: RenditionStore, o: {
+  get: () => { data: Buffer; etag: string; ttl: number } | undefined
+  waitable: () => boolean
+  onHeldReady?: () => void
+}): void {
+  const td = store.timing.targetDuration
+  const send = (m: { data: Buffer; etag: string; ttl: number }): void => sendMedia(ctx, reply, m.data, M4S, m)
+  const now = o.get()
+  if (now) return send(now)
+  if (!o.waitable()) return notFound(reply, cache.notFound(td))
+  const cancel = store.waiters.wait(() => o.get() !== undefined || !o.waitable(), 3 * td * 1000, (outcome) => {
+    const m = o.get()
+    if (m) {
+      o.onHeldReady?.()
+      send(m)
+    } else if (outcome === 'timeout') unavailable(reply, 'not available in time')
+    else if (outcome !== 'cancelled') notFound(reply, cache.notFound(td))
+  })
+  reply.onDone(cancel)
+}
+
+/** GET .../{msn}.m4s */
+export function serveSegment(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: number): void {
+  hold(ctx, reply, store, {
+    get: () => {
+      const s = store.segment(msn)
+      return s?.complete && !s.gap && s.data ? { data: s.data, etag: `"${s.init.hash}-${msn}"`, ttl: plannedTtl(store, s) } : undefined
+    },
+    // Worth waiting for: the segment in production, or the one about to start.
+    waitable: () => !store.ended && msn === store.upcomingMsn,
+  })
+}
+
+/** GET .../{msn}.{part}.m4s */
+export function servePart(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: number, index: number, deps: LiveDeps): void {
+  hold(ctx, reply, store, {
+    get: () => {
+      const s = store.segment(msn)
+      const p = s?.parts[index]
+      return s && p ? { data: p.data, etag: `"${s.init.hash}-${msn}.${index}"`, ttl: plannedTtl(store, s) } : undefined
+    },
+    // Worth waiting for: exactly the part the playlist hints next.
+    waitable: () => {
+      if (store.ended) return false
+      const open = store.openSegment()
+      return open ? open.msn === msn && open.parts.length === index : msn === store.upcomingMsn && index === 0
+    },
+    onHeldReady: () => observeDelay(deps.metrics, 'part', store.part(msn, index)),
+  })
+}
