@@ -9,6 +9,7 @@ import { Segmenter, type SegmentGrid } from '../packager/segmenter.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import type { PartRecord, SegmentRecord } from '../packager/types.js'
 import type { RenditionOutput } from '../transcode/flv-worker.js'
+import type { Sample } from '../media/types.js'
 import { describeError } from '../errors.js'
 
 /** What a feed needs. */
@@ -26,17 +27,44 @@ export interface FeedOptions {
   onFirstInit?: () => void
 }
 
+/** Seconds of history the speed is measured over. */
+const SPEED_WINDOW_MS = 5000
+
 /** One rendition's connection from worker output to store. */
 export class RenditionFeed {
   private readonly o: FeedOptions
   private current: Segmenter | undefined
+  /** Date.now() of the current process's last output; undefined until it writes. */
+  lastOutputAt: number | undefined
+  /** Pid of the process currently feeding this rendition. */
+  pid: number | undefined
+  private progress: Array<{ at: number; media: number }> = []
 
   constructor(o: FeedOptions) {
     this.o = o
   }
 
+  /** The rendition's store. */
+  get store(): RenditionStore {
+    return this.o.store
+  }
+
+  /**
+   * Media seconds produced per wall second over the last few seconds: about 1 for a
+   * worker keeping up with a live source, below 1 when the machine cannot.
+   */
+  get speed(): number | undefined {
+    const first = this.progress[0]
+    const last = this.progress[this.progress.length - 1]
+    if (!first || !last || last.at - first.at < SPEED_WINDOW_MS / 2) return undefined
+    return (last.media - first.media) / ((last.at - first.at) / 1000)
+  }
+
   /** Read a new process's output; the previous one's segmenter is flushed. */
   attach(out: RenditionOutput): void {
+    this.pid = out.pid
+    this.lastOutputAt = undefined
+    this.progress = []
     let mine: Segmenter | undefined
     const reader = new Fmp4Reader({
       onInit: (init) => {
@@ -52,7 +80,10 @@ export class RenditionFeed {
         this.current = mine
         this.o.onFirstInit?.()
       },
-      onSamples: (samples) => mine?.push(samples),
+      onSamples: (samples) => {
+        mine?.push(samples)
+        this.track(samples)
+      },
     })
     const onData = (chunk: Buffer): void => {
       try {
@@ -65,6 +96,16 @@ export class RenditionFeed {
     }
     out.stdout.on('data', onData)
     out.stdout.once('close', () => this.flush(mine))
+  }
+
+  private track(samples: Sample[]): void {
+    const last = samples[samples.length - 1]
+    const track = last && this.o.store.currentInit?.tracks.find((t) => t.id === last.trackId)
+    if (!last || !track) return
+    const now = Date.now()
+    this.lastOutputAt = now
+    this.progress.push({ at: now, media: (last.dts + last.duration) / track.timescale })
+    while (this.progress.length > 2 && now - this.progress[0]!.at > SPEED_WINDOW_MS) this.progress.shift()
   }
 
   private flush(seg: Segmenter | undefined): void {

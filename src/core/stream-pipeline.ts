@@ -17,6 +17,7 @@ import type { SourceVideo } from '../transcode/ladder.js'
 import type { LiveStream } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import { RenditionFeed } from './rendition-feed.js'
+import { PipelineSupervisor } from './pipeline-supervisor.js'
 import { AUDIO_RENDITION, planStream, renditionNames, sourceFromMetadata, type StreamPlan } from './stream-plan.js'
 
 /** What a pipeline needs from the origin that builds it. */
@@ -48,6 +49,7 @@ export class StreamPipeline implements MediaSink {
   private readonly normalizer: FlvNormalizer
   private plan: StreamPlan | undefined
   private running: Running[] = []
+  private supervisor: PipelineSupervisor | undefined
   private stores: RenditionStore[] = []
   private ended = false
   private bytesWindow: Array<{ at: number; bytes: number }> = []
@@ -95,6 +97,7 @@ export class StreamPipeline implements MediaSink {
     this.ended = true
     this.log.info({ reason }, 'publisher gone; ending stream')
     this.normalizer.detachAll()
+    this.supervisor?.stop()
     void Promise.all(this.running.map((r) => r.stop())).then(() => {
       // Worker outputs are closed by now, so every feed has flushed its last segment.
       for (const s of this.stores) s.end()
@@ -150,6 +153,18 @@ export class StreamPipeline implements MediaSink {
       w.start()
       return { stop: () => w.stop(), pids: () => ({ [rendition]: w.pid }) }
     }
+    let shed = async (_rendition: string): Promise<boolean> => false
+    const stream = this.deps.stream.name
+    this.supervisor = new PipelineSupervisor({
+      feeds,
+      encoded: plan.mode === 'ladder' ? plan.encoded.map((r) => r.name) : [],
+      partTarget: config.hls.partTarget,
+      logger: this.log,
+      shed: (r) => shed(r),
+      onShed: (rendition) => this.deps.metrics.rungsShed.inc({ stream, rendition }),
+      onSpeed: (rendition, speed) => this.deps.metrics.setSpeed(stream, rendition, speed),
+    })
+    this.supervisor.start()
     if (plan.mode === 'passthrough') {
       this.running.push(flv(names[0]!, passthroughArgs()))
       return
@@ -162,6 +177,7 @@ export class StreamPipeline implements MediaSink {
         onEncoderExit: (_r, wanted) => onExit(wanted),
       })
       ladder.start()
+      shed = (r) => ladder.shed(r)
       this.running.push({ stop: () => ladder.stop(), pids: () => ladder.pids() })
     }
   }

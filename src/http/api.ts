@@ -18,6 +18,10 @@ export interface StreamJson {
     bandwidth?: number
     lastMsn?: number
     lastPart?: number
+    /** Media seconds produced per wall second (about 1 when keeping up). */
+    speed?: number
+    /** Why the rendition was shed, if it was. */
+    shed?: string
   }>
 }
 
@@ -41,6 +45,8 @@ export function streamJson(s: LiveStream): StreamJson {
         bandwidth: measureFigures(r)?.peakBitrate,
         lastMsn: edge?.msn,
         lastPart: edge?.part,
+        speed: r.speed !== undefined ? Math.round(r.speed * 1000) / 1000 : undefined,
+        shed: r.shed,
       }
     }),
   }

@@ -17,6 +17,9 @@ export class Metrics {
   readonly blockingWaiters: Gauge
   readonly publishRefused: Counter<'protocol' | 'code'>
   readonly blockingAnswerDelay: Histogram<'kind'>
+  readonly renditionSpeed: Gauge<'stream' | 'rendition'>
+  readonly rungsShed: Counter<'stream' | 'rendition'>
+  private readonly speedLabels = new Map<string, Set<string>>()
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry]
@@ -36,11 +39,23 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25],
       registers,
     })
+    this.renditionSpeed = new Gauge({ name: 'streamd_rendition_speed_ratio', help: 'Media seconds produced per wall second, per rendition (1 = keeping up)', labelNames: ['stream', 'rendition'], registers })
+    this.rungsShed = new Counter({ name: 'streamd_rungs_shed_total', help: 'Ladder rungs stopped because the machine could not keep up', labelNames: ['stream', 'rendition'], registers })
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'streamd_' })
+  }
+
+  /** Record a rendition's speed (media seconds per wall second). */
+  setSpeed(stream: string, rendition: string, speed: number): void {
+    this.renditionSpeed.set({ stream, rendition }, speed)
+    const set = this.speedLabels.get(stream) ?? new Set<string>()
+    set.add(rendition)
+    this.speedLabels.set(stream, set)
   }
 
   /** Forget per-stream label sets once a stream is gone, so labels do not accumulate. */
   dropStream(stream: string): void {
     this.ingestBitrate.remove({ stream })
+    for (const rendition of this.speedLabels.get(stream) ?? []) this.renditionSpeed.remove({ stream, rendition })
+    this.speedLabels.delete(stream)
   }
 }

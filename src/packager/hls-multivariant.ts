@@ -52,7 +52,8 @@ function audioMedia(p: Produced, isDefault: boolean): string {
 
 /** Render the multivariant playlist; undefined while no rendition has produced media. */
 export function renderMultivariant(stream: LiveStream): string | undefined {
-  const all = [...stream.renditions.values()].map(produced).filter((p): p is Produced => p !== undefined)
+  // A shed rendition is no longer offered; players on it see its playlist end.
+  const all = [...stream.renditions.values()].filter((r) => !r.shed).map(produced).filter((p): p is Produced => p !== undefined)
   const audioOnly = all.filter((p) => p.audio && !p.video)
   const videos = all.filter((p) => p.video)
   if (all.length === 0) return undefined

@@ -40,6 +40,10 @@ export class RenditionStore {
   ended = false
   /** Frames per second of the lead video track, measured by the segmenter. */
   frameRate: number | undefined
+  /** Media seconds produced per wall second, measured by core (about 1 when keeping up). */
+  speed: number | undefined
+  /** Why this rendition was shed (no longer produced), if it was. */
+  shed: string | undefined
   private segs: SegmentRecord[] = []
   private nextMsn: number
   private init: InitRecord | undefined

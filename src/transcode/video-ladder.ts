@@ -36,6 +36,8 @@ const MAX_BACKLOG_SECONDS = 2
 
 interface Rung {
   rung: VideoRung
+  /** Shed for lack of CPU: never restarted again this session. */
+  shed: boolean
   relay: RawRelay
   worker: SupervisedWorker
   /** Frame the next encoder process starts at (set just before it spawns). */
@@ -79,7 +81,7 @@ export class VideoLadder {
             onStart: (startMs) => {
               this.t0 = startMs / 1000
               this.decoderStarted = true
-              for (const r of this.rungs) r.worker.start()
+              for (const r of this.rungs) if (!r.shed) r.worker.start()
             },
           },
         )
@@ -100,6 +102,16 @@ export class VideoLadder {
     return out
   }
 
+  /** Stop a rung's encoder for the rest of the session (the machine cannot keep up). */
+  async shed(name: string): Promise<boolean> {
+    const r = this.rungs.find((x) => x.rung.name === name && !x.shed)
+    if (!r) return false
+    r.shed = true
+    r.relay.disconnect()
+    await r.worker.stop()
+    return true
+  }
+
   /** Start decoding; encoders start once the decoder has its first key frame. */
   start(): void {
     this.decoder.start()
@@ -116,6 +128,7 @@ export class VideoLadder {
     const fps = rungFps(rung, this.o.sourceFps)
     const r: Rung = {
       rung,
+      shed: false,
       startFrame: 0,
       relay: new RawRelay(frameBytes(rung), frameBytes(rung) * fps * MAX_BACKLOG_SECONDS, () => {
         this.o.logger.warn({ rendition: rung.name }, 'encoder is not keeping up; restarting it at the next segment')
