@@ -61,8 +61,10 @@ export const SEEDS: readonly Seed[] = [
 ]
 
 const even = (n: number): number => Math.max(2, Math.round(n / 2) * 2)
+/** Largest even number not above `n`: caps never round up into an upscale. */
+const evenDown = (n: number): number => Math.max(2, Math.floor(n / 2) * 2)
 
-/** Name of a rung of height `h`: `720p`. */
+/** Name of a rung whose shorter side is `h`: `720p`. */
 export const rungName = (h: number): string => `${h}p`
 
 /** Encoding cost of a rung in pixels per second. */
@@ -70,34 +72,41 @@ export function rungCost(r: VideoRung, source: SourceVideo): number {
   return r.width * r.height * Math.min(source.fps, r.fpsCap ?? Infinity)
 }
 
-/** Build a video rung of height `h` keeping the source's aspect ratio. */
+/**
+ * A video rung whose shorter side is `seed.height` (capped at the source's), keeping
+ * the source's aspect ratio: portrait video is laddered on its short side too.
+ */
 export function seedRung(seed: Seed, source: SourceVideo, preset: string): VideoRung {
-  const height = Math.min(seed.height, even(source.height))
-  const width = even((height * source.width) / source.height)
+  const portrait = source.height > source.width
+  const sourceShort = portrait ? source.width : source.height
+  const short = Math.min(seed.height, evenDown(sourceShort))
+  const long = Math.min(even((short * Math.max(source.width, source.height)) / sourceShort), evenDown(Math.max(source.width, source.height)))
   return {
-    kind: 'video', name: rungName(height), width, height,
+    kind: 'video', name: rungName(short), width: portrait ? short : long, height: portrait ? long : short,
     bitrate: seed.bitrate, maxrate: Math.round(seed.bitrate * 1.1), bufsize: seed.bitrate * 2,
     profile: seed.profile, fpsCap: seed.fpsCap, preset,
   }
 }
 
 /**
- * The default ladder: the source on top (copied, or encoded at its own size),
- * then every seed strictly smaller than the source, cheapest kept when the
- * pixel budget cannot pay for all of them.
+ * The default ladder: the source on top (copied, or encoded at its own size with the
+ * bitrate of the largest seed it reaches), then every seed smaller than the source, the
+ * 2G rung included whenever the source is at least that tall. Over `maxRungs` or the
+ * pixel budget, the most expensive encoded rungs go first; the budget always leaves one.
  */
 export function planLadder(source: SourceVideo, o: LadderOptions): Rung[] {
+  const short = Math.min(source.width, source.height)
+  const smallest = SEEDS[SEEDS.length - 1]!
+  const topSeed = SEEDS.find((s) => s.height <= short) ?? smallest
   const top: Rung = o.copyTop
-    ? { kind: 'copy', name: rungName(even(source.height)) }
-    : seedRung(SEEDS.find((s) => s.height <= source.height) ?? SEEDS[SEEDS.length - 1]!, source, o.preset)
-  const below = SEEDS.filter((s) => s.height < Math.min(source.height, top.kind === 'video' ? top.height : source.height))
-    .map((s) => seedRung(s, source, o.preset))
-  const encoded: VideoRung[] = top.kind === 'video' ? [top, ...below] : below
-  // Over budget: drop the most expensive rungs first, but always keep the smallest.
+    ? { kind: 'copy', name: rungName(evenDown(short)) }
+    : seedRung({ ...topSeed, height: evenDown(short) }, source, o.preset)
+  const topShort = evenDown(short)
+  const below = SEEDS.filter((s) => s.height < topShort || (o.copyTop && s === smallest && s.height <= topShort))
+  const encoded: VideoRung[] = [...(top.kind === 'video' ? [top] : []), ...below.map((s) => seedRung(s, source, o.preset))]
+  const count = (): number => encoded.length + (top.kind === 'copy' ? 1 : 0)
+  while (encoded.length > 0 && count() > o.maxRungs) encoded.shift()
   let cost = encoded.reduce((a, r) => a + rungCost(r, source), 0)
-  while (encoded.length > 1 && (cost > o.pixelBudget || encoded.length + (top.kind === 'copy' ? 1 : 0) > o.maxRungs)) {
-    const dropped = encoded.shift()!
-    cost -= rungCost(dropped, source)
-  }
+  while (encoded.length > 1 && cost > o.pixelBudget) cost -= rungCost(encoded.shift()!, source)
   return top.kind === 'copy' ? [top, ...encoded] : encoded
 }

@@ -1,137 +1,13 @@
 import t from 'tap'
-import { execFile } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import {
   nalToRbsp, parseAvcDecoderConfig, parseH264Sps, RbspReader, sourceVideoInfo, type H264Sps,
 } from '../../src/formats/h264-sps.js'
-import { parseHevcDecoderConfig, parseHevcSps } from '../../src/formats/hevc-sps.js'
 import { MediaFormatError } from '../../src/errors.js'
-import { FFMPEG, FFPROBE } from '../helpers/ffmpeg.js'
-import { hasEncoder, tempDir } from '../helpers/mp4-fixtures.js'
-
-const run = promisify(execFile)
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
-
-/** Writes syntax elements MSB first, as an encoder does (H.264 §7.2, §9.1). */
-class BitWriter {
-  private readonly out: number[] = []
-  u(n: number, v: number): this {
-    for (let i = n - 1; i >= 0; i--) this.out.push(Math.floor(v / 2 ** i) % 2)
-    return this
-  }
-  flag(b: boolean | number): this {
-    return this.u(1, b ? 1 : 0)
-  }
-  ue(v: number): this {
-    const code = (v + 1).toString(2)
-    return this.u(code.length - 1, 0).u(code.length, v + 1)
-  }
-  se(v: number): this {
-    return this.ue(v > 0 ? 2 * v - 1 : -2 * v)
-  }
-  /** rbsp_trailing_bits(): a stop bit, then zeros to the byte boundary. */
-  rbsp(): Buffer {
-    const bits = [...this.out, 1]
-    while (bits.length % 8) bits.push(0)
-    const bytes: number[] = []
-    for (let i = 0; i < bits.length; i += 8) bytes.push(bits.slice(i, i + 8).reduce((a, b) => a * 2 + b, 0))
-    return Buffer.from(bytes)
-  }
-}
-
-/** §7.4.1: insert 0x03 wherever two zeros would be followed by a byte ≤ 3, or end the unit. */
-function escape(rbsp: Buffer): Buffer {
-  const out: number[] = []
-  let zeros = 0
-  for (const b of rbsp) {
-    if (zeros === 2 && b <= 3) { out.push(3); zeros = 0 }
-    out.push(b)
-    zeros = b === 0 ? zeros + 1 : 0
-  }
-  if (zeros > 0) out.push(3)
-  return Buffer.from(out)
-}
-
-/** Encode a scaling list as delta_scale values, ending early when the rest repeats (§7.3.2.1.1.1). */
-function writeScalingList(w: BitWriter, list: ScalingListSpec): void {
-  if (list === 'default') { w.se(-8); return } // nextScale 0 at j = 0: useDefaultScalingMatrixFlag
-  if (!Array.isArray(list)) { for (const d of list.deltas) w.se(d); return }
-  let last = 8
-  for (let j = 0; j < list.length; j++) {
-    if (list.slice(j).every((v) => v === last)) { w.se(((-last + 128) & 0xff) - 128); return }
-    const v = list[j] as number
-    w.se((((v - last) + 128) & 0xff) - 128)
-    last = v
-  }
-}
-
-/** A scaling list to write: its values, the default-matrix signal, or raw delta_scale values. */
-type ScalingListSpec = number[] | 'default' | { deltas: number[] }
-
-interface SpsFields {
-  profileIdc: number
-  constraint?: number
-  level?: number
-  chroma?: number
-  separatePlanes?: boolean
-  bitDepth?: number
-  /** One entry per list (8, or 12 for 4:4:4): absent, 'default' or explicit values. */
-  scaling?: Array<ScalingListSpec | undefined>
-  poc?: { type: 0 } | { type: 1; cycle: number[] } | { type: 2 }
-  widthMbs: number
-  heightMapUnits: number
-  frameMbsOnly?: boolean
-  crop?: [number, number, number, number]
-  vui?: { sar?: number | [number, number]; overscan?: boolean; signal?: { colour: boolean }; chromaLoc?: [number, number]; timing?: [number, number] }
-}
-
-/** An SPS NAL unit written field by field from H.264 §7.3.2.1.1 and E.1.1. */
-function buildSps(f: SpsFields): Buffer {
-  const w = new BitWriter().u(8, f.profileIdc).u(8, f.constraint ?? 0).u(8, f.level ?? 30).ue(0)
-  if ([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135].includes(f.profileIdc)) {
-    w.ue(f.chroma ?? 1)
-    if (f.chroma === 3) w.flag(f.separatePlanes ?? false)
-    w.ue((f.bitDepth ?? 8) - 8).ue((f.bitDepth ?? 8) - 8).flag(0).flag(f.scaling !== undefined)
-    for (const list of f.scaling ?? []) {
-      w.flag(list !== undefined)
-      if (list !== undefined) writeScalingList(w, list)
-    }
-  }
-  const poc = f.poc ?? { type: 0 }
-  w.ue(0).ue(poc.type)
-  if (poc.type === 0) w.ue(2)
-  if (poc.type === 1) {
-    w.flag(0).se(-3).se(5).ue(poc.cycle.length)
-    for (const o of poc.cycle) w.se(o)
-  }
-  w.ue(1).flag(0).ue(f.widthMbs - 1).ue(f.heightMapUnits - 1).flag(f.frameMbsOnly ?? true)
-  if (f.frameMbsOnly === false) w.flag(1)
-  w.flag(1).flag(f.crop !== undefined)
-  for (const c of f.crop ?? []) w.ue(c)
-  w.flag(f.vui !== undefined)
-  const v = f.vui
-  if (v) {
-    w.flag(v.sar !== undefined)
-    if (typeof v.sar === 'number') w.u(8, v.sar)
-    else if (v.sar) w.u(8, 255).u(16, v.sar[0]).u(16, v.sar[1])
-    w.flag(v.overscan ?? false)
-    if (v.overscan) w.flag(1)
-    w.flag(v.signal !== undefined)
-    if (v.signal) w.u(3, 5).flag(1).flag(v.signal.colour)
-    if (v.signal?.colour) w.u(8, 1).u(8, 1).u(8, 1)
-    w.flag(v.chromaLoc !== undefined)
-    if (v.chromaLoc) w.ue(v.chromaLoc[0]).ue(v.chromaLoc[1])
-    w.flag(v.timing !== undefined)
-    if (v.timing) w.u(32, v.timing[0]).u(32, v.timing[1]).flag(1)
-    w.flag(0).flag(0).flag(0).flag(0) // nal_hrd, vcl_hrd, pic_struct, bitstream_restriction
-  }
-  return Buffer.concat([Buffer.from([0x67]), escape(w.rbsp())])
-}
-
-const flat = (n: number, v = 16): number[] => Array.from({ length: n }, () => v)
-const ramp = (n: number): number[] => Array.from({ length: n }, (_, i) => 6 + ((i * 7) % 60))
+import { tempDir } from '../helpers/mp4-fixtures.js'
+import {
+  annexB, avcC, BitWriter, buildSps, encodeH264, ffprobeProfile, flat, flvSequenceHeader, hex, limiter, ramp, ratio,
+  type EncodeCase, type SpsFields,
+} from '../helpers/sps-builder.js'
 
 t.test('RBSP reader: exp-Golomb codes of Table 9-2 and 9-3', async (t) => {
   const w = new BitWriter()
@@ -281,16 +157,6 @@ t.test('malformed SPS throws MediaFormatError', async (t) => {
   ]
   for (const [name, nal] of bad) t.throws(() => parseH264Sps(nal), MediaFormatError, name)
 })
-
-/** An avcC record around the given parameter sets (14496-15 §5.3.3.1.2). */
-function avcC(sps: Buffer[], pps: Buffer[], lengthSizeMinusOne = 3, head = '01 64 00 28'): Buffer {
-  const parts = [hex(head), Buffer.from([0xfc | lengthSizeMinusOne, 0xe0 | sps.length])]
-  for (const s of sps) parts.push(Buffer.from([s.length >> 8, s.length & 0xff]), s)
-  parts.push(Buffer.from([pps.length]))
-  for (const p of pps) parts.push(Buffer.from([p.length >> 8, p.length & 0xff]), p)
-  return Buffer.concat(parts)
-}
-
 const SPS_1080 = buildSps({ profileIdc: 100, level: 40, widthMbs: 120, heightMapUnits: 68, crop: [0, 0, 0, 4], vui: { timing: [1001, 60000] } })
 const PPS = hex('68 ee 3c 80')
 
@@ -341,80 +207,6 @@ t.test('sourceVideoInfo from an FLV AVC sequence header tag body', async (t) => 
   for (const [name, body] of bad) t.throws(() => sourceVideoInfo(body), MediaFormatError, name)
 })
 
-/** Run at most `n` tasks at a time (FFmpeg jobs on a small CI box). */
-function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0
-  const queue: Array<() => void> = []
-  return async (task) => {
-    if (active >= n) await new Promise<void>((resolve) => queue.push(resolve))
-    active++
-    try {
-      return await task()
-    } finally {
-      active--
-      queue.shift()?.()
-    }
-  }
-}
-
-/** Body of the first FLV video tag that is an AVC sequence header. */
-function flvSequenceHeader(file: Buffer): Buffer {
-  for (let p = 13; p + 11 <= file.length;) {
-    const size = file.readUIntBE(p + 1, 3)
-    const body = file.subarray(p + 11, p + 11 + size)
-    if (file[p] === 9 && body[1] === 0) return body
-    p += 11 + size + 4
-  }
-  throw new Error('no AVC sequence header in the FLV file')
-}
-
-/** Split an Annex B byte stream at its start codes (the zero_byte before a 4-byte code stays on the previous unit). */
-function annexB(stream: Buffer): Buffer[] {
-  const starts: number[] = []
-  for (let i = 0; i + 2 < stream.length; i++) if (stream[i] === 0 && stream[i + 1] === 0 && stream[i + 2] === 1) starts.push(i)
-  return starts.map((s, k) => stream.subarray(s + 3, starts[k + 1] ?? stream.length))
-}
-
-interface Probe { width: number; height: number; profile: string; level: number; r_frame_rate: string; sample_aspect_ratio?: string }
-
-async function ffprobe(path: string): Promise<Probe> {
-  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-print_format', 'json', '-show_entries',
-    'stream=width,height,profile,level,r_frame_rate,sample_aspect_ratio', path])
-  const s = JSON.parse(stdout).streams?.[0] as Probe | undefined
-  if (!s) throw new Error(`ffprobe found no video stream in ${path}`)
-  return s
-}
-
-const ratio = (r: string): number => {
-  const [n, d] = r.split('/').map(Number)
-  return (n ?? NaN) / (d ?? 1)
-}
-
-/** ffprobe's name for an H.264 profile (libavcodec's profile table). */
-function ffprobeProfile(s: H264Sps): string {
-  const set1 = (s.constraintFlags & 0x40) !== 0
-  const intra = (s.constraintFlags & 0x10) !== 0
-  const names: Record<number, string> = {
-    66: set1 ? 'Constrained Baseline' : 'Baseline', 77: 'Main', 100: 'High', 110: intra ? 'High 10 Intra' : 'High 10',
-    122: intra ? 'High 4:2:2 Intra' : 'High 4:2:2', 244: intra ? 'High 4:4:4 Intra' : 'High 4:4:4 Predictive',
-  }
-  return names[s.profileIdc] ?? `profile_idc ${s.profileIdc}`
-}
-
-interface EncodeCase {
-  name: string
-  size: [number, number]
-  rate: string
-  /** -profile:v for libx264; its profile_idc is expected in the SPS. */
-  profile?: 'baseline' | 'main' | 'high'
-  args?: string[]
-  /** testsrc2 size when a filter scales to `size`. */
-  src?: string
-  /** Only an Annex B stream (the encoder cannot put its headers in the FLV sequence header). */
-  annexBOnly?: boolean
-  want: { profileIdc: number; chroma: number; bitDepth: number; sar?: { width: number; height: number } }
-}
-
 const PROFILE_IDC = { baseline: 66, main: 77, high: 100 } as const
 const h264Cases: EncodeCase[] = [
   { name: '1080p25 High (coded 1088, cropped)', size: [1920, 1080], rate: '25', profile: 'high', want: { profileIdc: 100, chroma: 1, bitDepth: 8 } },
@@ -448,21 +240,7 @@ const h264Cases: EncodeCase[] = [
 t.test('SPS of real libx264 streams agree with ffprobe', async (t) => {
   const dir = await tempDir(t)
   const limit = limiter(3)
-  const jobs = h264Cases.map((c, i) => limit(async () => {
-    const flv = join(dir, `${i}.flv`)
-    const h264 = join(dir, `${i}.h264`)
-    // One encode, two muxers: the FLV sequence header for sourceVideoInfo, and an
-    // Annex B copy for ffprobe, which takes the frame rate from the SPS there (from
-    // a short FLV it would guess one from millisecond timestamps).
-    // Global headers make the FLV sequence header; dump_extra puts them back in band for Annex B.
-    const output = c.annexBOnly
-      ? ['-f', 'h264', h264]
-      : ['-flags', '+global_header', '-map', '0:v', '-f', 'tee', `[f=flv]${flv}|[f=h264:bsfs/v=dump_extra]${h264}`]
-    await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i',
-      `testsrc2=size=${c.src ?? c.size.join('x')}:rate=${c.rate}`, '-frames:v', '1', '-c:v', 'libx264', '-preset', 'veryfast',
-      ...(c.profile ? ['-profile:v', c.profile] : []), ...(c.args ?? []), ...output])
-    return { flv: c.annexBOnly ? undefined : await readFile(flv), annexB: await readFile(h264), probe: await ffprobe(h264) }
-  }))
+  const jobs = h264Cases.map((c, i) => limit(async () => encodeH264(dir, String(i), c)))
   // Keep a failed job from being reported as an unhandled rejection before its subtest awaits it.
   for (const j of jobs) j.catch(() => {})
 
@@ -498,139 +276,6 @@ t.test('SPS of real libx264 streams agree with ffprobe', async (t) => {
       const info = sourceVideoInfo(body)
       t.same(info, { width: c.size[0], height: c.size[1], frameRate: sps.frameRate, codec: `avc1.${first.subarray(1, 4).toString('hex')}` },
         'sourceVideoInfo')
-    })
-  }
-})
-
-interface HevcSpsFields {
-  width: number
-  height: number
-  profileIdc?: number
-  tier?: number
-  level?: number
-  subLayers?: Array<{ profile: boolean; level: boolean }>
-  chroma?: number
-  separatePlanes?: boolean
-  window?: [number, number, number, number]
-  bitDepth?: number
-}
-
-/** An HEVC SPS NAL unit up to the bit depths, written from H.265 §7.3.2.2.1 and §7.3.3. */
-function buildHevcSps(f: HevcSpsFields): Buffer {
-  const subLayers = f.subLayers ?? []
-  const w = new BitWriter().u(4, 0).u(3, subLayers.length).flag(1)
-  w.u(2, 0).u(1, f.tier ?? 0).u(5, f.profileIdc ?? 1).u(32, 0x60000000).u(32, 0x90000000).u(16, 0).u(8, f.level ?? 123)
-  for (const s of subLayers) w.flag(s.profile).flag(s.level)
-  if (subLayers.length > 0) for (let i = subLayers.length; i < 8; i++) w.u(2, 0)
-  // Busy bit patterns, so reading a sub-layer field that is absent (or skipping one that is there) shows.
-  for (const s of subLayers) {
-    if (s.profile) w.u(32, 0x5a123456).u(32, 0x789abcde).u(24, 0xf0f0f0)
-    if (s.level) w.u(8, 0xa5)
-  }
-  w.ue(0).ue(f.chroma ?? 1)
-  if (f.chroma === 3) w.flag(f.separatePlanes ?? false)
-  w.ue(f.width).ue(f.height).flag(f.window !== undefined)
-  for (const o of f.window ?? []) w.ue(o)
-  w.ue((f.bitDepth ?? 8) - 8).ue((f.bitDepth ?? 8) - 8).ue(4) // bit depths, log2_max_pic_order_cnt_lsb_minus4
-  return Buffer.concat([hex('42 01'), escape(w.rbsp())])
-}
-
-t.test('HEVC SPS: hand-built table and malformed input', async (t) => {
-  const base = { profileSpace: 0, tier: 0, profileIdc: 1, levelIdc: 123, chromaFormatIdc: 1, bitDepth: 8 }
-  const cases: Array<[string, HevcSpsFields, object]> = [
-    ['1080p, no conformance window', { width: 1920, height: 1080 }, { ...base, width: 1920, height: 1080 }],
-    ['640x368 coded, window of 4 chroma rows', { width: 640, height: 368, window: [0, 0, 0, 4] }, { ...base, width: 640, height: 360 }],
-    ['three sub-layers with mixed profile/level presence, 4:2:2 10-bit, high tier',
-      { width: 336, height: 256, tier: 1, profileIdc: 4, subLayers: [{ profile: true, level: true }, { profile: false, level: true }, { profile: true, level: false }],
-        chroma: 2, bitDepth: 10, window: [1, 6, 0, 15] },
-      { ...base, tier: 1, profileIdc: 4, chromaFormatIdc: 2, bitDepth: 10, width: 322, height: 241 }],
-    ['4:4:4 with separate planes: window in luma samples', { width: 64, height: 64, chroma: 3, separatePlanes: true, window: [1, 2, 3, 4] },
-      { ...base, chromaFormatIdc: 3, width: 61, height: 57 }],
-    ['monochrome: window in luma samples', { width: 328, height: 248, chroma: 0, window: [0, 7, 0, 7] }, { ...base, chromaFormatIdc: 0, width: 321, height: 241 }],
-  ]
-  for (const [name, f, want] of cases) t.same(parseHevcSps(buildHevcSps(f)), want, name)
-
-  const good = buildHevcSps({ width: 640, height: 368, window: [0, 0, 0, 4], subLayers: [{ profile: true, level: true }] })
-  for (let n = 0; n < good.length - 1; n++) t.throws(() => parseHevcSps(good.subarray(0, n)), MediaFormatError, `prefix of ${n} bytes`)
-  const bad: Array<[string, Buffer]> = [
-    ['PPS header', Buffer.concat([hex('44 01'), good.subarray(2)])],
-    ['forbidden_zero_bit', Buffer.concat([hex('c2 01'), good.subarray(2)])],
-    ['sps_max_sub_layers_minus1 7', Buffer.concat([hex('42 01 0f'), good.subarray(3)])],
-    ['width 0', buildHevcSps({ width: 0, height: 64 })],
-    ['width 20000', buildHevcSps({ width: 20000, height: 64 })],
-    ['chroma_format_idc 4', buildHevcSps({ width: 64, height: 64, chroma: 4 })],
-    ['bit depth 17', buildHevcSps({ width: 64, height: 64, bitDepth: 17 })],
-    ['window eats the picture', buildHevcSps({ width: 64, height: 64, window: [16, 16, 0, 0] })],
-  ]
-  for (const [name, nal] of bad) t.throws(() => parseHevcSps(nal), MediaFormatError, name)
-})
-
-/** An hvcC record (14496-15 §8.3.3.1.2) with the given NAL unit arrays. */
-function hvcC(arrays: Array<[number, Buffer[]]>, lengthSizeMinusOne = 3, version = 1): Buffer {
-  const parts = [Buffer.from([version]), hex('01 60000000 900000000000 5d f000 fc fd f9 f8 0000'), Buffer.from([0x0c | lengthSizeMinusOne, arrays.length])]
-  for (const [type, nals] of arrays) {
-    parts.push(Buffer.from([0x80 | type, nals.length >> 8, nals.length & 0xff]))
-    for (const n of nals) parts.push(Buffer.from([n.length >> 8, n.length & 0xff]), n)
-  }
-  return Buffer.concat(parts)
-}
-
-t.test('parseHevcDecoderConfig', async (t) => {
-  const vps = hex('40 01 0c 01 ff ff')
-  const sps = buildHevcSps({ width: 640, height: 368, window: [0, 0, 0, 4] })
-  const pps = hex('44 01 c1 72')
-  const sei = hex('4e 01 05 ff')
-  const record = hvcC([[32, [vps]], [33, [sps]], [34, [pps, pps]], [39, [sei]]])
-  t.same(parseHevcDecoderConfig(record), {
-    profileSpace: 0, tier: 0, profileIdc: 1, compatibilityFlags: 0x60000000, constraintFlags: hex('900000000000'), levelIdc: 0x5d,
-    chromaFormatIdc: 1, bitDepthLuma: 9, bitDepthChroma: 8, lengthSize: 4, vps: [vps], sps: [sps], pps: [pps, pps],
-  })
-  t.equal(parseHevcDecoderConfig(hvcC([], 1)).lengthSize, 2)
-  const bad: Array<[string, Buffer]> = [
-    ['configurationVersion 0', hvcC([], 3, 0)],
-    ['lengthSizeMinusOne 2', hvcC([], 2)],
-    ['SPS array holds a PPS', hvcC([[33, [pps]]])],
-    ['1-byte NAL unit', hvcC([[34, [hex('44')]]])],
-  ]
-  for (let n = 0; n < record.length; n++) bad.push([`truncated to ${n} bytes`, record.subarray(0, n)])
-  for (const [name, rec] of bad) t.throws(() => parseHevcDecoderConfig(rec), MediaFormatError, name)
-})
-
-const x265 = await hasEncoder('libx265')
-t.test('HEVC SPS of real libx265 streams agree with ffprobe', { skip: !x265 && 'this FFmpeg has no libx265' }, async (t) => {
-  const dir = await tempDir(t)
-  const cases: Array<{ name: string; size: [number, number]; pix: string; params?: string; profile: string; subLayers: boolean }> = [
-    { name: '640x360 Main (coded 368)', size: [640, 360], pix: 'yuv420p', profile: 'Main', subLayers: false },
-    { name: '426x240 Main 10', size: [426, 240], pix: 'yuv420p10le', profile: 'Main 10', subLayers: false },
-    { name: '1920x1080 Main with temporal sub-layers', size: [1920, 1080], pix: 'yuv420p', params: 'temporal-layers=1', profile: 'Main', subLayers: true },
-    { name: '322x241 4:2:2 10-bit (RExt)', size: [322, 241], pix: 'yuv422p10le', profile: 'Rext', subLayers: false },
-  ]
-  const limit = limiter(2)
-  const jobs = cases.map((c, i) => limit(async () => {
-    const path = join(dir, `${i}.mp4`)
-    await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25',
-      '-vf', `scale=${c.size.join(':')},format=${c.pix}`, '-frames:v', '1', '-c:v', 'libx265', '-preset', 'ultrafast',
-      '-x265-params', `log-level=error${c.params ? `:${c.params}` : ''}`, path])
-    return { file: await readFile(path), probe: await ffprobe(path) }
-  }))
-  for (const j of jobs) j.catch(() => {})
-  for (const [i, c] of cases.entries()) {
-    await t.test(c.name, async (t) => {
-      const { file, probe } = await (jobs[i] as (typeof jobs)[number])
-      const at = file.indexOf('hvcC')
-      t.ok(at >= 4, 'the MP4 has an hvcC box')
-      const config = parseHevcDecoderConfig(file.subarray(at + 4, at - 4 + file.readUInt32BE(at - 4)))
-      t.equal(config.vps.length, 1)
-      t.equal(config.pps.length, 1)
-      const nal = config.sps[0] as Buffer
-      t.equal(((nal[2] ?? 0) >> 1 & 7) > 0, c.subLayers, 'sps_max_sub_layers_minus1 > 0 as intended')
-      const sps = parseHevcSps(nal)
-      t.same([sps.width, sps.height], c.size, 'size after the conformance window')
-      t.same([sps.width, sps.height], [probe.width, probe.height], 'ffprobe agrees on the size')
-      t.equal(probe.profile, c.profile)
-      t.equal(sps.levelIdc, probe.level, 'ffprobe agrees on the level')
-      t.same([sps.profileIdc, sps.levelIdc, sps.chromaFormatIdc, sps.bitDepth],
-        [config.profileIdc, config.levelIdc, config.chromaFormatIdc, config.bitDepthLuma], 'record and SPS agree')
     })
   }
 })

@@ -1,0 +1,286 @@
+/**
+ * Parameter-set builders for the H.264 / HEVC SPS tests: a bit writer, SPS and
+ * decoder-configuration-record writers, and the small readers the real-encoder
+ * tests share (Annex B splitting, FLV sequence header, ffprobe).
+ */
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import type { H264Sps } from '../../src/formats/h264-sps.js'
+import { FFMPEG, FFPROBE } from './ffmpeg.js'
+
+const run = promisify(execFile)
+
+/** Bytes from a hex string; whitespace is ignored. */
+export const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
+
+/** Writes syntax elements MSB first, as an encoder does (H.264 §7.2, §9.1). */
+export class BitWriter {
+  private readonly out: number[] = []
+  u(n: number, v: number): this {
+    for (let i = n - 1; i >= 0; i--) this.out.push(Math.floor(v / 2 ** i) % 2)
+    return this
+  }
+  flag(b: boolean | number): this {
+    return this.u(1, b ? 1 : 0)
+  }
+  ue(v: number): this {
+    const code = (v + 1).toString(2)
+    return this.u(code.length - 1, 0).u(code.length, v + 1)
+  }
+  se(v: number): this {
+    return this.ue(v > 0 ? 2 * v - 1 : -2 * v)
+  }
+  /** rbsp_trailing_bits(): a stop bit, then zeros to the byte boundary. */
+  rbsp(): Buffer {
+    const bits = [...this.out, 1]
+    while (bits.length % 8) bits.push(0)
+    const bytes: number[] = []
+    for (let i = 0; i < bits.length; i += 8) bytes.push(bits.slice(i, i + 8).reduce((a, b) => a * 2 + b, 0))
+    return Buffer.from(bytes)
+  }
+}
+
+/** §7.4.1: insert 0x03 wherever two zeros would be followed by a byte ≤ 3, or end the unit. */
+export function escape(rbsp: Buffer): Buffer {
+  const out: number[] = []
+  let zeros = 0
+  for (const b of rbsp) {
+    if (zeros === 2 && b <= 3) { out.push(3); zeros = 0 }
+    out.push(b)
+    zeros = b === 0 ? zeros + 1 : 0
+  }
+  if (zeros > 0) out.push(3)
+  return Buffer.from(out)
+}
+
+/** A scaling list to write: its values, the default-matrix signal, or raw delta_scale values. */
+export type ScalingListSpec = number[] | 'default' | { deltas: number[] }
+
+/** Encode a scaling list as delta_scale values, ending early when the rest repeats (§7.3.2.1.1.1). */
+function writeScalingList(w: BitWriter, list: ScalingListSpec): void {
+  if (list === 'default') { w.se(-8); return } // nextScale 0 at j = 0: useDefaultScalingMatrixFlag
+  if (!Array.isArray(list)) { for (const d of list.deltas) w.se(d); return }
+  let last = 8
+  for (let j = 0; j < list.length; j++) {
+    if (list.slice(j).every((v) => v === last)) { w.se(((-last + 128) & 0xff) - 128); return }
+    const v = list[j] as number
+    w.se((((v - last) + 128) & 0xff) - 128)
+    last = v
+  }
+}
+
+/** The H.264 SPS fields buildSps can vary; everything else takes a fixed value. */
+export interface SpsFields {
+  profileIdc: number
+  constraint?: number
+  level?: number
+  chroma?: number
+  separatePlanes?: boolean
+  bitDepth?: number
+  /** One entry per list (8, or 12 for 4:4:4): absent, 'default' or explicit values. */
+  scaling?: Array<ScalingListSpec | undefined>
+  poc?: { type: 0 } | { type: 1; cycle: number[] } | { type: 2 }
+  widthMbs: number
+  heightMapUnits: number
+  frameMbsOnly?: boolean
+  crop?: [number, number, number, number]
+  vui?: { sar?: number | [number, number]; overscan?: boolean; signal?: { colour: boolean }; chromaLoc?: [number, number]; timing?: [number, number] }
+}
+
+/** An SPS NAL unit written field by field from H.264 §7.3.2.1.1 and E.1.1. */
+export function buildSps(f: SpsFields): Buffer {
+  const w = new BitWriter().u(8, f.profileIdc).u(8, f.constraint ?? 0).u(8, f.level ?? 30).ue(0)
+  if ([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135].includes(f.profileIdc)) {
+    w.ue(f.chroma ?? 1)
+    if (f.chroma === 3) w.flag(f.separatePlanes ?? false)
+    w.ue((f.bitDepth ?? 8) - 8).ue((f.bitDepth ?? 8) - 8).flag(0).flag(f.scaling !== undefined)
+    for (const list of f.scaling ?? []) {
+      w.flag(list !== undefined)
+      if (list !== undefined) writeScalingList(w, list)
+    }
+  }
+  const poc = f.poc ?? { type: 0 }
+  w.ue(0).ue(poc.type)
+  if (poc.type === 0) w.ue(2)
+  if (poc.type === 1) {
+    w.flag(0).se(-3).se(5).ue(poc.cycle.length)
+    for (const o of poc.cycle) w.se(o)
+  }
+  w.ue(1).flag(0).ue(f.widthMbs - 1).ue(f.heightMapUnits - 1).flag(f.frameMbsOnly ?? true)
+  if (f.frameMbsOnly === false) w.flag(1)
+  w.flag(1).flag(f.crop !== undefined)
+  for (const c of f.crop ?? []) w.ue(c)
+  w.flag(f.vui !== undefined)
+  const v = f.vui
+  if (v) {
+    w.flag(v.sar !== undefined)
+    if (typeof v.sar === 'number') w.u(8, v.sar)
+    else if (v.sar) w.u(8, 255).u(16, v.sar[0]).u(16, v.sar[1])
+    w.flag(v.overscan ?? false)
+    if (v.overscan) w.flag(1)
+    w.flag(v.signal !== undefined)
+    if (v.signal) w.u(3, 5).flag(1).flag(v.signal.colour)
+    if (v.signal?.colour) w.u(8, 1).u(8, 1).u(8, 1)
+    w.flag(v.chromaLoc !== undefined)
+    if (v.chromaLoc) w.ue(v.chromaLoc[0]).ue(v.chromaLoc[1])
+    w.flag(v.timing !== undefined)
+    if (v.timing) w.u(32, v.timing[0]).u(32, v.timing[1]).flag(1)
+    w.flag(0).flag(0).flag(0).flag(0) // nal_hrd, vcl_hrd, pic_struct, bitstream_restriction
+  }
+  return Buffer.concat([Buffer.from([0x67]), escape(w.rbsp())])
+}
+
+/** A scaling list of `n` equal values. */
+export const flat = (n: number, v = 16): number[] => Array.from({ length: n }, () => v)
+/** A scaling list of `n` varied values in 6..65. */
+export const ramp = (n: number): number[] => Array.from({ length: n }, (_, i) => 6 + ((i * 7) % 60))
+
+/** An avcC record around the given parameter sets (14496-15 §5.3.3.1.2). */
+export function avcC(sps: Buffer[], pps: Buffer[], lengthSizeMinusOne = 3, head = '01 64 00 28'): Buffer {
+  const parts = [hex(head), Buffer.from([0xfc | lengthSizeMinusOne, 0xe0 | sps.length])]
+  for (const s of sps) parts.push(Buffer.from([s.length >> 8, s.length & 0xff]), s)
+  parts.push(Buffer.from([pps.length]))
+  for (const p of pps) parts.push(Buffer.from([p.length >> 8, p.length & 0xff]), p)
+  return Buffer.concat(parts)
+}
+
+/** The HEVC SPS fields buildHevcSps can vary. */
+export interface HevcSpsFields {
+  width: number
+  height: number
+  profileIdc?: number
+  tier?: number
+  level?: number
+  subLayers?: Array<{ profile: boolean; level: boolean }>
+  chroma?: number
+  separatePlanes?: boolean
+  window?: [number, number, number, number]
+  bitDepth?: number
+}
+
+/** An HEVC SPS NAL unit up to the bit depths, written from H.265 §7.3.2.2.1 and §7.3.3. */
+export function buildHevcSps(f: HevcSpsFields): Buffer {
+  const subLayers = f.subLayers ?? []
+  const w = new BitWriter().u(4, 0).u(3, subLayers.length).flag(1)
+  w.u(2, 0).u(1, f.tier ?? 0).u(5, f.profileIdc ?? 1).u(32, 0x60000000).u(32, 0x90000000).u(16, 0).u(8, f.level ?? 123)
+  for (const s of subLayers) w.flag(s.profile).flag(s.level)
+  if (subLayers.length > 0) for (let i = subLayers.length; i < 8; i++) w.u(2, 0)
+  // Busy bit patterns, so reading a sub-layer field that is absent (or skipping one that is there) shows.
+  for (const s of subLayers) {
+    if (s.profile) w.u(32, 0x5a123456).u(32, 0x789abcde).u(24, 0xf0f0f0)
+    if (s.level) w.u(8, 0xa5)
+  }
+  w.ue(0).ue(f.chroma ?? 1)
+  if (f.chroma === 3) w.flag(f.separatePlanes ?? false)
+  w.ue(f.width).ue(f.height).flag(f.window !== undefined)
+  for (const o of f.window ?? []) w.ue(o)
+  w.ue((f.bitDepth ?? 8) - 8).ue((f.bitDepth ?? 8) - 8).ue(4) // bit depths, log2_max_pic_order_cnt_lsb_minus4
+  return Buffer.concat([hex('42 01'), escape(w.rbsp())])
+}
+
+/** An hvcC record (14496-15 §8.3.3.1.2) with the given NAL unit arrays. */
+export function hvcC(arrays: Array<[number, Buffer[]]>, lengthSizeMinusOne = 3, version = 1): Buffer {
+  const parts = [Buffer.from([version]), hex('01 60000000 900000000000 5d f000 fc fd f9 f8 0000'), Buffer.from([0x0c | lengthSizeMinusOne, arrays.length])]
+  for (const [type, nals] of arrays) {
+    parts.push(Buffer.from([0x80 | type, nals.length >> 8, nals.length & 0xff]))
+    for (const n of nals) parts.push(Buffer.from([n.length >> 8, n.length & 0xff]), n)
+  }
+  return Buffer.concat(parts)
+}
+
+/** One libx264 encode of a test-pattern frame, and what its SPS should say. */
+export interface EncodeCase {
+  name: string
+  size: [number, number]
+  rate: string
+  /** -profile:v for libx264; its profile_idc is expected in the SPS. */
+  profile?: 'baseline' | 'main' | 'high'
+  args?: string[]
+  /** testsrc2 size when a filter scales to `size`. */
+  src?: string
+  /** Only an Annex B stream (the encoder cannot put its headers in the FLV sequence header). */
+  annexBOnly?: boolean
+  want: { profileIdc: number; chroma: number; bitDepth: number; sar?: { width: number; height: number } }
+}
+
+/** Encode one frame of `c` into `dir`: the FLV (unless annexBOnly), the Annex B stream, and ffprobe's view of it. */
+export async function encodeH264(dir: string, id: string, c: EncodeCase): Promise<{ flv?: Buffer; annexB: Buffer; probe: Probe }> {
+  const flv = join(dir, `${id}.flv`)
+  const h264 = join(dir, `${id}.h264`)
+  // One encode, two muxers: the FLV sequence header for sourceVideoInfo, and an
+  // Annex B copy for ffprobe, which takes the frame rate from the SPS there (from
+  // a short FLV it would guess one from millisecond timestamps).
+  // Global headers make the FLV sequence header; dump_extra puts them back in band for Annex B.
+  const output = c.annexBOnly
+    ? ['-f', 'h264', h264]
+    : ['-flags', '+global_header', '-map', '0:v', '-f', 'tee', `[f=flv]${flv}|[f=h264:bsfs/v=dump_extra]${h264}`]
+  await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i',
+    `testsrc2=size=${c.src ?? c.size.join('x')}:rate=${c.rate}`, '-frames:v', '1', '-c:v', 'libx264', '-preset', 'veryfast',
+    ...(c.profile ? ['-profile:v', c.profile] : []), ...(c.args ?? []), ...output])
+  return { flv: c.annexBOnly ? undefined : await readFile(flv), annexB: await readFile(h264), probe: await ffprobe(h264) }
+}
+
+/** Run at most `n` tasks at a time (FFmpeg jobs on a small CI box). */
+export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0
+  const queue: Array<() => void> = []
+  return async (task) => {
+    if (active >= n) await new Promise<void>((resolve) => queue.push(resolve))
+    active++
+    try {
+      return await task()
+    } finally {
+      active--
+      queue.shift()?.()
+    }
+  }
+}
+
+/** Body of the first FLV video tag that is an AVC sequence header. */
+export function flvSequenceHeader(file: Buffer): Buffer {
+  for (let p = 13; p + 11 <= file.length;) {
+    const size = file.readUIntBE(p + 1, 3)
+    const body = file.subarray(p + 11, p + 11 + size)
+    if (file[p] === 9 && body[1] === 0) return body
+    p += 11 + size + 4
+  }
+  throw new Error('no AVC sequence header in the FLV file')
+}
+
+/** Split an Annex B byte stream at its start codes (the zero_byte before a 4-byte code stays on the previous unit). */
+export function annexB(stream: Buffer): Buffer[] {
+  const starts: number[] = []
+  for (let i = 0; i + 2 < stream.length; i++) if (stream[i] === 0 && stream[i + 1] === 0 && stream[i + 2] === 1) starts.push(i)
+  return starts.map((s, k) => stream.subarray(s + 3, starts[k + 1] ?? stream.length))
+}
+
+/** What ffprobe says about the first video stream of a file. */
+export interface Probe { width: number; height: number; profile: string; level: number; r_frame_rate: string; sample_aspect_ratio?: string }
+
+/** ffprobe's view of the first video stream in `path`. */
+export async function ffprobe(path: string): Promise<Probe> {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-print_format', 'json', '-show_entries',
+    'stream=width,height,profile,level,r_frame_rate,sample_aspect_ratio', path])
+  const s = JSON.parse(stdout).streams?.[0] as Probe | undefined
+  if (!s) throw new Error(`ffprobe found no video stream in ${path}`)
+  return s
+}
+
+/** The value of a rational such as `30000/1001` (or a plain number). */
+export const ratio = (r: string): number => {
+  const [n, d] = r.split('/').map(Number)
+  return (n ?? NaN) / (d ?? 1)
+}
+
+/** ffprobe's name for an H.264 profile (libavcodec's profile table). */
+export function ffprobeProfile(s: H264Sps): string {
+  const set1 = (s.constraintFlags & 0x40) !== 0
+  const intra = (s.constraintFlags & 0x10) !== 0
+  const names: Record<number, string> = {
+    66: set1 ? 'Constrained Baseline' : 'Baseline', 77: 'Main', 100: 'High', 110: intra ? 'High 10 Intra' : 'High 10',
+    122: intra ? 'High 4:2:2 Intra' : 'High 4:2:2', 244: intra ? 'High 4:4:4 Intra' : 'High 4:4:4 Predictive',
+  }
+  return names[s.profileIdc] ?? `profile_idc ${s.profileIdc}`
+}
