@@ -96,7 +96,7 @@ export class Origin implements IngestHandler {
     this.pipelines.set(req.stream, pipeline)
     this.metrics.streamsLive.set(this.pipelines.size)
     log.info('publish accepted')
-    return { ok: true, sink: pipeline }
+    return { ok: true, sink: pipeline, onKick: (kick) => { pipeline.kick = kick } }
   }
 
   /** The stream of this name, reused while retained so numbering continues. */

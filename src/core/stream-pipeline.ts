@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js'
 import type { Metrics } from '../log/metrics.js'
 import type { MediaSink, MediaTag } from '../ingest/types.js'
 import { FlvNormalizer } from '../ingest/flv-normalizer.js'
+import { parseVideoTagHeader } from '../formats/flv.js'
 import { FlvWorker, type AttachFlv, type RenditionOutput } from '../transcode/flv-worker.js'
 import { VideoLadder } from '../transcode/video-ladder.js'
 import { passthroughArgs } from '../transcode/args.js'
@@ -82,9 +83,13 @@ export class StreamPipeline implements MediaSink {
     return this.plan
   }
 
+  /** Closes the publisher's connection (set by the origin from the ingest's decision). */
+  kick: (() => void) | undefined
+
   /** MediaSink: a tag from the publisher. */
   write(tag: MediaTag): void {
     if (this.ended) return
+    if (tag.kind === 'video' && !this.videoCodecSupported(tag.data)) return
     this.deps.metrics.ingestBytes.inc({ stream: this.deps.stream.name, protocol: this.deps.protocol }, tag.data.length)
     this.measure(tag)
     this.normalizer.push(tag)
@@ -104,6 +109,25 @@ export class StreamPipeline implements MediaSink {
       this.deps.onStopped()
       this.resolveStopped()
     })
+  }
+
+  /**
+   * H.264 only: the FFmpeg streamd runs (Debian's 5.1) cannot read HEVC or AV1 from FLV.
+   * Anything else ends the publish with a clear reason instead of a worker crash loop.
+   */
+  private videoCodecSupported(body: Buffer): boolean {
+    let codec: string
+    try {
+      const h = parseVideoTagHeader(body)
+      if (h.codecId === 7 || h.fourCc === 'avc1' || h.frameType === 5) return true
+      codec = h.fourCc ?? `FLV codec id ${h.codecId}`
+    } catch {
+      return true // unparseable tags are the normalizer's to skip
+    }
+    this.log.error({ codec }, `publish ended: video codec ${codec} is not supported over RTMP (send H.264)`)
+    this.end(`unsupported video codec ${codec}`)
+    this.kick?.()
+    return false
   }
 
   private source(): SourceVideo | undefined {
