@@ -1,7 +1,7 @@
 /**
  * Watches a session's workers through what they produce. A worker that goes
- * silent for two part targets after producing is hung: it is killed, and its
- * supervisor restarts it. When encoded rungs run slower than real time for
+ * silent for two part targets after producing, while its input keeps coming, is
+ * hung: it is killed, and its supervisor restarts it. When encoded rungs run slower than real time for
  * several seconds, the machine cannot keep up: the most expensive rung is shed
  * (stopped, no longer offered) so the others stay live — degrade, never stall.
  */
@@ -17,6 +17,8 @@ export interface SupervisorOptions {
   logger: Logger
   /** Stop a rung for the rest of the session. */
   shed: (rendition: string) => Promise<boolean>
+  /** Date.now() of the publisher's latest tag: silence without input is not a hang. */
+  lastInputAt: () => number
   /** Clock (tests pass their own). */
   now?: () => number
   /** Counted when a rung is shed. */
@@ -70,7 +72,9 @@ export class PipelineSupervisor {
       feed.store.speed = feed.speed
       if (feed.speed !== undefined) this.o.onSpeed?.(name, feed.speed)
       if (this.shedNames.has(name) || feed.lastOutputAt === undefined || feed.pid === undefined) continue
-      if (now - feed.lastOutputAt > hungAfter) {
+      // Hung: silent for two part targets while the publisher kept sending. A worker that
+      // is quiet because its input stopped (publisher stalled) is left alone.
+      if (now - feed.lastOutputAt > hungAfter && this.o.lastInputAt() - feed.lastOutputAt > hungAfter) {
         this.o.logger.warn({ rendition: name, pid: feed.pid, silentMs: now - feed.lastOutputAt }, 'worker hung (no output); killing it for a restart')
         feed.lastOutputAt = undefined
         try { process.kill(feed.pid, 'SIGKILL') } catch { /* already gone */ }

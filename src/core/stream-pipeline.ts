@@ -53,6 +53,7 @@ export class StreamPipeline implements MediaSink {
   private supervisor: PipelineSupervisor | undefined
   private stores: RenditionStore[] = []
   private ended = false
+  private lastInputAt = 0
   private bytesWindow: Array<{ at: number; bytes: number }> = []
   private resolveStopped!: () => void
   /** Resolves once every worker is gone and every store has ended. */
@@ -90,6 +91,7 @@ export class StreamPipeline implements MediaSink {
   write(tag: MediaTag): void {
     if (this.ended) return
     if (tag.kind === 'video' && !this.videoCodecSupported(tag.data)) return
+    this.lastInputAt = tag.arrival
     this.deps.metrics.ingestBytes.inc({ stream: this.deps.stream.name, protocol: this.deps.protocol }, tag.data.length)
     this.measure(tag)
     this.normalizer.push(tag)
@@ -184,6 +186,7 @@ export class StreamPipeline implements MediaSink {
       encoded: plan.mode === 'ladder' ? plan.encoded.map((r) => r.name) : [],
       partTarget: config.hls.partTarget,
       logger: this.log,
+      lastInputAt: () => this.lastInputAt,
       shed: (r) => shed(r),
       onShed: (rendition) => this.deps.metrics.rungsShed.inc({ stream, rendition }),
       onSpeed: (rendition, speed) => this.deps.metrics.setSpeed(stream, rendition, speed),

@@ -20,6 +20,7 @@ function feeds(names: string[]): Map<string, FakeFeed> {
 
 function setup(names: string[], encoded: string[]) {
   let now = 0
+  let input = 0
   const f = feeds(names)
   const shed: string[] = []
   const sup = new PipelineSupervisor({
@@ -27,6 +28,7 @@ function setup(names: string[], encoded: string[]) {
     encoded,
     partTarget: 0.5,
     logger: silentLogger(),
+    lastInputAt: () => input,
     now: () => now,
     shed: async (r) => { shed.push(r); return true },
   })
@@ -35,11 +37,13 @@ function setup(names: string[], encoded: string[]) {
   const advance = (ms: number): void => {
     for (let i = 0; i < ms / 500; i++) {
       now += 500
+      if (inputFlows) input = now
       for (const feed of f.values()) if (feed.lastOutputAt !== undefined && feed.speed !== 0) feed.lastOutputAt = now
       sup.tick()
     }
   }
-  return { f, shed, advance, setSpeed: (n: string, v: number) => { f.get(n)!.speed = v } }
+  let inputFlows = true
+  return { f, shed, advance, setSpeed: (n: string, v: number) => { f.get(n)!.speed = v }, stopInput: () => { inputFlows = false } }
 }
 
 t.test('a ladder running slower than real time sheds its most expensive rung, one at a time', async (t) => {
@@ -88,5 +92,20 @@ t.test('a worker silent for two part targets after producing is killed', async (
   feed.speed = 0 // stop refreshing lastOutputAt: the worker went silent
   const died = new Promise<string | null>((r) => victim.once('exit', (_c, sig) => r(sig)))
   s.advance(1500)
-  t.equal(await died, 'SIGKILL', 'killed once silent for over 1 s (2 x 0.5 s part target)')
+  t.equal(await died, 'SIGKILL', 'killed once silent for over 1 s (2 x 0.5 s part target) while input flowed')
+})
+
+t.test('a worker silent because the publisher stopped sending is left alone', async (t) => {
+  const s = setup(['source'], [])
+  const { spawn } = await import('node:child_process')
+  const victim = spawn('sleep', ['30'])
+  t.teardown(() => { try { victim.kill('SIGKILL') } catch { /* gone */ } })
+  const feed = s.f.get('source')!
+  feed.pid = victim.pid
+  s.advance(2000)
+  s.stopInput()
+  feed.speed = 0
+  s.advance(5000)
+  t.equal(victim.exitCode, null, 'still running after 5 s without input')
+  t.equal(victim.signalCode, null)
 })
