@@ -6,9 +6,34 @@ import { loadConfig } from '../config/load.js'
 import type { Config } from '../config/schema.js'
 import { createLogger } from '../log/logger.js'
 import { Origin } from '../core/origin.js'
-import { startDemo } from '../core/demo.js'
+import { SupervisedWorker } from '../transcode/worker.js'
+import { demoSourceArgs } from '../transcode/args.js'
+import type { Logger } from 'pino'
 import { StreamdError, describeError } from '../errors.js'
 import { formatChecks, runDoctor } from './doctor.js'
+
+// `serve --demo`: a built-in FFmpeg test source published through the server's own RTMP
+// ingest, so a newcomer sees a live stream at once.
+
+/** Name the demo publishes under. */
+export const DEMO_STREAM = 'demo'
+
+/** Start the demo publisher against rtmp://127.0.0.1:{rtmpPort}; returns it for stop(). */
+export function startDemo(ffmpeg: string, rtmpPort: number, logger: Logger): SupervisedWorker {
+  const worker = new SupervisedWorker({
+    ffmpeg,
+    args: demoSourceArgs({ width: 1280, height: 720, fps: 30, url: `rtmp://127.0.0.1:${rtmpPort}/live/${DEMO_STREAM}` }),
+    logger: logger.child({ component: 'demo' }),
+    minBackoffMs: 500,
+    maxBackoffMs: 10_000,
+    onSpawn: (io) => {
+      io.stdin.end()
+      io.stdout.resume()
+    },
+  })
+  worker.start()
+  return worker
+}
 
 function port(value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535')

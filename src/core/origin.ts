@@ -12,7 +12,7 @@ import { LiveStream, StreamDirectory } from '../packager/live-stream.js'
 import { RenditionStore } from '../packager/rendition-store.js'
 import { resolveFfmpeg } from '../transcode/ffmpeg-path.js'
 import { StreamPipeline } from './stream-pipeline.js'
-import { probeSps } from './probe-source.js'
+import { probeSps } from './stream-plan.js'
 
 /** Ports actually bound (after port 0 resolution). */
 export interface OriginPorts {

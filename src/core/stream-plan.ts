@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os'
 import type { Config } from '../config/schema.js'
 import { decodeAmf0 } from '../formats/amf0.js'
 import { planLadder, type CopyRung, type SourceVideo, type VideoRung } from '../transcode/ladder.js'
+import { sourceVideoInfo } from '../formats/h264-sps.js'
 
 /** Name of the rendition that carries the source as is. */
 export const SOURCE_RENDITION = 'source'
@@ -51,4 +52,15 @@ export function planStream(config: Config, source: SourceVideo | undefined, hasA
 export function renditionNames(plan: StreamPlan): string[] {
   if (plan.mode === 'passthrough') return [SOURCE_RENDITION]
   return [...(plan.copy ? [plan.copy.name] : []), ...plan.encoded.map((r) => r.name), ...(plan.audio ? [AUDIO_RENDITION] : [])]
+}
+
+/** Width, height and frame rate from an FLV AVC sequence header body (its SPS); {} when unreadable. */
+export function probeSps(videoConfig: Buffer): Partial<SourceVideo> {
+  try {
+    const info = sourceVideoInfo(videoConfig)
+    return { width: info.width, height: info.height, fps: info.frameRate }
+  } catch {
+    // Not AVC (HEVC, AV1) or a broken SPS: the caller falls back to passthrough.
+    return {}
+  }
 }

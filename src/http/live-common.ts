@@ -8,8 +8,7 @@ import type { StreamDirectory } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import type { PartRecord, SegmentRecord } from '../packager/types.js'
 import type { Metrics } from '../log/metrics.js'
-import type { RequestContext } from './context.js'
-import { CORS, type Reply } from './reply.js'
+import { CORS, type Reply, type RequestContext } from './reply.js'
 import * as cache from './cache-policy.js'
 import { parseRange } from './range.js'
 
@@ -21,9 +20,11 @@ export interface LiveDeps {
   targetDuration: number
 }
 
-/** Content types. */
+/** Content type of playlists. */
 export const M3U8 = 'application/vnd.apple.mpegurl'
+/** Content type of init segments. */
 export const MP4 = 'video/mp4'
+/** Content type of CMAF segments and parts. */
 export const M4S = 'video/iso.segment'
 
 /** A rendered text with its gzip form and ETag. */

@@ -6,8 +6,7 @@
  */
 import type { RenditionStore } from '../packager/rendition-store.js'
 import { queryParam } from './router.js'
-import type { RequestContext } from './context.js'
-import type { Reply } from './reply.js'
+import type { Reply, RequestContext } from './reply.js'
 import * as cache from './cache-policy.js'
 import { M4S, MP4, notFound, observeDelay, plannedTtl, sendMedia, unavailable, type LiveDeps } from './live-common.js'
 

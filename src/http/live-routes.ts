@@ -2,13 +2,13 @@
  * Dispatch of /live/... requests to the playlist and media handlers.
  */
 import type { Route } from './router.js'
-import type { RequestContext } from './context.js'
-import type { Reply } from './reply.js'
+import type { Reply, RequestContext } from './reply.js'
 import * as cache from './cache-policy.js'
 import { notFound, type LiveDeps } from './live-common.js'
 import { serveMultivariant, servePlaylist } from './live-playlists.js'
 import { serveInit, servePart, serveSegment } from './live-media.js'
 
+/** What the live routes read from (defined beside the shared helpers). */
 export type { LiveDeps } from './live-common.js'
 
 /** Serve a /live/... route. */

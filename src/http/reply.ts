@@ -1,9 +1,11 @@
 /**
- * The one place that writes uWebSockets.js responses, applying DESIGN.md's rules:
+ * The one place that reads uWebSockets.js requests and writes responses. uWS's
+ * `req` dies with the first callback (rule 2), so its fields are copied out at
+ * once; responses apply DESIGN.md's rules:
  * onAborted registered at once (1), one `done` flag and idempotent cleanup (3),
  * every write corked (4), known-size bodies through tryEnd + onWritable (5).
  */
-import type { HttpResponse } from 'uWebSockets.js'
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js'
 
 /** Header name → value; names are written as given. */
 export type Headers = Record<string, string>
@@ -94,5 +96,29 @@ export class Reply {
     if (this.finished) return
     this.finished = true
     for (const fn of this.cleanups.splice(0)) fn()
+  }
+}
+
+/** The parts of a request handlers use, copied out of uWS. */
+export interface RequestContext {
+  method: string
+  path: string
+  query: string
+  acceptEncoding: string
+  range: string
+  ifNoneMatch: string
+  remote: string
+}
+
+/** Copy a request's fields out of uWS's short-lived objects. */
+export function readRequest(res: HttpResponse, req: HttpRequest): RequestContext {
+  return {
+    method: req.getMethod().toUpperCase(),
+    path: req.getUrl(),
+    query: req.getQuery() ?? '',
+    acceptEncoding: req.getHeader('accept-encoding'),
+    range: req.getHeader('range'),
+    ifNoneMatch: req.getHeader('if-none-match'),
+    remote: Buffer.from(res.getRemoteAddressAsText()).toString(),
   }
 }

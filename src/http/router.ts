@@ -3,7 +3,7 @@
  * Names are checked against the same alphabet ingest enforces, so `..`,
  * percent-escapes and empty segments never reach a lookup.
  */
-import { isValidName } from '../media/names.js'
+import { isValidName } from '../media/types.js'
 
 /** A request target this server understands. */
 export type Route =

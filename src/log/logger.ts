@@ -4,6 +4,7 @@
 import pino, { type Logger } from 'pino'
 import pretty from 'pino-pretty'
 
+/** pino's logger type, re-exported so callers need not import pino. */
 export type { Logger }
 
 /** Create the root logger; `pretty` defaults to whether stdout is a TTY. */

@@ -4,7 +4,7 @@
  * read as an acceptance is sent.
  */
 import { describeError, ProtocolError } from '../../errors.js'
-import { isValidName, NAME_RULE } from '../../media/names.js'
+import { isValidName, NAME_RULE } from '../../media/types.js'
 import type { PublishDecision, PublishRequest } from '../types.js'
 import {
   appFromConnect, connectResult, createStreamResult, onFCPublish, parseCommand, simpleResult, splitNameAndKey,
