@@ -45,7 +45,21 @@ export function planStream(config: Config, source: SourceVideo | undefined, hasA
   })
   const copy = rungs.find((r): r is CopyRung => r.kind === 'copy')
   const encoded = rungs.filter((r): r is VideoRung => r.kind === 'video')
+    .map((r) => (r.fpsCap ? { ...r, fpsCap: wholeFrameFps(r.fpsCap, config.hls.partTarget, config.hls.segmentTarget) } : r))
   return { mode: 'ladder', source, copy: copy ? { ...copy, name: SOURCE_RENDITION } : undefined, encoded, audio: hasAudio }
+}
+
+/**
+ * A frame rate near `cap` at which both PART-TARGET and the segment target are whole
+ * frames (15 fps does not fit 0.5 s parts: a segment would end in a two-frame sliver,
+ * and parts cannot be made even without dropping under 85% of the target).
+ */
+export function wholeFrameFps(cap: number, partTarget: number, segmentTarget: number): number {
+  const whole = (x: number): boolean => Math.abs(x - Math.round(x)) < 0.02
+  for (const fps of [cap, cap + 1, cap - 3, cap + 5, cap - 5, 24, 30]) {
+    if (fps > 0 && whole(fps * partTarget) && whole(fps * segmentTarget)) return fps
+  }
+  return cap
 }
 
 /** Rendition names a plan produces, video first. */

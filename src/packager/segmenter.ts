@@ -128,7 +128,7 @@ export class Segmenter {
       this.closePart(true)
       this.completeSegment()
       this.predictedCut = true
-    } else if (this.partTicks + this.lastLeadDuration / 2 > this.partTargetTicks) {
+    } else if (this.partTicks + this.lastLeadDuration / 2 > this.partLimit()) {
       this.closePart()
     }
   }
@@ -138,6 +138,23 @@ export class Segmenter {
     if (this.segTicks < 0 && list.length >= MAX_PENDING_BEFORE_START) list.shift()
     list.push(s)
     this.pending.set(s.trackId, list)
+  }
+
+  /**
+   * Where the open part should end. Normally PART-TARGET; for an audio lead on the grid
+   * (every frame independent, so the 85% floor does not bind) the time left to the
+   * segment boundary is shared evenly over the parts still needed, so a segment never
+   * ends in a sliver of one or two frames that players have been seen to skip.
+   */
+  private partLimit(): number {
+    if (!this.opts.grid || this.lead.kind !== 'audio' || this.segIndex < 0) return this.partTargetTicks
+    const end = (this.segIndex + 1) * this.segmentTargetTicks
+    const left = end - (this.nextLeadDts - this.partTicks)
+    if (left <= 0 || this.lastLeadDuration <= 0) return this.partTargetTicks
+    // The longest part of whole frames within PART-TARGET decides how many parts are needed.
+    const longest = Math.floor(this.partTargetTicks / this.lastLeadDuration) * this.lastLeadDuration
+    const parts = Math.ceil(left / longest - 1e-9)
+    return Math.min(this.partTargetTicks, left / parts)
   }
 
   /** Whether lead sample `s` begins a new segment (it must be independent). */

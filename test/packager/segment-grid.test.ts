@@ -53,6 +53,11 @@ t.test('segments of a video and an audio rendition on one grid share numbers, ti
   }
   t.ok(as.every((s) => Math.round(s.duration) <= 2), 'audio segments within TARGETDURATION')
   t.ok(a.store.segments.every((s) => s.parts.every((p) => p.duration <= 0.5)), 'audio parts within PART-TARGET')
+  // No sliver at a segment's end: the time left is shared evenly (AAC frames are 21.3 ms).
+  for (const seg of as.slice(1)) {
+    const d = seg.parts.map((p) => p.duration)
+    t.ok(Math.max(...d) - Math.min(...d) <= 2 * 1024 / 48000 + 1e-9, `segment ${seg.msn} audio parts even: ${d.map((x) => x.toFixed(3)).join(' ')}`)
+  }
 })
 
 t.test('a hole in one rendition is listed as EXT-X-GAP segments; numbering stays aligned', async (t) => {

@@ -1,0 +1,22 @@
+import t from 'tap'
+import { wholeFrameFps, planStream, sourceFromMetadata } from '../../src/core/stream-plan.js'
+import { buildConfig } from '../../src/config/load.js'
+import { encodeAmf0, ecmaArray } from '../../src/formats/amf0.js'
+
+t.test('the 2G rung runs at a rate where parts and segments are whole frames', async (t) => {
+  for (const [part, seg] of [[0.5, 2], [0.334, 2], [0.2, 2], [0.25, 2], [0.5, 4]] as const) {
+    const fps = wholeFrameFps(15, part, seg)
+    t.ok(Math.abs(fps * part - Math.round(fps * part)) < 0.02, `${part} s parts at ${fps} fps: ${(fps * part).toFixed(2)} frames`)
+    t.ok(Math.abs(fps * seg - Math.round(fps * seg)) < 0.02, `${seg} s segments at ${fps} fps`)
+    t.ok(fps >= 10 && fps <= 20, 'still a low frame rate')
+  }
+  const plan = planStream(buildConfig({ hls: { partTarget: 0.5 } }), { width: 1280, height: 720, fps: 30 }, true)
+  t.equal(plan.mode === 'ladder' && plan.encoded.find((r) => r.height === 240)?.fpsCap, 16)
+})
+
+t.test('source size and rate come from onMetaData when it has them', async (t) => {
+  const body = encodeAmf0(['onMetaData', ecmaArray({ width: 1280, height: 720, framerate: 29.97 })])
+  t.same(sourceFromMetadata(body), { width: 1280, height: 720, fps: 29.97 })
+  t.same(sourceFromMetadata(encodeAmf0(['onMetaData', ecmaArray({ width: -1 })])), { width: undefined, height: undefined, fps: undefined })
+  t.same(sourceFromMetadata(Buffer.from([0xff, 0x00])), {}, 'garbage is not an error')
+})
