@@ -1,0 +1,91 @@
+/**
+ * What bench/ladder compares, taken from streamd's own compiled code so the
+ * reference cannot drift from it: the rungs planStream() picks for the source
+ * under the bench config, the decoder's filter graph (decoderArgs) and each
+ * rung's encoder options (encoderArgs), and the fMP4 output flags.
+ */
+import { pathToFileURL } from 'node:url'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, renameSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+/** The compiled tree (BENCH_STREAMD_DIST overrides, as in the other benches). */
+export const DIST = process.env.BENCH_STREAMD_DIST ? pathToFileURL(process.env.BENCH_STREAMD_DIST + '/').href : new URL('../../dist/', import.meta.url).href
+
+const { buildConfig } = await import(new URL('config/load.js', DIST).href)
+const { planStream, renditionNames } = await import(new URL('core/stream-plan.js', DIST).href)
+const { decoderArgs, encoderArgs } = await import(new URL('transcode/ladder-args.js', DIST).href)
+const { FMP4_OUTPUT } = await import(new URL('transcode/args.js', DIST).href)
+
+/** The test source: 60 s of 1080p30. */
+export const SOURCE = { width: 1920, height: 1080, fps: 30, seconds: 60 }
+
+/**
+ * Config overrides of the streamd runs. No copied top and every seed below
+ * 1080p: maxRungs 4 + copyTop false is the smallest ladder planLadder() can make
+ * that holds 720p/480p/360p (it always keeps the 240p@15 rung and, when
+ * capped, drops from the top; see RESULTS.md). pixelBudget: the maximum, so the
+ * budget never drops a rung.
+ */
+export function streamdOverrides(preset, { maxRungs = 4 } = {}) {
+  return {
+    ladder: { enabled: true, copyTop: false, preset, maxRungs, pixelBudget: 10_000_000_000 },
+    // Keep every segment of the 60 s run in the store, so the bench can count them.
+    hls: { windowSeconds: 120, endedRetentionSeconds: 120 },
+  }
+}
+
+/** The rungs streamd plans for the source under `overrides`. */
+export function plannedLadder(overrides) {
+  const config = buildConfig({}, [overrides])
+  const plan = planStream(config, { width: SOURCE.width, height: SOURCE.height, fps: SOURCE.fps }, true)
+  return { config, plan, names: renditionNames(plan) }
+}
+
+/** Value following `flag` in an argv. */
+const valueOf = (argv, flag) => argv[argv.indexOf(flag) + 1]
+
+/**
+ * The reference command's parts: streamd's decoder graph verbatim, and per rung
+ * streamd's encoder options (from -c:v up to, not including, -output_ts_offset:
+ * preset, tune, profile, bitrate/maxrate/bufsize, GOP, forced key frames,
+ * sc_threshold), then audio copied, as streamd's audio worker does.
+ */
+export function referenceCommand(plan, segmentSeconds) {
+  const rungs = plan.encoded
+  const graph = valueOf(decoderArgs(rungs, plan.source.fps), '-filter_complex')
+  const outputs = rungs.map((rung, i) => {
+    const enc = encoderArgs(rung, plan.source.fps, segmentSeconds, 0)
+    const options = enc.slice(enc.indexOf('-c:v'), enc.indexOf('-output_ts_offset'))
+    return { name: rung.name, map: `[o${i}]`, options }
+  })
+  outputs.push({ name: 'audio', map: '0:a:0', options: ['-c:a', 'copy'] })
+  // FMP4_OUTPUT ends with pipe:1; the reference writes files instead.
+  const fmp4Flags = FMP4_OUTPUT.slice(0, FMP4_OUTPUT.indexOf('pipe:1'))
+  return { graph, outputs, fmp4Flags }
+}
+
+/**
+ * Generate the source once into `file` (gitignored bench/out/): testsrc2 + a
+ * beeping sine, H.264 High (veryfast, CRF 20, GOP 60, no B-frames) + AAC, in
+ * FLV as an RTMP publisher sends it. testsrc2 is easy content for x264.
+ */
+export function ensureSource(ffmpeg, file) {
+  if (existsSync(file)) return false
+  mkdirSync(dirname(file), { recursive: true })
+  const tmp = `${file}.part.flv`
+  const { width, height, fps, seconds } = SOURCE
+  const r = spawnSync(ffmpeg, [
+    '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`,
+    '-f', 'lavfi', '-i', 'sine=frequency=440:beep_factor=4:sample_rate=48000',
+    '-t', String(seconds), '-map', '0:v', '-map', '1:a',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-profile:v', 'high',
+    '-g', String(2 * fps), '-keyint_min', String(2 * fps), '-sc_threshold', '0', '-bf', '0',
+    '-c:a', 'aac', '-b:a', '128k', '-ac', '2',
+    '-f', 'flv', tmp,
+  ], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 })
+  if (r.status !== 0) throw new Error(`generating ${file} failed (${r.status ?? r.signal}): ${r.stderr}`)
+  renameSync(tmp, file)
+  return true
+}

@@ -1,0 +1,135 @@
+/**
+ * bench/ladder's summary: medians over repetitions, paired ratios, the goal
+ * verdicts, and Markdown tables (they paste into RESULTS.md unchanged).
+ */
+
+/** Goals from the issue. */
+export const GOALS = { cpuRatio: 1.1, veryfastSpeed: 1.5 }
+
+/** Median (mean of the middle two for even lengths); NaN for none. */
+export function median(xs) {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b)
+  const n = s.length
+  if (n === 0) return NaN
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+}
+
+const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–')
+const range = (xs, d = 2) => (xs.filter(Number.isFinite).length ? `${fmt(Math.min(...xs.filter(Number.isFinite)), d)}–${fmt(Math.max(...xs.filter(Number.isFinite)), d)}` : '–')
+
+/** Highest paced rate a speed sweep sustained, and content/wall measured at it. */
+function sustained(sweep) {
+  const ok = sweep.filter((s) => s.sustained).sort((a, b) => b.readrate - a.readrate)[0]
+  const failed = sweep.filter((s) => !s.sustained).sort((a, b) => a.readrate - b.readrate)[0]
+  return { rate: ok?.readrate ?? NaN, measured: ok ? ok.content / ok.wallSeconds : NaN, failedAt: failed?.readrate }
+}
+
+/**
+ * One row per preset from the runs of every repetition:
+ * runs[preset] = [{ rep, streamd, reference, referenceFast, sweep: [...] }]
+ */
+export function summarise(runs, contentSeconds) {
+  const rows = []
+  for (const [preset, reps] of Object.entries(runs)) {
+    const per = (f) => reps.map(f)
+    const workers = per((r) => r.streamd.workersCpu / contentSeconds)
+    const node = per((r) => r.streamd.nodeCpu / contentSeconds)
+    const both = per((r) => (r.streamd.workersCpu + r.streamd.nodeCpu) / contentSeconds)
+    const ref = per((r) => r.reference.cpu / contentSeconds)
+    const ratioW = per((r) => r.streamd.workersCpu / r.reference.cpu)
+    const ratioB = per((r) => (r.streamd.workersCpu + r.streamd.nodeCpu) / r.reference.cpu)
+    const refSpeed = per((r) => (r.referenceFast ? r.referenceFast.content / r.referenceFast.wallSeconds : NaN))
+    const sweeps = per((r) => (r.sweep ? sustained(r.sweep) : undefined)).filter(Boolean)
+    const roles = {}
+    for (const r of reps) for (const [role, cpu] of Object.entries(r.streamd.roles)) (roles[role] ??= []).push(cpu / contentSeconds)
+    rows.push({
+      preset,
+      reps: reps.length,
+      workers: median(workers),
+      node: median(node),
+      both: median(both),
+      ref: median(ref),
+      ratioW: median(ratioW),
+      ratioWRange: range(ratioW),
+      ratioB: median(ratioB),
+      ratioBRange: range(ratioB),
+      speedStreamd: median(sweeps.map((s) => s.rate)),
+      speedStreamdMeasured: median(sweeps.map((s) => s.measured)),
+      speedStreamdRange: range(sweeps.map((s) => s.rate)),
+      speedFailedAt: sweeps.map((s) => s.failedAt),
+      speedRef: median(refSpeed),
+      speedRefRange: range(refSpeed),
+      roles: Object.fromEntries(Object.entries(roles).map(([k, v]) => [k, median(v)])),
+      publisher: median(per((r) => r.streamd.publisherCpu / contentSeconds)),
+      otherLoad: median(per((r) => Math.max(r.streamd.otherBusy ?? NaN, r.reference.otherBusy ?? NaN))),
+    })
+  }
+  return rows
+}
+
+/** ✓ / ✗ for one goal. */
+const mark = (ok) => (ok === undefined ? 'n/a' : ok ? '✓' : '✗')
+
+/** The main table. */
+export function mainTable(rows) {
+  const head = '| preset | streamd workers CPU-s/content-s | + node | reference CPU-s/content-s | ratio (workers) | ratio (workers+node) | speed ×RT streamd | speed ×RT reference | goals met? |'
+  const sep = '|---|--:|--:|--:|--:|--:|--:|--:|---|'
+  const lines = rows.map((r) => {
+    const cpuW = r.ratioW <= GOALS.cpuRatio
+    const cpuB = r.ratioB <= GOALS.cpuRatio
+    const speed = r.preset === 'veryfast' && Number.isFinite(r.speedStreamd) ? r.speedStreamd >= GOALS.veryfastSpeed : undefined
+    const goals = [`CPU ≤ ${GOALS.cpuRatio}× (workers) ${mark(cpuW)}`, `(workers+node) ${mark(cpuB)}`]
+    if (r.preset === 'veryfast') goals.push(`≥ ${GOALS.veryfastSpeed}× RT ${mark(speed)}`)
+    const fails = r.speedFailedAt.filter((x) => x !== undefined)
+    const speedS = Number.isFinite(r.speedStreamd)
+      ? `${fmt(r.speedStreamd)}× sustained (${fmt(r.speedStreamdMeasured)}× measured)${fails.length ? `, not ${fmt(Math.min(...fails))}×` : ''}`
+      : (fails.length ? `< ${fmt(Math.min(...fails))}×` : '–')
+    return `| ${r.preset} | ${fmt(r.workers, 3)} | ${fmt(r.both, 3)} (node ${fmt(r.node, 3)}) | ${fmt(r.ref, 3)} | ${fmt(r.ratioW)}× (${r.ratioWRange}) | ${fmt(r.ratioB)}× (${r.ratioBRange}) | ${speedS} | ${fmt(r.speedRef)}× (${r.speedRefRange}) | ${goals.join(', ')} |`
+  })
+  return [head, sep, ...lines].join('\n')
+}
+
+/** Where streamd's CPU goes, per role (medians of CPU-s per content-s). */
+export function rolesTable(rows) {
+  const roles = [...new Set(rows.flatMap((r) => Object.keys(r.roles)))]
+  const head = `| preset | ${roles.join(' | ')} | node (ingest, relay, packaging) | publisher (not counted) |`
+  const sep = `|---|${roles.map(() => '--:').join('|')}|--:|--:|`
+  const lines = rows.map((r) => `| ${r.preset} | ${roles.map((k) => fmt(r.roles[k], 3)).join(' | ')} | ${fmt(r.node, 3)} | ${fmt(r.publisher, 3)} |`)
+  return [head, sep, ...lines].join('\n')
+}
+
+/** Every run, one line each (for the record). */
+export function runsTable(runs, contentSeconds) {
+  const head = '| preset | rep | run | wall s | CPU-s | CPU-s/content-s | content s (min video rendition) | other load (cores) | notes |'
+  const sep = '|---|--:|---|--:|--:|--:|--:|--:|---|'
+  const lines = []
+  for (const [preset, reps] of Object.entries(runs)) {
+    for (const r of reps) {
+      const s = r.streamd
+      lines.push(`| ${preset} | ${r.rep} | streamd -re | ${fmt(s.wallSeconds, 1)} | ${fmt(s.workersCpu, 2)} + node ${fmt(s.nodeCpu, 2)} | ${fmt(s.workersCpu / contentSeconds, 3)} + ${fmt(s.nodeCpu / contentSeconds, 3)} | ${fmt(s.content, 2)} | ${fmt(s.otherBusy, 2)} | ${s.notes.join('; ')} |`)
+      const ref = r.reference
+      lines.push(`| ${preset} | ${r.rep} | reference -re | ${fmt(ref.wallSeconds, 1)} | ${fmt(ref.cpu, 2)} | ${fmt(ref.cpu / contentSeconds, 3)} | ${fmt(ref.content, 2)} | ${fmt(ref.otherBusy, 2)} | ${ref.notes.join('; ')} |`)
+      const f = r.referenceFast
+      if (f) lines.push(`| ${preset} | ${r.rep} | reference unpaced | ${fmt(f.wallSeconds, 1)} | ${fmt(f.cpu, 2)} | ${fmt(f.cpu / contentSeconds, 3)} | ${fmt(f.content, 2)} | ${fmt(f.otherBusy, 2)} | ${fmt(f.content / f.wallSeconds)}× RT${f.notes.length ? '; ' + f.notes.join('; ') : ''} |`)
+      for (const w of r.sweep ?? []) {
+        lines.push(`| ${preset} | ${r.rep} | streamd -readrate ${w.readrate} | ${fmt(w.wallSeconds, 1)} | ${fmt(w.workersCpu, 2)} + node ${fmt(w.nodeCpu, 2)} | ${fmt(w.workersCpu / contentSeconds, 3)} + ${fmt(w.nodeCpu / contentSeconds, 3)} | ${fmt(w.content, 2)} | ${fmt(w.otherBusy, 2)} | ${w.sustained ? 'sustained' : 'NOT sustained'}, ${fmt(w.content / w.wallSeconds)}× RT measured${w.notes.length ? '; ' + w.notes.join('; ') : ''} |`)
+      }
+    }
+  }
+  return [head, sep, ...lines].join('\n')
+}
+
+/** bench/lib/ladder-attribution.mjs's result as Markdown. */
+export function attributionTable(a) {
+  const lines = [
+    `${a.preset}, ${a.seconds} s source, unpaced, medians of ${a.reps}; ladder ${a.ladder.join(', ')}`,
+    '',
+    '| FFmpeg run (unpaced) | CPU-s/content-s | ×RT | others (cores) |',
+    '|---|--:|--:|--:|',
+  ]
+  for (const r of a.rows) {
+    const extra = r.drainCpuPerContent !== undefined ? ` (+ Node draining ${(r.pipedBytesPerContent / 1e6).toFixed(0)} MB/content-s: ${r.drainCpuPerContent.toFixed(3)})` : ''
+    lines.push(`| ${r.name} | ${r.cpuPerContent.toFixed(3)}${extra} | ${r.speed.toFixed(2)} | ${r.others.toFixed(2)} |`)
+  }
+  return lines.join('\n')
+}
