@@ -42,8 +42,8 @@ for (const video of document.querySelectorAll('video[data-src]')) {
   const stats = document.querySelector('.stats[data-for="' + src.split('/')[2] + '"]')
   if (window.Hls && Hls.isSupported()) {
     // Playing slightly fast lets a player that started late catch up to its latency target.
-    // After a stall, jump back to the live edge rather than stay far behind it.
-    const hls = new Hls({ lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5, liveMaxLatencyDuration: 8 })
+    // Playing slightly fast lets a player that started late catch up to its latency target.
+    const hls = new Hls({ lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5 })
     hls.loadSource(src)
     hls.attachMedia(video)
     hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) stats.textContent = 'player error: ' + d.details })
