@@ -34,17 +34,26 @@
  * env BENCH_STREAMD_DIST=DIR: run streamd from another compiled tree.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { DIST, SOURCE, ensureSource, plannedLadder, referenceCommand, streamdOverrides } from './lib/ladder-plan.mjs'
-import { killAllSync, machineBusy, runReference, runStreamd } from './lib/ladder-runs.mjs'
-import { GOALS, mainTable, rolesTable, runsTable, summarise } from './lib/ladder-report.mjs'
+import { GOALS, attributionTable, mainTable, rolesTable, runsTable, summarise } from './lib/ladder-report.mjs'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outDir = join(repo, 'bench', 'out', 'ladder')
+
+// Others may rebuild dist/ while this runs for an hour: measure a snapshot of it, the
+// same code in this process (reference command) and in every streamd child.
+if (!process.env.BENCH_STREAMD_DIST && !process.argv.includes('--from-json')) {
+  const snap = join(outDir, 'dist-snapshot')
+  rmSync(snap, { recursive: true, force: true })
+  cpSync(join(repo, 'dist'), snap, { recursive: true })
+  process.env.BENCH_STREAMD_DIST = snap
+}
+const { DIST, SOURCE, ensureSource, plannedLadder, referenceCommand, streamdOverrides } = await import('./lib/ladder-plan.mjs')
+const { killAllSync, machineBusy, runReference, runStreamd } = await import('./lib/ladder-runs.mjs')
 const { resolveFfmpeg } = await import(new URL('transcode/ffmpeg-path.js', DIST).href)
 
 const { values: opt } = parseArgs({
@@ -62,6 +71,8 @@ const { values: opt } = parseArgs({
     'no-results': { type: 'boolean', default: false },
     json: { type: 'string' },
     'from-json': { type: 'string' },
+    attribution: { type: 'string' },
+    findings: { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
 })
@@ -138,6 +149,16 @@ function judgeReference(r, content) {
   return r
 }
 
+/** The reference command of `preset`, as run (paths shortened). */
+function showReference(preset) {
+  const { config, plan } = plannedLadder(streamdOverrides(preset))
+  const ref = referenceCommand(plan, config.hls.segmentTarget)
+  const q = (a) => (/[\s;\[\]()*,]/.test(a) ? `'${a}'` : a)
+  const parts = ['ffmpeg -hide_banner -nostdin -loglevel warning [-re] -i src.flv -filter_complex', q(ref.graph)]
+  for (const o of ref.outputs) parts.push(`\\\n  -map ${q(o.map)} ${o.options.map(q).join(' ')} ${ref.fmp4Flags.join(' ')} ${o.name}.mp4`)
+  return parts.join(' ')
+}
+
 async function measure() {
   const ffmpeg = resolveFfmpeg(undefined).path
   const ffprobe = join(dirname(ffmpeg), 'ffprobe')
@@ -153,11 +174,14 @@ async function measure() {
     cpu: cpus()[0]?.model, cores: cpus().length, node: process.version,
     ffmpeg: execFileSync(ffmpeg, ['-version'], { encoding: 'utf8' }).split('\n')[0].replace(/ Copyright.*/, ''),
     ffmpegPath: ffmpeg, dist: DIST, source: src, seconds, date: new Date().toISOString(),
+    reference: showReference(presets[0]),
   }
   log(`${env.cpu} × ${env.cores}; ${env.ffmpeg}`)
 
   const runs = Object.fromEntries(presets.map((p) => [p, []]))
   const quiet = []
+  const partialFile = join(outDir, `ladder-${env.date.replace(/[:.]/g, '-')}.partial.json`)
+  log(`partial results: ${partialFile}`)
   const timeoutMs = (seconds / Math.min(1, ...rates) + 120) * 1000
   /**
    * Run `fn` on a quiet machine: wait for quiet first, and run again (up to `retries`
@@ -224,6 +248,8 @@ async function measure() {
       for (const step of steps) {
         if ((step === sweep || step === refFast) && opt['no-speed']) continue
         await step()
+        // Partial results on disk after every step: a run cut short still leaves its data.
+        writeFileSync(partialFile, JSON.stringify({ env, runs, current: { preset, ...r }, quiet, seconds, settings: { quietCores, maxOther, retries, rates } }, null, 1))
       }
       runs[preset].push(r)
     }
@@ -237,8 +263,10 @@ const json = opt.json ?? join(outDir, `ladder-${data.env.date.replace(/[:.]/g, '
 if (!opt['from-json']) {
   mkdirSync(dirname(json), { recursive: true })
   writeFileSync(json, JSON.stringify(data, null, 1))
+  rmSync(json.replace(/\.json$/, '.partial.json'), { force: true })
 }
 
+data.settings ??= { quietCores, maxOther, retries, rates }
 const loadNote = (() => {
   const { quietCores, maxOther, retries } = data.settings
   const others = Object.values(data.runs).flat().flatMap((r) => [r.streamd, r.reference, r.referenceFast, ...(r.sweep ?? [])]).filter(Boolean).map((x) => x.otherBusy)
@@ -252,6 +280,27 @@ const loadNote = (() => {
 })()
 
 const renditions = Object.values(data.runs)[0]?.[0]?.renditions ?? []
+const refShown = data.env.reference ?? showReference(Object.keys(data.runs)[0])
+const attribution = opt.attribution ? JSON.parse(readFileSync(opt.attribution, 'utf8')) : undefined
+const findings = opt.findings ? readFileSync(opt.findings, 'utf8').trim() : undefined
+const method = [
+  '**What runs.** streamd: an `Origin` from dist/ in its own Node process (bench/lib/ladder-origin-child.mjs), HTTP and RTMP on 127.0.0.1 port 0, ' +
+  '`ladder: { enabled: true, copyTop: false, preset, maxRungs: 4, pixelBudget: 10000000000 }`; FFmpeg publishes the FLV with `-c copy` to `rtmp://127.0.0.1:PORT/live/bench`. ' +
+  'Its workers: one decoder (decode once; fps, split, scale per rung; raw yuv420p on one pipe per rung), one libx264 encoder per rung reading raw frames that Node relays, one audio remux (AAC copied). ' +
+  'Reference: one FFmpeg with streamd\'s own decoder graph (decoderArgs) and, per rung, streamd\'s own encoder options (encoderArgs, from `-c:v` up to `-output_ts_offset`), the same fMP4 flags, audio copied; outputs to files in tmp, probed afterwards:',
+  '',
+  '```',
+  refShown,
+  '```',
+  '',
+  '**CPU** (runs paced at real time, `-re`): streamd workers = the Origin process\'s cutime+cstime delta from publish start until the pipeline has stopped (every worker, restarted ones included, reaped by then); ' +
+  '"+ node" adds the Origin process\'s own utime+stime over the same span (RTMP ingest, raw-frame relay, fMP4 parsing and packaging). The publisher\'s CPU is not counted (the reference reads the file itself; it is shown in the second table). ' +
+  'Reference = the bench process\'s cutime+cstime delta around the FFmpeg process (its only child exiting then). Divided by 60 content-seconds. ' +
+  '`workerPids()` is also polled every 100 ms and every pid\'s utime+stime read every 250 ms from /proc, for the split by role.',
+  '',
+  `**Speed.** Reference: unpaced (no \`-re\`), content-seconds ÷ wall-seconds. streamd is a live server and has no backpressure to a publisher (a publisher faster than the ladder is dropped to key frames once 16 MiB queue up, and whatever is queued when it disconnects is discarded), so unpaced publishing measures nothing useful. ` +
+  `Its speed is the highest publish rate (\`-readrate R\`, R from ${(data.settings.rates ?? []).join(', ')}) at which every rendition still gets the whole minute (≥ 59 s of media each) with no gap, discontinuity, drop, restart or shed rung, searched from 1.5× upward (downward if 1.5× fails); "measured" is content-seconds ÷ wall-seconds (publish start to pipeline stopped) of that run.`,
+].join('\n')
 const report = [
   `Run ${data.env.date.slice(0, 16).replace('T', ' ')} UTC: ${data.env.cpu} × ${data.env.cores}, Node ${data.env.node}, ${data.env.ffmpeg}; ` +
   `${data.seconds} s of 1080p30 testsrc2 (easy content), ${Object.values(data.runs)[0]?.length ?? 0} repetitions interleaved, medians (per-rep range in parentheses). ` +
@@ -266,6 +315,10 @@ const report = [
   '',
   loadNote,
   '',
+  method,
+  '',
+  ...(attribution ? ['**Attribution** (bench/lib/ladder-attribution.mjs: FFmpeg runs that add one piece of streamd\'s decoder at a time; ' + `run ${attribution.date.slice(0, 16).replace('T', ' ')} UTC):`, '', attributionTable(attribution), ''] : []),
+  ...(findings ? [findings, ''] : []),
   '<details><summary>Every run</summary>',
   '',
   runsTable(data.runs, data.seconds),

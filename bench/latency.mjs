@@ -108,7 +108,7 @@ const cleanupSync = () => {
   for (const d of tmpRoots) rmSync(d, { recursive: true, force: true })
 }
 process.on('SIGINT', () => { log('\ninterrupted: stopping children'); cleanupSync(); process.exit(130) })
-process.on('SIGTERM', () => { cleanupSync(); process.exit(143) })
+process.on('SIGTERM', () => { log('\nterminated (SIGTERM): stopping children'); cleanupSync(); process.exit(143) })
 process.on('exit', cleanupSync)
 
 /** Wait (at most maxS) until the machine's busy cores, measured over 3 s, drop below `quietCores`. */
@@ -555,6 +555,8 @@ async function main() {
         r = { config: cfg.id, rep, played: false, failure: String(err.message ?? err).split('\n')[0], blocking: {}, errors: '', ourCores: NaN, otherCores: NaN, loadavg: loadavg(), responses: {} }
       }
       recs.push(r)
+      // Saved after every config, so an interrupted run can still be re-rendered (--from-json).
+      if (opt.json) writeFileSync(opt.json, JSON.stringify({ meta: { partial: true, uptimeBefore, reps, argv: process.argv.slice(2).join(' '), duration, size: `${width}x${height}`, fps, ladder: opt.ladder, v: versions() }, recs }, null, 2))
       if (r.chromium) chromium = r.chromium
       if (r.hlsVersion) hlsVersion = r.hlsVersion
       if (r.played) {
@@ -609,6 +611,10 @@ function fromJson(file) {
   const cfgs = ids.map((k) => ALL_CONFIGS[k] ? { id: k, ...ALL_CONFIGS[k] } : { id: k, kind: 'streamd', partTarget: Number(k.split('-')[1]), label: `streamd, parts ${k.split('-')[1]} s` })
   const m = saved.meta
   const meta = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    uptimeAfter: '(not recorded)',
+    chromium: recs.find((r) => r.chromium)?.chromium ?? '?',
+    hlsVersion: recs.find((r) => r.hlsVersion)?.hlsVersion ?? '?',
     ...m,
     builds: m.builds ?? [],
     duration: m.duration ?? duration,
