@@ -1,38 +1,12 @@
 /**
- * Small process and arithmetic helpers of bench/latency: CPU time from /proc,
- * child pids, busy cores, a free loopback port, a child's JSON ready line, median.
- * (bench/latency first imported these from the serving bench's procs.mjs and
- * report.mjs; those were renamed to serve-*.mjs, so latency keeps its own copies.)
+ * Process and arithmetic helpers of bench/latency: busy cores per CPU, a child's
+ * JSON ready line, median. CPU time, child pids and free ports are the serving
+ * bench's (serve-procs.mjs), re-exported so both benches measure alike.
  */
-import { readFileSync, readdirSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { CLK_TCK } from './serve-procs.mjs'
 
-/** Clock ticks per second of /proc/PID/stat and /proc/stat (getconf CLK_TCK; 100 on Linux). */
-export const CLK_TCK = 100
-
-function statFields(pid) {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  // Fields after the command name, which is in parentheses and may contain spaces.
-  return text.slice(text.lastIndexOf(')') + 2).split(' ')
-}
-
-/** utime + stime of a process (all its threads), in seconds. */
-export function cpuSeconds(pid) {
-  const f = statFields(pid)
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK
-}
-
-/** Pids whose parent is `ppid`. */
-export function childPids(ppid) {
-  const out = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      if (Number(statFields(name)[1]) === ppid) out.push(Number(name))
-    } catch { /* exited while scanning */ }
-  }
-  return out
-}
+export { CLK_TCK, childPids, cpuSeconds, freePort } from './serve-procs.mjs'
 
 /** Busy CPU seconds per core (all but idle and iowait) from /proc/stat. */
 export function coreBusy() {
@@ -44,18 +18,6 @@ export function coreBusy() {
     out[Number(m[1])] = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / CLK_TCK
   }
   return out
-}
-
-/** A loopback TCP port that was free a moment ago. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /** Resolve with a child's first stdout line parsed as JSON; reject on exit or timeout. */

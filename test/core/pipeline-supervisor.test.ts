@@ -2,7 +2,7 @@
  * The supervisor's decisions, driven with a controlled clock and feeds whose
  * speed and last output the test sets.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { PipelineSupervisor } from '../../src/core/pipeline-supervisor.js'
 import type { RenditionFeed } from '../../src/core/rendition-feed.js'
 import { RenditionStore } from '../../src/packager/rendition-store.js'
@@ -46,6 +46,18 @@ function setup(names: string[], encoded: string[]) {
   return { f, shed, advance, setSpeed: (n: string, v: number) => { f.get(n)!.speed = v }, stopInput: () => { inputFlows = false } }
 }
 
+/** A real process posing as a worker that has produced for 2 s. */
+async function producingWorker(t: Test) {
+  const s = setup(['source'], [])
+  const { spawn } = await import('node:child_process')
+  const victim = spawn('sleep', ['30'])
+  t.teardown(() => { try { victim.kill('SIGKILL') } catch { /* gone */ } })
+  const feed = s.f.get('source')!
+  feed.pid = victim.pid
+  s.advance(2000)
+  return { s, victim, feed }
+}
+
 t.test('a ladder running slower than real time sheds its most expensive rung, one at a time', async (t) => {
   const s = setup(['480p', '360p', '240p', 'audio'], ['480p', '360p', '240p'])
   s.advance(11_000) // past the start-up settling time, all at speed 1
@@ -81,13 +93,7 @@ t.test('speeds that recover reset the count', async (t) => {
 })
 
 t.test('a worker silent for two part targets after producing is killed', async (t) => {
-  const s = setup(['source'], [])
-  const { spawn } = await import('node:child_process')
-  const victim = spawn('sleep', ['30'])
-  t.teardown(() => { try { victim.kill('SIGKILL') } catch { /* gone */ } })
-  const feed = s.f.get('source')!
-  feed.pid = victim.pid
-  s.advance(2000)
+  const { s, victim, feed } = await producingWorker(t)
   t.equal(victim.exitCode, null, 'alive while it produces')
   feed.speed = 0 // stop refreshing lastOutputAt: the worker went silent
   const died = new Promise<string | null>((r) => victim.once('exit', (_c, sig) => r(sig)))
@@ -96,13 +102,7 @@ t.test('a worker silent for two part targets after producing is killed', async (
 })
 
 t.test('a worker silent because the publisher stopped sending is left alone', async (t) => {
-  const s = setup(['source'], [])
-  const { spawn } = await import('node:child_process')
-  const victim = spawn('sleep', ['30'])
-  t.teardown(() => { try { victim.kill('SIGKILL') } catch { /* gone */ } })
-  const feed = s.f.get('source')!
-  feed.pid = victim.pid
-  s.advance(2000)
+  const { s, victim, feed } = await producingWorker(t)
   s.stopInput()
   feed.speed = 0
   s.advance(5000)
