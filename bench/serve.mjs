@@ -17,6 +17,7 @@
  * defaults: 5 repetitions × (2 s warm-up + 5 s measured) per size and server; --quick: 1 × (1 s + 2 s).
  *        [--alt-dist DIR --servers streamd,streamd-alt,...]   (compare a patched compiled copy)
  *        [--baseline SERVER]   (what the ratio column divides by; default nginx, as the goals do)
+ *        [--report FILE]       (print the tables again from a --json file; measures nothing)
  * servers: streamd, nginx (the reference: sendfile + open_file_cache), uws (bare uWebSockets.js),
  *          nginx-plain (nginx without open_file_cache), streamd-alt (streamd compiled at --alt-dist)
  * env:   BENCH_DURATION, BENCH_WARMUP, BENCH_REPS, BENCH_CONNECTIONS,
@@ -30,7 +31,7 @@ import { tmpdir, cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { writeObjects } from './lib/serve-objects.mjs'
+import { benchObjects, writeObjects } from './lib/serve-objects.mjs'
 import { coreBusy, cpuOf, killAllSync, stopAll } from './lib/serve-procs.mjs'
 import { startNginx, startStreamd, startUws } from './lib/serve-servers.mjs'
 import { runWrk } from './lib/serve-wrk.mjs'
@@ -52,6 +53,7 @@ const { values: opt } = parseArgs({
     'uws-mode': { type: 'string', default: 'tryend' },
     'alt-dist': { type: 'string' },
     json: { type: 'string' },
+    report: { type: 'string' },
     baseline: { type: 'string', default: 'nginx' },
     'wait-quiet': { type: 'string' },
     'max-other': { type: 'string', default: '0.3' },
@@ -136,7 +138,7 @@ function cleanup() {
   for (const d of tmpRoots) rmSync(d, { recursive: true, force: true })
 }
 process.on('SIGINT', () => { log('\ninterrupted: stopping children'); cleanup(); process.exit(130) })
-process.on('SIGTERM', () => { cleanup(); process.exit(143) })
+process.on('SIGTERM', () => { log('\nterminated (SIGTERM): stopping children'); cleanup(); process.exit(143) })
 process.on('exit', cleanup)
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -229,6 +231,8 @@ async function main() {
             r = await measure(srv, obj, rep)
           }
           results.push(r)
+          // Keep what was measured so far, in case the run is cut short.
+          if (opt.json) writeFileSync(opt.json, JSON.stringify({ partial: true, duration, warmup, reps, connections, results }, null, 2))
           log(`  rep ${rep + 1}/${reps} ${srv.name.padEnd(11)} ${obj.label.padEnd(6)} ${Math.round(r.reqPerSec).toString().padStart(7)} req/s  ${r.gbps.toFixed(2).padStart(5)} Gbit/s  server cpu ${r.cpuS.toFixed(2)}s  wrk cpu ${r.wrkCpuS.toFixed(2)}s  other ${r.otherCpuS.toFixed(2)}s  ${Math.round(r.reqPerCpu).toString().padStart(7)} req/cpu-s  (load ${r.loadavg})`)
         }
       }
@@ -239,6 +243,12 @@ async function main() {
     for (const srv of running) await srv.stop()
   }
 
+  const rows = report(results, objects, servers, { reps, duration, headerSamples })
+  if (opt.json) writeFileSync(opt.json, JSON.stringify({ when: new Date().toISOString(), duration, warmup, reps, connections, serverCpu, wrkCpu, servers, results, rows }, null, 2))
+}
+
+/** Print the tables (Markdown) for a set of measurements; returns the summary rows. */
+function report(results, objects, servers, { reps, duration, headerSamples = {} }) {
   const rows = summarise(results, objects, servers, opt.baseline)
   const out = [
     '',
@@ -246,14 +256,29 @@ async function main() {
     '',
     table(rows, opt.baseline),
     '',
-    'Gbit/s is wrk\'s Transfer/sec (body + response headers). The ratio is requests per server CPU-second over nginx\'s measured in the same repetition and size (seconds apart), median over repetitions; the range is min–max of those per-repetition ratios. "other CPU" is what the rest of the machine used during the run, in cores.',
+    `Gbit/s is wrk's Transfer/sec (body + response headers). The ratio is requests per server CPU-second over ${opt.baseline}'s measured in the same repetition and size (seconds apart), median over repetitions; the range is min–max of those per-repetition ratios. "other CPU" is what the rest of the machine used during the run, in cores.`,
     '',
     ...(opt.baseline === 'nginx' ? [goals(rows), ''] : []),
-    `Response headers for the 2 KB object: ${Object.entries(headerSamples).map(([k, h]) => `${k}: ${h.filter((_, i) => i % 2 === 0).join(', ')}`).join('; ')}`,
+    ...(Object.keys(headerSamples).length ? [`Response headers for the 2 KB object: ${Object.entries(headerSamples).map(([k, h]) => `${k}: ${h.filter((_, i) => i % 2 === 0).join(', ')}`).join('; ')}`] : []),
     `Load average at end: ${loadavg()}`,
   ]
   console.log(out.join('\n'))
-  if (opt.json) writeFileSync(opt.json, JSON.stringify({ when: new Date().toISOString(), duration, warmup, reps, connections, results, rows }, null, 2))
+  return rows
+}
+
+/** --report FILE: print the tables again from a saved --json file, measuring nothing. */
+function reprint(file) {
+  const saved = JSON.parse(readFileSync(file, 'utf8'))
+  const keys = new Set(saved.results.map((r) => r.size))
+  const objects = benchObjects(0).filter((o) => keys.has(o.key))
+  const names = [...new Set(saved.results.map((r) => r.server))]
+  const repsSeen = new Set(saved.results.map((r) => r.rep)).size
+  report(saved.results, objects, names, { reps: repsSeen, duration: saved.duration })
+}
+
+if (opt.report) {
+  reprint(opt.report)
+  process.exit(0)
 }
 
 main().then(

@@ -38,7 +38,7 @@ export function summarise(results, objects, servers, baseline = 'nginx') {
         util: median(rs.map((r) => r.cpuS / r.seconds)),
         wrkUtil: median(rs.map((r) => r.wrkCpuS / r.seconds)),
         otherUtil: median(rs.map((r) => r.otherCpuS / r.seconds)),
-        perRep,
+        byRep: Object.fromEntries(rs.map((r) => [r.rep, r.reqPerCpu])),
         reqPerCpu,
         p99ms: median(rs.map((r) => r.p99ms)),
         // Paired by repetition: nginx ran seconds before or after, under the same background load.
@@ -63,6 +63,12 @@ export function table(rows, baseline = 'nginx') {
   return [head, sep, ...lines].join('\n')
 }
 
+/** Median over repetitions of a's requests per CPU-second over b's in the same repetition. */
+function paired(a, b) {
+  const xs = Object.keys(a.byRep).filter((rep) => rep in b.byRep).map((rep) => a.byRep[rep] / b.byRep[rep])
+  return median(xs)
+}
+
 /** Goal lines: streamd's ratio against the goal, with bare uWS as the practical ceiling. */
 export function goals(rows) {
   const plain = rows.some((r) => r.server === 'nginx-plain')
@@ -77,8 +83,8 @@ export function goals(rows) {
     const label = (s ?? u).label
     const verdict = s && Number.isFinite(s.ratio) ? (s.ratio >= GOALS[key] ? 'PASS' : 'MISS') : 'n/a'
     const p = rows.find((r) => r.size === key && r.server === 'nginx-plain')
-    const vsPlain = plain ? ` ${s && p ? times(s.reqPerCpu / p.reqPerCpu) : '–'} | ${u && p ? times(u.reqPerCpu / p.reqPerCpu) : '–'} |` : ''
-    out.push(`| ${label} | ≥ ${fmt(GOALS[key], 1)}× | ${s ? times(s.ratio) : '–'} | ${u ? times(u.ratio) : '–'} | ${s && u ? times(s.reqPerCpu / u.reqPerCpu) : '–'} | ${verdict} |${vsPlain}`)
+    const vsPlain = plain ? ` ${s && p ? times(paired(s, p)) : '–'} | ${u && p ? times(paired(u, p)) : '–'} |` : ''
+    out.push(`| ${label} | ≥ ${fmt(GOALS[key], 1)}× | ${s ? times(s.ratio) : '–'} | ${u ? times(u.ratio) : '–'} | ${s && u ? times(paired(s, u)) : '–'} | ${verdict} |${vsPlain}`)
   }
   return out.join('\n')
 }
