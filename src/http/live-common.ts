@@ -8,7 +8,7 @@ import type { StreamDirectory } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import type { PartRecord, SegmentRecord } from '../packager/types.js'
 import type { Metrics } from '../log/metrics.js'
-import { CORS, type Reply, type RequestContext } from './reply.js'
+import { CORS, HeaderBlock, type Reply, type RequestContext } from './reply.js'
 import * as cache from './cache-policy.js'
 import { parseRange } from './range.js'
 
@@ -65,25 +65,51 @@ export function plannedTtl(store: RenditionStore, seg: SegmentRecord | undefined
   return Math.max(6 * td, left)
 }
 
+// The headers every media response shares, encoded once per content type.
+const mediaBlocks = new Map<string, HeaderBlock>()
+const mediaBlock = (type: string): HeaderBlock => {
+  let b = mediaBlocks.get(type)
+  if (!b) mediaBlocks.set(type, (b = new HeaderBlock({ ...CORS, 'Content-Type': type, 'Accept-Ranges': 'bytes' })))
+  return b
+}
+
+// Cache-Control and Expires for a whole-second lifetime, rebuilt once a second:
+// formatting a date per request costs more than the rest of the headers.
+let lifetimeSecond = -1
+const lifetimes = new Map<number, [string, string]>()
+function lifetime(ttl: number): [string, string] {
+  const now = Date.now()
+  const second = Math.floor(now / 1000)
+  if (second !== lifetimeSecond) {
+    lifetimeSecond = second
+    lifetimes.clear()
+  }
+  const whole = Math.max(1, Math.floor(ttl))
+  let l = lifetimes.get(whole)
+  if (!l) lifetimes.set(whole, (l = [cache.media(whole), new Date(second * 1000 + whole * 1000).toUTCString()]))
+  return l
+}
+
 /** Send media bytes: Range, a strong ETag, and a lifetime (Cache-Control + Expires, 6.2.2). */
 export function sendMedia(ctx: RequestContext, reply: Reply, data: Buffer, type: string, o: { etag?: string; ttl?: number; cacheControl?: string }): void {
-  const headers: Record<string, string> = { ...CORS, 'Content-Type': type, 'Accept-Ranges': 'bytes' }
+  let more: string[]
   if (o.ttl !== undefined) {
-    headers['Cache-Control'] = cache.media(o.ttl)
-    headers.Expires = new Date(Date.now() + o.ttl * 1000).toUTCString()
+    const [cc, expires] = lifetime(o.ttl)
+    more = ['Cache-Control', cc, 'Expires', expires]
   } else {
-    headers['Cache-Control'] = o.cacheControl ?? cache.IMMUTABLE
+    more = ['Cache-Control', o.cacheControl ?? cache.IMMUTABLE]
   }
   if (o.etag) {
-    headers.ETag = o.etag
-    if (matches(ctx.ifNoneMatch, o.etag)) return reply.send(304, headers, '')
+    more.push('ETag', o.etag)
+    if (ctx.ifNoneMatch !== '' && matches(ctx.ifNoneMatch, o.etag)) return reply.send(304, mediaBlock(type), '', false, more)
   }
   const head = ctx.method === 'HEAD'
+  if (ctx.range === '') return reply.send(200, mediaBlock(type), data, head, more)
   const range = parseRange(ctx.range, data.length)
-  if (range.kind === 'full') return reply.send(200, headers, data, head)
-  if (range.kind === 'unsatisfiable') return reply.send(416, { ...headers, 'Content-Range': `bytes */${data.length}` }, '', head)
+  if (range.kind === 'full') return reply.send(200, mediaBlock(type), data, head, more)
+  if (range.kind === 'unsatisfiable') return reply.send(416, mediaBlock(type), '', head, [...more, 'Content-Range', `bytes */${data.length}`])
   const slice = data.subarray(range.start, range.end + 1)
-  reply.send(206, { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${data.length}` }, slice, head)
+  reply.send(206, mediaBlock(type), slice, head, [...more, 'Content-Range', `bytes ${range.start}-${range.end}/${data.length}`])
 }
 
 /** Record how long after a part's last frame arrived a held request for it was answered. */

@@ -20,14 +20,17 @@ export function serveInit(ctx: RequestContext, reply: Reply, store: RenditionSto
   sendMedia(ctx, reply, rec.data, MP4, { etag: `"${rec.hash}"` })
 }
 
+/** Bytes of a segment or part ready to send, with what its headers need. */
+interface Media { data: Buffer; etag: string; ttl: number }
+
 /** Answer now, or hold until `get` yields bytes (or it cannot any more): 3 target durations at most. */
 function hold(ctx: RequestContext, reply: Reply, store: RenditionStore, o: {
-  get: () => { data: Buffer; etag: string; ttl: number } | undefined
+  get: () => Media | undefined
   waitable: () => boolean
   onHeldReady?: () => void
 }): void {
   const td = store.timing.targetDuration
-  const send = (m: { data: Buffer; etag: string; ttl: number }): void => sendMedia(ctx, reply, m.data, M4S, m)
+  const send = (m: Media): void => sendMedia(ctx, reply, m.data, M4S, m)
   const now = o.get()
   if (now) return send(now)
   if (!o.waitable()) return notFound(reply, cache.notFound(td))
@@ -42,13 +45,26 @@ function hold(ctx: RequestContext, reply: Reply, store: RenditionStore, o: {
   reply.onDone(cancel)
 }
 
+/** A complete segment's bytes, ETag and lifetime; undefined while absent or in production. */
+function segmentMedia(store: RenditionStore, msn: number): Media | undefined {
+  const s = store.segment(msn)
+  return s?.complete && !s.gap && s.data ? { data: s.data, etag: `"${s.init.hash}-${msn}"`, ttl: plannedTtl(store, s) } : undefined
+}
+
+/** A part's bytes, ETag and lifetime; undefined while absent. */
+function partMedia(store: RenditionStore, msn: number, index: number): Media | undefined {
+  const s = store.segment(msn)
+  const p = s?.parts[index]
+  return s && p ? { data: p.data, etag: `"${s.init.hash}-${msn}.${index}"`, ttl: plannedTtl(store, s) } : undefined
+}
+
 /** GET .../{msn}.m4s */
 export function serveSegment(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: number): void {
+  // Nearly every request names a segment that exists: answer it without building a waiter.
+  const ready = segmentMedia(store, msn)
+  if (ready) return sendMedia(ctx, reply, ready.data, M4S, ready)
   hold(ctx, reply, store, {
-    get: () => {
-      const s = store.segment(msn)
-      return s?.complete && !s.gap && s.data ? { data: s.data, etag: `"${s.init.hash}-${msn}"`, ttl: plannedTtl(store, s) } : undefined
-    },
+    get: () => segmentMedia(store, msn),
     // Worth waiting for: the segment in production, or the one about to start.
     waitable: () => !store.ended && msn === store.upcomingMsn,
   })
@@ -56,12 +72,10 @@ export function serveSegment(ctx: RequestContext, reply: Reply, store: Rendition
 
 /** GET .../{msn}.{part}.m4s */
 export function servePart(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: number, index: number, deps: LiveDeps): void {
+  const ready = partMedia(store, msn, index)
+  if (ready) return sendMedia(ctx, reply, ready.data, M4S, ready)
   hold(ctx, reply, store, {
-    get: () => {
-      const s = store.segment(msn)
-      const p = s?.parts[index]
-      return s && p ? { data: p.data, etag: `"${s.init.hash}-${msn}.${index}"`, ttl: plannedTtl(store, s) } : undefined
-    },
+    get: () => partMedia(store, msn, index),
     // Worth waiting for: exactly the part the playlist hints next.
     waitable: () => {
       if (store.ended) return false

@@ -17,14 +17,16 @@ export function serveLive(route: Route, ctx: RequestContext, reply: Reply, deps:
   const stream = deps.directory.get(route.stream)
   const isPlaylist = route.kind === 'multivariant' || route.kind === 'media-playlist'
   // B.1: a failed blocking playlist request is cached 4 target durations, others 1.
-  const td = deps.targetDuration
-  const missing = isPlaylist && /(^|&)_HLS_msn=/.test(ctx.query) ? cache.blockingPlaylistError(td) : cache.notFound(td)
+  const missing = (): string => {
+    const td = deps.targetDuration
+    return isPlaylist && /(^|&)_HLS_msn=/.test(ctx.query) ? cache.blockingPlaylistError(td) : cache.notFound(td)
+  }
   // A removed stream's playlists are gone; its segments stay servable a while (6.2.1).
-  if (!stream || (stream.removed && isPlaylist)) return notFound(reply, missing, 'no such stream')
+  if (!stream || (stream.removed && isPlaylist)) return notFound(reply, missing(), 'no such stream')
   if (route.kind === 'multivariant') return serveMultivariant(ctx, reply, stream, deps)
   if (!('rendition' in route)) return notFound(reply, cache.UNKNOWN_PATH)
   const store = stream.renditions.get(route.rendition)
-  if (!store) return notFound(reply, missing, 'no such rendition')
+  if (!store) return notFound(reply, missing(), 'no such rendition')
   switch (route.kind) {
     case 'media-playlist':
       return servePlaylist(ctx, reply, stream, store, deps)

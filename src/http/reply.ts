@@ -12,10 +12,12 @@ export type Headers = Record<string, string>
 
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK', 204: '204 No Content', 206: '206 Partial Content', 304: '304 Not Modified',
-  400: '400 Bad Request', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
+  400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
   410: '410 Gone', 414: '414 URI Too Long', 416: '416 Range Not Satisfiable', 500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 }
+// Encoded once: uWS copies a typed array's bytes without converting a JS string.
+const STATUS_LINE = new Map(Object.entries(STATUS_TEXT).map(([k, v]) => [Number(k), Buffer.from(v)]))
 
 /** CORS for every playlist and media response: any page may play. */
 export const CORS: Headers = {
@@ -23,17 +25,43 @@ export const CORS: Headers = {
   'Access-Control-Expose-Headers': 'Age, Content-Length, Content-Range, Date, ETag',
 }
 
+/**
+ * Header lines encoded to bytes once, for responses sent tens of thousands of
+ * times a second (segments, parts): each string header costs uWS a UTF-8 copy.
+ */
+export class HeaderBlock {
+  /** Name, value, name, value... */
+  readonly lines: readonly Buffer[]
+  constructor(headers: Headers) {
+    this.lines = Object.entries(headers).flatMap(([k, v]) => [Buffer.from(k), Buffer.from(v)])
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/** Called once per response when it ends (sent or aborted), e.g. to count it. */
+export type ReplyListener = (reply: Reply) => void
+
 /** A response that is safe to finish from any context, exactly once. */
 export class Reply {
   /** Status sent, for metrics; 0 until sent. */
   status = 0
+  /** Label the owner attaches for its end listener (the route kind). */
+  label = ''
+  /**
+   * True while uWS's request handler runs: uWS corks that callback itself, so
+   * a send from it needs no cork callback of its own (rule 4 covers the rest).
+   */
+  synchronous = false
   private readonly res: HttpResponse
+  private readonly listener: ReplyListener | undefined
   private finished = false
   private aborted = false
-  private readonly cleanups: Array<() => void> = []
+  private cleanups: Array<() => void> | undefined
 
-  constructor(res: HttpResponse) {
+  constructor(res: HttpResponse, listener?: ReplyListener) {
     this.res = res
+    this.listener = listener
     // Rule 1: registered before any return or await.
     res.onAborted(() => {
       this.aborted = true
@@ -49,24 +77,19 @@ export class Reply {
   /** Run `fn` once when the response ends for any reason (sent, aborted). */
   onDone(fn: () => void): void {
     if (this.finished) fn()
-    else this.cleanups.push(fn)
+    else (this.cleanups ??= []).push(fn)
   }
 
-  /** Send status, headers and a complete body; `head` sends headers only. */
-  send(status: number, headers: Headers, body: Buffer | string, head = false): void {
+  /**
+   * Send status, headers and a complete body; `head` sends headers only.
+   * `more` adds name, value, name, value... after `headers` (per-response values beside a shared block).
+   */
+  send(status: number, headers: Headers | HeaderBlock, body: Buffer | string, head = false, more?: readonly string[]): void {
     if (!this.open) return
-    const buf = typeof body === 'string' ? Buffer.from(body) : body
+    const buf = typeof body === 'string' ? (body === '' ? EMPTY : Buffer.from(body)) : body
     this.status = status
-    this.res.cork(() => {
-      this.res.writeStatus(STATUS_TEXT[status] ?? `${status} Status`)
-      for (const [k, v] of Object.entries(headers)) this.res.writeHeader(k, v)
-      if (head || status === 204 || status === 304) {
-        this.res.endWithoutBody(head ? buf.length : undefined)
-        this.finish()
-        return
-      }
-      this.writeBody(buf)
-    })
+    if (this.synchronous) this.write(status, headers, buf, head, more)
+    else this.res.cork(() => this.write(status, headers, buf, head, more))
   }
 
   /** A short text response (errors, health). */
@@ -74,9 +97,27 @@ export class Reply {
     this.send(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, body)
   }
 
+  private write(status: number, headers: Headers | HeaderBlock, buf: Buffer, head: boolean, more: readonly string[] | undefined): void {
+    const res = this.res
+    res.writeStatus(STATUS_LINE.get(status) ?? `${status} Status`)
+    if (headers instanceof HeaderBlock) {
+      const l = headers.lines
+      for (let i = 0; i < l.length; i += 2) res.writeHeader(l[i]!, l[i + 1]!)
+    } else {
+      for (const k in headers) res.writeHeader(k, headers[k]!)
+    }
+    if (more) for (let i = 0; i < more.length; i += 2) res.writeHeader(more[i]!, more[i + 1]!)
+    if (head || status === 204 || status === 304) {
+      res.endWithoutBody(head ? buf.length : undefined)
+      this.finish()
+      return
+    }
+    this.writeBody(buf)
+  }
+
   private writeBody(body: Buffer): void {
     const total = body.length
-    const start = this.res.getWriteOffset()
+    // One body per response, so its first byte is at write offset 0.
     const [ok, done] = this.res.tryEnd(body, total)
     if (done) {
       this.finish()
@@ -86,7 +127,7 @@ export class Reply {
     // Rule 5: resume from the write offset whenever the socket drains.
     this.res.onWritable((offset) => {
       if (!this.open) return true
-      const [ok2, done2] = this.res.tryEnd(body.subarray(offset - start), total)
+      const [ok2, done2] = this.res.tryEnd(body.subarray(offset), total)
       if (done2) this.finish()
       return ok2
     })
@@ -95,7 +136,12 @@ export class Reply {
   private finish(): void {
     if (this.finished) return
     this.finished = true
-    for (const fn of this.cleanups.splice(0)) fn()
+    this.listener?.(this)
+    const fns = this.cleanups
+    if (fns) {
+      this.cleanups = undefined
+      for (const fn of fns) fn()
+    }
   }
 }
 
@@ -107,18 +153,38 @@ export interface RequestContext {
   acceptEncoding: string
   range: string
   ifNoneMatch: string
-  remote: string
+  /** Remote address; read it synchronously in the handler (uWS's response may be gone later). */
+  readonly remote: string
+}
+
+/** A request's fields; the remote address is formatted only when asked for (few routes need it). */
+class Context implements RequestContext {
+  readonly method: string
+  readonly path: string
+  readonly query: string
+  readonly acceptEncoding: string
+  readonly range: string
+  readonly ifNoneMatch: string
+  private readonly res: HttpResponse
+  private remoteText: string | undefined
+
+  constructor(res: HttpResponse, req: HttpRequest) {
+    this.res = res
+    // RFC 9110 9.1: methods are case-sensitive, so take the method as sent.
+    this.method = req.getCaseSensitiveMethod()
+    this.path = req.getUrl()
+    this.query = req.getQuery() ?? ''
+    this.acceptEncoding = req.getHeader('accept-encoding')
+    this.range = req.getHeader('range')
+    this.ifNoneMatch = req.getHeader('if-none-match')
+  }
+
+  get remote(): string {
+    return (this.remoteText ??= Buffer.from(this.res.getRemoteAddressAsText()).toString())
+  }
 }
 
 /** Copy a request's fields out of uWS's short-lived objects. */
 export function readRequest(res: HttpResponse, req: HttpRequest): RequestContext {
-  return {
-    method: req.getMethod().toUpperCase(),
-    path: req.getUrl(),
-    query: req.getQuery() ?? '',
-    acceptEncoding: req.getHeader('accept-encoding'),
-    range: req.getHeader('range'),
-    ifNoneMatch: req.getHeader('if-none-match'),
-    remote: Buffer.from(res.getRemoteAddressAsText()).toString(),
-  }
+  return new Context(res, req)
 }

@@ -41,8 +41,11 @@ export class HttpServer {
     this.deps = deps
     this.hlsJs = loadHlsJs()
     this.app = uws.App()
+    // One listener for every response: counts it by route and final status once it ends.
+    const count = (reply: Reply): void => deps.metrics.countRequest(reply.label, reply.status)
     this.app.any('/*', (res, req) => {
-      const reply = new Reply(res)
+      const reply = new Reply(res, count)
+      reply.synchronous = true
       let ctx: RequestContext | undefined
       try {
         ctx = readRequest(res, req)
@@ -50,6 +53,8 @@ export class HttpServer {
       } catch (err) {
         deps.logger.error({ err, path: ctx?.path }, 'http handler failed')
         reply.text(500, 'internal error', { 'Cache-Control': NO_STORE })
+      } finally {
+        reply.synchronous = false
       }
     })
   }
@@ -90,9 +95,9 @@ export class HttpServer {
     this.finish(reply, r.kind, () => this.dispatch(r, ctx, reply))
   }
 
-  /** Count the request by route and final status once it ends. */
+  /** Label the request with its route (counted when it ends), then answer it. */
   private finish(reply: Reply, routeKind: string, run: () => void): void {
-    reply.onDone(() => this.deps.metrics.httpRequests.inc({ route: routeKind, status: reply.status === 0 ? 'aborted' : String(reply.status) }))
+    reply.label = routeKind
     run()
   }
 

@@ -20,6 +20,9 @@ export class Metrics {
   readonly renditionSpeed: Gauge<'stream' | 'rendition'>
   readonly rungsShed: Counter<'stream' | 'rendition'>
   private readonly speedLabels = new Map<string, Set<string>>()
+  // Requests are tallied in plain numbers and handed to prom-client when scraped:
+  // a labelled inc() per request costs more than serving a small part does.
+  private readonly requestTally = new Map<string, Map<number, number>>()
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry]
@@ -29,7 +32,19 @@ export class Metrics {
     this.parts = new Counter({ name: 'streamd_parts_total', help: 'LL-HLS parts produced', labelNames: ['stream', 'rendition'], registers })
     this.segments = new Counter({ name: 'streamd_segments_total', help: 'Media segments produced', labelNames: ['stream', 'rendition'], registers })
     this.workerRestarts = new Counter({ name: 'streamd_worker_restarts_total', help: 'FFmpeg worker restarts after an exit', labelNames: ['stream'], registers })
-    this.httpRequests = new Counter({ name: 'streamd_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers })
+    const tally = this.requestTally
+    this.httpRequests = new Counter({
+      name: 'streamd_http_requests_total',
+      help: 'HTTP requests by route and status (aborted: the client left first)',
+      labelNames: ['route', 'status'],
+      registers,
+      collect() {
+        for (const [route, byStatus] of tally) {
+          for (const [status, n] of byStatus) this.inc({ route, status: status === 0 ? 'aborted' : String(status) }, n)
+        }
+        tally.clear()
+      },
+    })
     this.blockingWaiters = new Gauge({ name: 'streamd_blocking_waiters', help: 'Requests held open waiting for a part, segment or playlist', registers })
     this.publishRefused = new Counter({ name: 'streamd_publish_refused_total', help: 'Publish attempts refused', labelNames: ['protocol', 'code'], registers })
     this.blockingAnswerDelay = new Histogram({
@@ -42,6 +57,13 @@ export class Metrics {
     this.renditionSpeed = new Gauge({ name: 'streamd_rendition_speed_ratio', help: 'Media seconds produced per wall second, per rendition (1 = keeping up)', labelNames: ['stream', 'rendition'], registers })
     this.rungsShed = new Counter({ name: 'streamd_rungs_shed_total', help: 'Ladder rungs stopped because the machine could not keep up', labelNames: ['stream', 'rendition'], registers })
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'streamd_' })
+  }
+
+  /** Count one finished HTTP request; status 0 means the client went away first. */
+  countRequest(route: string, status: number): void {
+    let byStatus = this.requestTally.get(route)
+    if (!byStatus) this.requestTally.set(route, (byStatus = new Map()))
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
   }
 
   /** Record a rendition's speed (media seconds per wall second). */
