@@ -52,18 +52,36 @@ export class Reply {
    * True while uWS's request handler runs: uWS corks that callback itself, so
    * a send from it needs no cork callback of its own (rule 4 covers the rest).
    */
-  synchronous = false
+  private synchronous: boolean
   private readonly res: HttpResponse
   private readonly listener: ReplyListener | undefined
   private finished = false
   private aborted = false
   private cleanups: Array<() => void> | undefined
 
-  constructor(res: HttpResponse, listener?: ReplyListener) {
+  /**
+   * `inHandler`: constructed inside uWS's handler, whose caller promises to call
+   * leaveHandler() when the handler returns; otherwise onAborted is registered now.
+   */
+  constructor(res: HttpResponse, listener?: ReplyListener, inHandler = false) {
     this.res = res
     this.listener = listener
-    // Rule 1: registered before any return or await.
-    res.onAborted(() => {
+    this.synchronous = inHandler
+    if (!inHandler) this.watchAbort()
+  }
+
+  /**
+   * The handler returned. Rule 1 asks for onAborted only when the response
+   * outlives the handler, so the many answered at once skip it.
+   */
+  leaveHandler(): void {
+    if (!this.synchronous) return
+    this.synchronous = false
+    if (!this.finished) this.watchAbort()
+  }
+
+  private watchAbort(): void {
+    this.res.onAborted(() => {
       this.aborted = true
       this.finish()
     })

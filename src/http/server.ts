@@ -44,8 +44,7 @@ export class HttpServer {
     // One listener for every response: counts it by route and final status once it ends.
     const count = (reply: Reply): void => deps.metrics.countRequest(reply.label, reply.status)
     this.app.any('/*', (res, req) => {
-      const reply = new Reply(res, count)
-      reply.synchronous = true
+      const reply = new Reply(res, count, true)
       let ctx: RequestContext | undefined
       try {
         ctx = readRequest(res, req)
@@ -54,7 +53,7 @@ export class HttpServer {
         deps.logger.error({ err, path: ctx?.path }, 'http handler failed')
         reply.text(500, 'internal error', { 'Cache-Control': NO_STORE })
       } finally {
-        reply.synchronous = false
+        reply.leaveHandler()
       }
     })
   }
