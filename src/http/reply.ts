@@ -126,7 +126,9 @@ export class Reply {
     }
     if (more) for (let i = 0; i < more.length; i += 2) res.writeHeader(more[i]!, more[i + 1]!)
     if (head || status === 204 || status === 304) {
-      res.endWithoutBody(head ? buf.length : undefined)
+      // uWS reads an explicit `undefined` as a length and leaves the response open: omit it.
+      if (head) res.endWithoutBody(buf.length)
+      else res.endWithoutBody()
       this.finish()
       return
     }
