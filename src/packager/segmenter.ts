@@ -40,6 +40,8 @@ export class Segmenter {
   private readonly opts: SegmenterOptions
   private readonly lead: TrackInfo
   private readonly partTargetTicks: number
+  /** 1.5 ms of lead ticks: how much millisecond timestamps make frame durations jitter. */
+  private readonly jitterTicks: number
   private readonly maxSegmentTicks: number
   private readonly segmentTargetTicks: number
   private pending = new Map<number, Sample[]>()
@@ -63,6 +65,7 @@ export class Segmenter {
     this.lead = lead
     const ts = lead.timescale
     this.partTargetTicks = Math.floor(store.timing.partTarget * ts)
+    this.jitterTicks = Math.ceil(0.0015 * ts)
     // 4.4.3.1: an EXTINF rounded to the nearest integer may not exceed TARGETDURATION,
     // so a segment must stay under TARGETDURATION + 0.5 s (a 2.002 s GOP at 29.97 fps fits).
     this.maxSegmentTicks = Math.floor((store.timing.targetDuration + 0.5) * ts) - 1
@@ -122,15 +125,24 @@ export class Segmenter {
     // frame earlier, and the preload hint moves straight to the next segment's part 0
     // (a hint must name the part that is added next, 4.4.5.3).
     const segmentEnds = this.opts.grid ? this.gridIndex(s.dts + s.cts + s.duration, s.duration) > this.segIndex : this.keyframeExpectedNext()
-    // Close a part now if the next frame clearly cannot fit, so it is out a frame earlier.
-    // Half a frame of slack: frame durations jitter by a tick (millisecond timestamps).
     if (segmentEnds) {
       this.closePart(true)
       this.completeSegment()
       this.predictedCut = true
-    } else if (this.partTicks + this.lastLeadDuration / 2 > this.partLimit()) {
+    } else if (this.partFull()) {
       this.closePart()
     }
+  }
+
+  /** Whether the open part is done before the next lead frame arrives, so it is out a frame earlier. */
+  private partFull(): boolean {
+    // Even audio parts on the grid: half a frame decides, as partLimit() spreads the frames.
+    if (this.opts.grid && this.lead.kind === 'audio') return this.partTicks + this.lastLeadDuration / 2 > this.partLimit()
+    // Otherwise close when a frame as long as the last cannot fit, instead of waiting for
+    // the frame that overflows (at 0.33 s and 30 fps, 9 frames end the part: a 10th makes
+    // 0.333 s). Slack of the timestamp jitter only: a 33/34 ms rhythm must not close a
+    // part that one more frame fits.
+    return this.partTicks + this.lastLeadDuration > this.partTargetTicks + this.jitterTicks
   }
 
   private pushOther(s: Sample): void {

@@ -153,3 +153,28 @@ t.test('a predicted cut that misses its key frame starts the next segment anyway
   t.notOk(open.independent, 'marked as not starting independently')
   t.ok(open.parts.length > 0)
 })
+
+for (const [fps, partTarget, perPart] of [[30, 0.33, 9], [30, 0.25, 7], [30, 0.5, 15], [25, 0.2, 5]] as const) {
+  t.test(`${fps} fps, part target ${partTarget}: each part (${perPart} frames) is published with its last frame, not when the next one arrives`, async (t) => {
+    const { store, seg } = setup(partTarget)
+    const all = frames(fps * 6, fps, fps * 2)
+    const partsIn = (): Array<{ duration: number }> => store.segments.flatMap((s) => s.parts)
+    let seen = 0
+    let late = 0
+    for (const f of all) {
+      seg.push([f])
+      const parts = partsIn()
+      if (parts.length === seen) continue
+      seen = parts.length
+      // Every frame pushed so far is in a published part: nothing waited for a later frame.
+      // (The first GOP's end cannot be foreseen: its length is not known yet.)
+      const published = parts.reduce((sum, p) => sum + p.duration, 0)
+      if (f.dts > 2000 && Math.abs(published - (f.dts + f.duration) / 1000) > 1e-6) late++
+    }
+    t.ok(seen >= 3 * Math.floor(2 / partTarget), `parts published: ${seen}`)
+    t.equal(late, 0, 'no part was held back for the frame after its last')
+    for (const s of store.segments.filter((x) => x.complete)) {
+      for (const p of s.parts.slice(0, -1)) t.equal(Math.round(p.duration * fps), perPart, `part of ${s.msn}: ${p.duration} s is ${perPart} frames`)
+    }
+  })
+}
