@@ -69,6 +69,16 @@ export class Reply {
     })
   }
 
+  /**
+   * Hand the response to a streaming writer (chunked.ts) that writes status, headers and
+   * body itself under the same rules; `end` must be called once it has ended the response.
+   */
+  takeOver(status: number): { res: HttpResponse; end: () => void } | undefined {
+    if (!this.open) return undefined
+    this.status = status
+    return { res: this.res, end: () => this.finish() }
+  }
+
   /** A short text response (errors, health). */
   text(status: number, body: string, headers: Headers = {}): void {
     this.send(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, body)
@@ -108,6 +118,8 @@ export interface RequestContext {
   range: string
   ifNoneMatch: string
   remote: string
+  /** Host header (the MPD names its time endpoint with it). */
+  host: string
 }
 
 /** Copy a request's fields out of uWS's short-lived objects. */
@@ -120,5 +132,6 @@ export function readRequest(res: HttpResponse, req: HttpRequest): RequestContext
     range: req.getHeader('range'),
     ifNoneMatch: req.getHeader('if-none-match'),
     remote: Buffer.from(res.getRemoteAddressAsText()).toString(),
+    host: req.getHeader('host'),
   }
 }
