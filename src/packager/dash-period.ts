@@ -119,12 +119,13 @@ function representation(r: SessionRendition, tl: SessionTimeline, ctx: PeriodCon
 /**
  * ProducerReferenceTime (ISO/IEC 23009-1 5.12): media time zero of the session was
  * captured at the session's wall-clock anchor, the same one PROGRAM-DATE-TIME uses.
- * The segments carry the same mapping in `prft` boxes (hence inband).
+ * Not signalled inband: the segments carry no `prft` boxes (they are shared byte for byte
+ * with LL-HLS, and the MPD's mapping is exact because the anchor is fixed per session).
  */
 function producerReferenceTime(tl: SessionTimeline, ctx: PeriodContext): XmlElement | undefined {
   if (tl.wallAtZero === undefined) return undefined
   return el('ProducerReferenceTime', {
-    id: PRT_ID, inband: ctx.live ? true : undefined, type: 'encoder', wallClockTime: new Date(tl.wallAtZero).toISOString(), presentationTime: 0,
+    id: PRT_ID, type: 'encoder', wallClockTime: new Date(tl.wallAtZero).toISOString(), presentationTime: 0,
   }, [el('UTCTiming', { schemeIdUri: ctx.utcScheme, value: ctx.utcUrl })])
 }
 
