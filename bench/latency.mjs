@@ -13,11 +13,14 @@
  *   streamd-0.2, streamd-0.33, streamd-0.5   an Origin (dist/) with hls.partTarget 0.2 / 0.33 / 0.5 s,
  *       segmentTarget 2 s; FFmpeg publishes the demo over RTMP; hls.js as on streamd's / page
  *       (lowLatencyMode, backBufferLength 30, maxLiveSyncPlaybackRate 1.5) from /static/hls.min.js.
+ *   streamd-dash-0.5   the same origin (ladder on, parts 0.5 s) played as LL-DASH by dash.js in
+ *       low-latency mode (chunked segments, ServiceDescription target, catch-up) from the MPD;
+ *       latency is dash.js's getCurrentLiveLatency() (wall clock − AST-based playhead time).
  *   ffmpeg   one FFmpeg encodes the same demo source (1 s GOP) and writes fMP4 HLS, 1 s segments
  *       (-hls_time 1 -hls_list_size 6 -hls_flags delete_segments+program_date_time) into tmpfs;
  *       nginx (one worker) serves it; hls.js with default live settings (lowLatencyMode off).
  *
- * usage: npm run bench:latency [-- --quick] [--duration S] [--reps N] [--configs streamd-0.2,streamd-0.33,streamd-0.5,ffmpeg]
+ * usage: npm run bench:latency [-- --quick] [--duration S] [--reps N] [--configs streamd-0.2,streamd-0.33,streamd-0.5,streamd-dash-0.5,ffmpeg]
  *        (any streamd-N for another part target N)
  *        [--size 1280x720] [--ladder on|off|default] [--fps 30] [--warmup S] [--wait-quiet S] [--quiet-cores C]
  *        [--results FILE | --no-results] [--json FILE] [--trace DIR]
@@ -37,6 +40,8 @@ import { parseArgs } from 'node:util'
 import { coreBusy } from './lib/latency-sys.mjs'
 import { cpuBetween, cpuSnapshot, killAllSync, launchBrowser, startFfmpeg, startHlsNginx, startOriginChild, stopAllProcs } from './lib/latency-procs.mjs'
 import { playerPage, servePage } from './lib/latency-page.mjs'
+import { dashPlayerPage } from './lib/latency-dash-page.mjs'
+import { getText, watchParts, watchSegments } from './lib/latency-watch.mjs'
 import {
   addHistograms, analysePlayback, blockingTable, detailTable, estimatePdtOffset, histFractionBelow, histQuantile,
   loadTable, mainTable, median, parseHistogram, verdict,
@@ -51,6 +56,8 @@ const ALL_CONFIGS = {
   'streamd-0.2': { kind: 'streamd', partTarget: 0.2, label: 'streamd, parts 0.2 s' },
   'streamd-0.33': { kind: 'streamd', partTarget: 0.33, label: 'streamd, parts 0.33 s' },
   'streamd-0.5': { kind: 'streamd', partTarget: 0.5, label: 'streamd, parts 0.5 s' },
+  // The same origin and segments, played as LL-DASH by dash.js (ladder on: dash.js plays no muxed Representation).
+  'streamd-dash-0.5': { kind: 'streamd', dash: true, partTarget: 0.5, label: 'streamd LL-DASH (dash.js), chunks 0.5 s' },
   ffmpeg: { kind: 'ffmpeg', label: 'FFmpeg HLS 1 s segments + nginx' },
 }
 /** hls.js settings of streamd's own / page (src/http/page.ts). */
@@ -128,11 +135,6 @@ async function waitQuiet(maxS) {
   }
 }
 
-async function getText(url, timeoutMs = 3000) {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
-  return { status: res.status, text: await res.text() }
-}
-
 async function waitFor(fn, timeoutMs, what) {
   const until = Date.now() + timeoutMs
   for (;;) {
@@ -170,76 +172,6 @@ function baselineArgs(root) {
     '-hls_segment_filename', join(root, 'seg%d.m4s'), join(root, 'index.m3u8')]
 }
 
-/**
- * Poll FFmpeg's output directory: for each segment once listed, its program date time,
- * duration and file mtime (see estimatePdtOffset). stop() returns the records.
- */
-function watchSegments(root) {
-  const seen = new Map()
-  const poll = () => {
-    let text
-    try { text = readFileSync(join(root, 'index.m3u8'), 'utf8') } catch { return }
-    let pdt
-    let dur
-    for (const line of text.split('\n')) {
-      if (line.startsWith('#EXTINF:')) dur = Number(line.slice(8).split(',')[0])
-      else if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) pdt = Date.parse(line.slice(25).replace(/([+-]\d\d)(\d\d)$/, '$1:$2'))
-      else if (line && !line.startsWith('#')) {
-        if (!seen.has(line) && Number.isFinite(pdt) && Number.isFinite(dur)) {
-          try {
-            const mtimeMs = Number(statSync(join(root, line), { bigint: true }).mtimeNs) / 1e6
-            seen.set(line, { pdtMs: pdt, durationS: dur, mtimeMs })
-          } catch { /* deleted meanwhile */ }
-        }
-        pdt = undefined
-        dur = undefined
-      }
-    }
-  }
-  const timer = setInterval(poll, 100)
-  return { stop: () => { clearInterval(timer); poll(); return [...seen.values()] } }
-}
-
-/**
- * Poll streamd's media playlist every 50 ms (plain GETs, not blocking, so the
- * blocking-delay histogram only sees the player) and note, for each new part,
- * when it was first listed and the program date time of its end. stop()
- * returns [{ pdtMs, durationS, mtimeMs }] in the shape estimatePdtOffset takes
- * (mtimeMs = first seen), to check streamd's dates against when media really arrived.
- */
-function watchParts(url, keepTexts) {
-  const seen = new Map()
-  let last = ''
-  let stopped = false
-  const loop = (async () => {
-    while (!stopped) {
-      const t0 = Date.now()
-      try {
-        const { status, text } = await getText(url, 2000)
-        const at = Date.now()
-        if (keepTexts && text !== last) { keepTexts.push([at, url, text]); last = text }
-        if (status === 200) {
-          let pdt
-          let offset = 0
-          for (const line of text.split('\n')) {
-            if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) { pdt = Date.parse(line.slice(25)); offset = 0 }
-            else if (line.startsWith('#EXT-X-PART:') && Number.isFinite(pdt)) {
-              const d = Number(/DURATION=([\d.]+)/.exec(line)?.[1])
-              const uri = /URI="([^"]+)"/.exec(line)?.[1]
-              offset += d
-              if (uri && !seen.has(uri)) seen.set(uri, { pdtMs: pdt + (offset - d) * 1000, durationS: d, mtimeMs: at })
-            } else if (line && !line.startsWith('#')) pdt = undefined
-          }
-        }
-      } catch { /* next poll */ }
-      await sleep(Math.max(0, 50 - (Date.now() - t0)))
-    }
-  })()
-  // The first listing of an already-running playlist shows old parts late: skip the first second.
-  const since = Date.now() + 1000
-  return { stop: async () => { stopped = true; await loop; return [...seen.values()].filter((r) => r.mtimeMs >= since) } }
-}
-
 /** Start the server side of a config; returns { src, hlsJsUrl, files, mediaUrl, roots, stop, extra }. */
 async function startServerSide(cfg) {
   if (cfg.kind === 'streamd') {
@@ -247,14 +179,16 @@ async function startServerSide(cfg) {
     tmpRoots.push(dataDir)
     const overrides = { hls: { partTarget: cfg.partTarget, segmentTarget: SEGMENT_TARGET }, dataDir }
     if (opt.ladder !== 'default') overrides.ladder = { enabled: opt.ladder === 'on' }
+    if (cfg.dash) overrides.ladder = { enabled: true }
     const origin = await startOriginChild(overrides)
     const base = `http://127.0.0.1:${origin.http}`
     const publisher = startFfmpeg(ffmpeg, demoSourceArgs({ width, height, fps, url: `rtmp://127.0.0.1:${origin.rtmp}/live/demo` }), 'publisher')
     return {
       startedAt: Date.now(),
-      src: `${base}/live/demo/index.m3u8`,
+      src: cfg.dash ? `${base}/live/demo/manifest.mpd` : `${base}/live/demo/index.m3u8`,
       hlsJsUrl: `${base}/static/hls.min.js`,
-      files: {},
+      files: cfg.dash ? { '/dash.all.min.js': { type: 'text/javascript', body: readFileSync(createRequire(import.meta.url).resolve('dashjs')) } } : {},
+      multivariantUrl: `${base}/live/demo/index.m3u8`,
       mediaUrl: `${base}/live/demo/source/index.m3u8`,
       roots: [origin.pid, publisher.pid],
       publisher,
@@ -318,11 +252,11 @@ async function runConfig(cfg, rep) {
     if (launched.status === 'fulfilled') chrome = launched.value
     else throw launched.reason
     if (ready.status === 'rejected') throw ready.reason
-    const variants = cfg.kind === 'streamd' ? describeVariants((await getText(side.src)).text) : 'one muxed rendition'
+    const variants = cfg.kind === 'streamd' ? describeVariants((await getText(side.multivariantUrl)).text) : 'one muxed rendition'
     // A viewer arriving at an established stream: at least `warmup` s after the source started.
     await sleep(Math.max(0, side.startedAt + warmup * 1000 - Date.now()))
 
-    pageServer = await servePage(playerPage({
+    pageServer = await servePage(cfg.dash ? dashPlayerPage({ dashJsUrl: '/dash.all.min.js', src: side.src }) : playerPage({
       hlsJsUrl: side.hlsJsUrl,
       src: side.src,
       hlsConfig: cfg.kind === 'streamd' ? STREAMD_HLS_CONFIG : BASELINE_HLS_CONFIG,
@@ -430,7 +364,7 @@ function summarise(cfg, recs) {
   const blocking = Object.fromEntries(blockingKinds.map((k) => [k, addHistograms(recs.map((r) => r.blocking[k]))]))
   const blockingAll = addHistograms(Object.values(blocking))
   return {
-    id: cfg.id, kind: cfg.kind, label: cfg.label, partTarget: cfg.partTarget,
+    id: cfg.id, kind: cfg.kind, dash: Boolean(cfg.dash), label: cfg.label, partTarget: cfg.partTarget,
     runs: recs.length, played: played.length === recs.length && recs.length > 0,
     p50: medTrue('p50'), p95: medTrue('p95'), steadyP50: medTrue('steadyP50'), steadyP95: medTrue('steadyP95'),
     rawP50: med('p50'), rawP95: med('p95'),

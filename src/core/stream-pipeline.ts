@@ -158,12 +158,20 @@ export class StreamPipeline implements MediaSink {
     // Every rendition numbers this session's segments from the same base.
     const msnBase = Math.max(...this.stores.map((s) => s.upcomingMsn))
     const feeds = new Map<string, RenditionFeed>()
+    // The session's timeline for DASH: anchored on the same epoch clock as PROGRAM-DATE-TIME.
+    const timeline = { firstMsn: msnBase, wallAtZero: undefined as number | undefined, gridSeconds: plan.mode === 'ladder' ? config.hls.segmentTarget : undefined }
+    this.deps.stream.addTimeline(timeline)
+    const wallAtZero = (): number => {
+      const w = this.normalizer.currentEpoch?.wallAtZero
+      if (w !== undefined) timeline.wallAtZero ??= w
+      return w ?? Date.now()
+    }
     for (const store of this.stores) {
       feeds.set(store.name, new RenditionFeed({
         store,
         segmentTarget: config.hls.segmentTarget,
         grid: plan.mode === 'ladder' ? { msnBase } : undefined,
-        wallClockAt: (t) => (this.normalizer.currentEpoch?.wallAtZero ?? Date.now()) + t * 1000,
+        wallClockAt: (t) => wallAtZero() + t * 1000,
         logger: this.log.child({ rendition: store.name }),
         onPart: () => this.deps.metrics.parts.inc({ stream: this.deps.stream.name, rendition: store.name }),
         onSegment: () => this.deps.metrics.segments.inc({ stream: this.deps.stream.name, rendition: store.name }),

@@ -6,7 +6,9 @@ import type { Reply, RequestContext } from './reply.js'
 import * as cache from './cache-policy.js'
 import { notFound, type LiveDeps } from './live-common.js'
 import { serveMultivariant, servePlaylist } from './live-playlists.js'
-import { serveInit, servePart, serveSegment } from './live-media.js'
+import { serveInit, servePart } from './live-media.js'
+import { serveMpd } from './live-dash.js'
+import { serveSegmentStreaming } from './live-segment-stream.js'
 
 /** What the live routes read from (defined beside the shared helpers). */
 export type { LiveDeps } from './live-common.js'
@@ -15,7 +17,7 @@ export type { LiveDeps } from './live-common.js'
 export function serveLive(route: Route, ctx: RequestContext, reply: Reply, deps: LiveDeps): void {
   if (!('stream' in route)) return notFound(reply, cache.UNKNOWN_PATH)
   const stream = deps.directory.get(route.stream)
-  const isPlaylist = route.kind === 'multivariant' || route.kind === 'media-playlist'
+  const isPlaylist = route.kind === 'multivariant' || route.kind === 'media-playlist' || route.kind === 'mpd'
   // B.1: a failed blocking playlist request is cached 4 target durations, others 1.
   const missing = (): string => {
     const td = deps.targetDuration
@@ -24,6 +26,7 @@ export function serveLive(route: Route, ctx: RequestContext, reply: Reply, deps:
   // A removed stream's playlists are gone; its segments stay servable a while (6.2.1).
   if (!stream || (stream.removed && isPlaylist)) return notFound(reply, missing(), 'no such stream')
   if (route.kind === 'multivariant') return serveMultivariant(ctx, reply, stream, deps)
+  if (route.kind === 'mpd') return serveMpd(ctx, reply, stream, deps)
   if (!('rendition' in route)) return notFound(reply, cache.UNKNOWN_PATH)
   const store = stream.renditions.get(route.rendition)
   if (!store) return notFound(reply, missing(), 'no such rendition')
@@ -33,7 +36,7 @@ export function serveLive(route: Route, ctx: RequestContext, reply: Reply, deps:
     case 'init':
       return serveInit(ctx, reply, store)
     case 'segment':
-      return serveSegment(ctx, reply, store, route.msn)
+      return serveSegmentStreaming(ctx, reply, store, route.msn)
     case 'part':
       return servePart(ctx, reply, store, route.msn, route.part, deps)
   }

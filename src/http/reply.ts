@@ -110,6 +110,16 @@ export class Reply {
     else this.res.cork(() => this.write(status, headers, buf, head, more))
   }
 
+  /**
+   * Hand the response to a streaming writer (chunked.ts) that writes status, headers and
+   * body itself under the same rules; `end` must be called once it has ended the response.
+   */
+  takeOver(status: number): { res: HttpResponse; end: () => void } | undefined {
+    if (!this.open) return undefined
+    this.status = status
+    return { res: this.res, end: () => this.finish() }
+  }
+
   /** A short text response (errors, health). */
   text(status: number, body: string, headers: Headers = {}): void {
     this.send(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, body)
@@ -175,6 +185,8 @@ export interface RequestContext {
   ifNoneMatch: string
   /** Remote address; read it synchronously in the handler (uWS's response may be gone later). */
   readonly remote: string
+  /** Host header (the MPD names its time endpoint with it). */
+  readonly host: string
 }
 
 /** A request's fields; the remote address is formatted only when asked for (few routes need it). */
@@ -185,6 +197,7 @@ class Context implements RequestContext {
   readonly acceptEncoding: string
   readonly range: string
   readonly ifNoneMatch: string
+  readonly host: string
   private readonly res: HttpResponse
   private remoteText: string | undefined
 
@@ -197,6 +210,7 @@ class Context implements RequestContext {
     this.acceptEncoding = req.getHeader('accept-encoding')
     this.range = req.getHeader('range')
     this.ifNoneMatch = req.getHeader('if-none-match')
+    this.host = req.getHeader('host')
   }
 
   get remote(): string {

@@ -14,6 +14,8 @@ export type Route =
   | { kind: 'api-streams' }
   | { kind: 'api-stream'; stream: string }
   | { kind: 'multivariant'; stream: string }
+  | { kind: 'mpd'; stream: string }
+  | { kind: 'time' }
   | { kind: 'media-playlist'; stream: string; rendition: string }
   | { kind: 'init'; stream: string; rendition: string }
   | { kind: 'segment'; stream: string; rendition: string; msn: number }
@@ -51,6 +53,8 @@ export function route(path: string): Route {
       return { kind: 'static', file: 'hls.min.js' }
     case '/api/v1/streams':
       return { kind: 'api-streams' }
+    case '/time':
+      return { kind: 'time' }
   }
   const parts = path.split('/')
   // parts[0] is '' (leading slash)
@@ -62,6 +66,7 @@ export function route(path: string): Route {
   const stream = parts[2]!
   if (!isValidName(stream)) return { kind: 'not-found' }
   if (parts.length === 4) {
+    if (parts[3] === 'manifest.mpd') return { kind: 'mpd', stream }
     return parts[3] === 'index.m3u8' ? { kind: 'multivariant', stream } : { kind: 'not-found' }
   }
   const rendition = parts[3]!

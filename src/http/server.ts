@@ -12,6 +12,7 @@ import type { StreamDirectory } from '../packager/live-stream.js'
 import { CORS, Reply, readRequest, type RequestContext } from './reply.js'
 import { MAX_PATH, MAX_QUERY, route, type Route } from './router.js'
 import { serveLive } from './live-routes.js'
+import { serveTime } from './live-dash.js'
 import { renderPage } from './page.js'
 import { streamJson } from './api.js'
 import { NO_STORE, UNKNOWN_PATH } from './cache-policy.js'
@@ -123,6 +124,8 @@ export class HttpServer {
         const s = this.deps.directory.get(r.stream)
         return s ? this.json(reply, streamJson(s), head) : reply.text(404, 'no such stream', { ...CORS, 'Cache-Control': NO_STORE })
       }
+      case 'time':
+        return serveTime(ctx, reply)
       case 'not-found':
         return reply.text(404, 'not found', { ...CORS, 'Cache-Control': UNKNOWN_PATH })
       default:

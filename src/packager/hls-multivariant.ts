@@ -33,8 +33,8 @@ function produced(store: RenditionStore): Produced | undefined {
   }
 }
 
-/** ISO 639-2 (mdhd) to the BCP 47 tag HLS wants, for the common two-letter cases. */
-const BCP47: Record<string, string> = { eng: 'en', hin: 'hi', tam: 'ta', tel: 'te', ben: 'bn', mar: 'mr', urd: 'ur', spa: 'es', fra: 'fr', deu: 'de', ara: 'ar', por: 'pt', jpn: 'ja', zho: 'zh', rus: 'ru' }
+/** ISO 639-2 (mdhd) to BCP 47 for the common two-letter cases (HLS LANGUAGE, DASH @lang). */
+export const BCP47: Record<string, string> = { eng: 'en', hin: 'hi', tam: 'ta', tel: 'te', ben: 'bn', mar: 'mr', urd: 'ur', spa: 'es', fra: 'fr', deu: 'de', ara: 'ar', por: 'pt', jpn: 'ja', zho: 'zh', rus: 'ru' }
 
 function audioMedia(p: Produced, isDefault: boolean): string {
   const lang = p.audio!.language

@@ -16,6 +16,22 @@ export interface IngestInfo {
   since: number
 }
 
+/**
+ * One publish session's timeline, as DASH needs it: media time zero of the session is
+ * `wallAtZero` on the wall clock (the ingest arrival of its first key frame, the same
+ * anchor as PROGRAM-DATE-TIME), and its first segment number is `firstMsn`.
+ */
+export interface SessionTimeline {
+  firstMsn: number
+  /** Set once the session's first consumer starts its epoch. */
+  wallAtZero: number | undefined
+  /** Grid slot in seconds when segments are cut on the shared grid (ladder); undefined when keyframe-cut. */
+  gridSeconds: number | undefined
+}
+
+/** Timelines kept per stream: older ones have no segments left in any window. */
+const MAX_TIMELINES = 16
+
 /** One stream name and its renditions. */
 export class LiveStream {
   readonly name: string
@@ -30,9 +46,12 @@ export class LiveStream {
    * segments stay servable for the playlist's duration (rfc8216bis 6.2.1).
    */
   removed = false
+  /** Publish sessions of this name, oldest first (DASH Periods). */
+  readonly timelines: SessionTimeline[] = []
   /** Requests waiting on the stream as a whole (the multivariant playlist of a starting stream). */
   readonly waiters = new WaiterSet()
   private readonly listeners = new Set<() => void>()
+  private ast: number | undefined
 
   constructor(name: string) {
     this.name = name
@@ -50,6 +69,18 @@ export class LiveStream {
     this.renditions.set(store.name, store)
     store.onChange(() => this.changed())
     this.changed()
+  }
+
+  /** DASH availabilityStartTime: the first session's media zero, latched for this object's life. */
+  get availabilityStart(): number | undefined {
+    this.ast ??= this.timelines.find((t) => t.wallAtZero !== undefined)?.wallAtZero
+    return this.ast
+  }
+
+  /** Record a new publish session's timeline. */
+  addTimeline(t: SessionTimeline): void {
+    this.timelines.push(t)
+    if (this.timelines.length > MAX_TIMELINES) this.timelines.shift()
   }
 
   /** Wake stream-level waiters and listeners. */

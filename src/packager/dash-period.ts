@@ -1,0 +1,176 @@
+/**
+ * One DASH Period of the MPD: a publish session's renditions as AdaptationSets
+ * and Representations over the very segment URLs HLS lists ({msn}.m4s).
+ *
+ * Addressing: on the shared grid (ladder) every segment is exactly the grid slot
+ * long, so SegmentTemplate@duration with $Number$ describes it without listing
+ * anything (ISO/IEC 23009-1 5.3.9.5.3) and a low-latency player can compute the
+ * live edge from the clock alone. Keyframe-cut segments (passthrough) vary with
+ * the source's GOP, so they are listed in a SegmentTimeline instead (5.3.9.6).
+ */
+import { el, type XmlElement } from '../formats/dash/xml.js'
+import type { SessionTimeline } from './live-stream.js'
+import type { RenditionStore } from './rendition-store.js'
+import type { InitRecord, SegmentRecord } from './types.js'
+import { BCP47 } from './hls-multivariant.js'
+import { measureFigures } from './stats.js'
+
+/** The ProducerReferenceTime id that ServiceDescription's Latency refers to. */
+export const PRT_ID = 0
+
+/** What a Period needs besides the session. */
+export interface PeriodContext {
+  /** Dynamic (live) or static (ended) presentation. */
+  live: boolean
+  /** UTCTiming scheme and URL, repeated inside ProducerReferenceTime. */
+  utcScheme: string
+  utcUrl: string
+  /** LL: availabilityTimeOffset of chunked (grid) segments, seconds. */
+  availabilityTimeOffset: number
+}
+
+/** One rendition's share of a session: its segments in the session's number range. */
+export interface SessionRendition {
+  store: RenditionStore
+  init: InitRecord
+  /** Retained segments of the session with media (complete, or with parts), oldest first. */
+  segments: SegmentRecord[]
+}
+
+/** The Period's window in static presentations (numbers actually retained). */
+export interface StaticWindow {
+  firstMsn: number
+  lastMsn: number
+}
+
+/** DASH @frameRate: an integer, or N/1001 for NTSC-style rates (5.3.7.2 FrameRateType). */
+export function frameRateAttr(fps: number | undefined): string | undefined {
+  if (!fps || !Number.isFinite(fps) || fps <= 0) return undefined
+  if (Math.abs(fps - Math.round(fps)) < 0.01) return String(Math.round(fps))
+  const ntsc = Math.round(fps * 1.001)
+  if (Math.abs(fps * 1.001 - ntsc) < 0.01) return `${ntsc * 1000}/1001`
+  return String(Math.round(fps))
+}
+
+/** Timescale of a rendition's addressing: its video track's, else its first track's. */
+export function leadTimescale(init: InitRecord): number {
+  return (init.tracks.find((t) => t.kind === 'video') ?? init.tracks[0])?.timescale ?? 1000
+}
+
+function segmentTemplate(r: SessionRendition, tl: SessionTimeline, ctx: PeriodContext, win: StaticWindow | undefined): XmlElement {
+  const ts = leadTimescale(r.init)
+  const common = {
+    media: `${r.store.name}/$Number$.m4s`,
+    initialization: `${r.store.name}/init.mp4?v=${r.init.hash}`,
+  }
+  if (tl.gridSeconds !== undefined) {
+    const slot = Math.round(tl.gridSeconds * ts)
+    // Live: numbers and offset are the session's own and never change. Static: the Period
+    // starts at the first retained number, so PTO moves its media time to the Period start.
+    const start = win?.firstMsn ?? tl.firstMsn
+    return el('SegmentTemplate', {
+      timescale: ts, duration: slot, startNumber: start, presentationTimeOffset: (start - tl.firstMsn) * slot, ...common,
+      // DASH-IF IOP LL (9.X.4.3): a chunked segment may be requested this long before it completes.
+      availabilityTimeOffset: ctx.live ? round3(ctx.availabilityTimeOffset) : undefined,
+      availabilityTimeComplete: ctx.live ? false : undefined,
+    })
+  }
+  const complete = r.segments.filter((s) => s.complete && !s.gap && (!win || (s.msn >= win.firstMsn && s.msn <= win.lastMsn)))
+  const wall0 = tl.wallAtZero ?? 0
+  const t0 = (s: SegmentRecord): number => Math.max(0, Math.round(((s.pdt - wall0) / 1000) * ts))
+  const entries: Array<{ t: number; d: number; r: number }> = []
+  complete.forEach((s, i) => {
+    const next = complete[i + 1]
+    const t = t0(s)
+    const d = next && next.msn === s.msn + 1 ? Math.max(1, t0(next) - t) : Math.max(1, Math.round(s.duration * ts))
+    const prev = entries[entries.length - 1]
+    if (prev && prev.t + prev.d * (prev.r + 1) === t && prev.d === d) prev.r++
+    else entries.push({ t, d, r: 0 })
+  })
+  const first = complete[0]
+  return el('SegmentTemplate', {
+    timescale: ts, startNumber: first?.msn ?? tl.firstMsn,
+    presentationTimeOffset: win && first ? t0(first) : 0, ...common,
+  }, [el('SegmentTimeline', {}, entries.map((e, i) => el('S', { t: i === 0 || !contiguous(entries[i - 1]!, e) ? e.t : undefined, d: e.d, r: e.r || undefined })))])
+}
+
+const contiguous = (a: { t: number; d: number; r: number }, b: { t: number }): boolean => a.t + a.d * (a.r + 1) === b.t
+const round3 = (x: number): number => Math.round(x * 1000) / 1000
+
+function representation(r: SessionRendition, tl: SessionTimeline, ctx: PeriodContext, win: StaticWindow | undefined): XmlElement | undefined {
+  const figures = measureFigures(r.store)
+  if (!figures) return undefined
+  const v = r.init.tracks.find((t) => t.kind === 'video')
+  const a = r.init.tracks.find((t) => t.kind === 'audio')
+  return el('Representation', {
+    id: r.store.name,
+    bandwidth: figures.peakBitrate,
+    codecs: r.init.tracks.map((t) => t.codec).join(','),
+    width: v?.width, height: v?.height,
+    frameRate: v ? frameRateAttr(r.store.frameRate) : undefined,
+    sar: v ? '1:1' : undefined,
+    audioSamplingRate: a?.sampleRate,
+  }, [
+    a?.channels !== undefined && el('AudioChannelConfiguration', { schemeIdUri: 'urn:mpeg:dash:23003:3:audio_channel_configuration:2011', value: a.channels }),
+    segmentTemplate(r, tl, ctx, win),
+  ])
+}
+
+/**
+ * ProducerReferenceTime (ISO/IEC 23009-1 5.12): media time zero of the session was
+ * captured at the session's wall-clock anchor, the same one PROGRAM-DATE-TIME uses.
+ * Not signalled inband: the segments carry no `prft` boxes (they are shared byte for byte
+ * with LL-HLS, and the MPD's mapping is exact because the anchor is fixed per session).
+ */
+function producerReferenceTime(tl: SessionTimeline, ctx: PeriodContext): XmlElement | undefined {
+  if (tl.wallAtZero === undefined) return undefined
+  return el('ProducerReferenceTime', {
+    id: PRT_ID, type: 'encoder', wallClockTime: new Date(tl.wallAtZero).toISOString(), presentationTime: 0,
+  }, [el('UTCTiming', { schemeIdUri: ctx.utcScheme, value: ctx.utcUrl })])
+}
+
+type Kind = 'video' | 'audio' | 'muxed'
+
+function kindOf(init: InitRecord): Kind {
+  const v = init.tracks.some((t) => t.kind === 'video')
+  const a = init.tracks.some((t) => t.kind === 'audio')
+  return v && a ? 'muxed' : v ? 'video' : 'audio'
+}
+
+/** AdaptationSets of a Period: one for video (or muxed) renditions, one per audio language. */
+export function adaptationSets(renditions: SessionRendition[], tl: SessionTimeline, ctx: PeriodContext, win?: StaticWindow): XmlElement[] {
+  const groups = new Map<string, SessionRendition[]>()
+  for (const r of renditions) {
+    const kind = kindOf(r.init)
+    const key = kind === 'audio' ? `audio:${r.init.tracks.find((t) => t.kind === 'audio')?.language ?? 'und'}` : kind
+    groups.set(key, [...(groups.get(key) ?? []), r])
+  }
+  const sets: XmlElement[] = []
+  // Video first, then audio languages in a stable order; ids unique within the Period.
+  const keys = [...groups.keys()].sort((x, y) => (x.startsWith('audio') ? 1 : 0) - (y.startsWith('audio') ? 1 : 0) || x.localeCompare(y))
+  for (const key of keys) {
+    const members = groups.get(key)!
+    const reps = members.map((r) => representation(r, tl, ctx, win)).filter((x): x is XmlElement => x !== undefined)
+    if (reps.length === 0) continue
+    const audio = key.startsWith('audio:')
+    const lang = audio ? key.slice(6) : undefined
+    const videos = members.flatMap((r) => r.init.tracks.filter((t) => t.kind === 'video'))
+    sets.push(el('AdaptationSet', {
+      id: sets.length,
+      contentType: key === 'muxed' ? undefined : audio ? 'audio' : 'video',
+      mimeType: audio ? 'audio/mp4' : 'video/mp4',
+      lang: lang && lang !== 'und' ? BCP47[lang] ?? lang : undefined,
+      // Segments of all renditions are aligned by number and start with a sync sample.
+      segmentAlignment: true,
+      startWithSAP: 1,
+      maxWidth: videos.length ? Math.max(...videos.map((t) => t.width ?? 0)) || undefined : undefined,
+      maxHeight: videos.length ? Math.max(...videos.map((t) => t.height ?? 0)) || undefined : undefined,
+    }, [
+      // Schema order (5.3.7): ProducerReferenceTime (RepresentationBase) before Role.
+      producerReferenceTime(tl, ctx),
+      audio && el('Role', { schemeIdUri: 'urn:mpeg:dash:role:2011', value: 'main' }),
+      ...reps,
+    ]))
+  }
+  return sets
+}
