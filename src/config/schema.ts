@@ -3,6 +3,8 @@
  * machine: every port free on a fresh box, publishing open (keys come later).
  */
 
+import { PRESETS, rungsProblem, streamLaddersProblem, type RungSpec, type StreamLadders } from './rungs.js'
+
 /** Fully resolved streamd configuration. */
 export interface Config {
   http: { host: string; port: number }
@@ -32,6 +34,10 @@ export interface Config {
     pixelBudget: number
     /** kbit/s of audio renditions when the source's audio is not AAC. */
     audioBitrate: number
+    /** The rungs of every stream's ladder; null: derived from each source (the seeds). */
+    rungs: RungSpec[] | null
+    /** Rungs for named streams, over `rungs`. */
+    streams: StreamLadders
   }
   worker: {
     /** First restart delay after an FFmpeg worker dies, ms; doubles up to maxBackoffMs. */
@@ -49,7 +55,7 @@ export const DEFAULTS: Config = {
   publish: { open: true },
   ffmpeg: { path: null },
   hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120 },
-  ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128 },
+  ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128, rungs: null, streams: {} },
   worker: { minBackoffMs: 250, maxBackoffMs: 8000 },
   dataDir: './data',
   log: { level: 'info' },
@@ -82,10 +88,12 @@ export const CHECKS = {
   ladder: {
     enabled: bool,
     copyTop: bool,
-    preset: oneOf('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'),
+    preset: oneOf(...PRESETS),
     maxRungs: int(1, 8),
     pixelBudget: int(0, 10_000_000_000),
     audioBitrate: int(32, 512),
+    rungs: (v: unknown) => (v === null ? undefined : rungsProblem(v)),
+    streams: streamLaddersProblem,
   },
   worker: { minBackoffMs: int(10, 60000), maxBackoffMs: int(10, 600000) },
   dataDir: str,

@@ -19,7 +19,7 @@ import type { LiveStream } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import { RenditionFeed } from './rendition-feed.js'
 import { PipelineSupervisor } from './pipeline-supervisor.js'
-import { AUDIO_RENDITION, planStream, renditionNames, sourceFromMetadata, type StreamPlan } from './stream-plan.js'
+import { AUDIO_RENDITION, metadataVideoKbps, planStream, renditionNames, sourceFromMetadata, type StreamPlan } from './stream-plan.js'
 
 /** What a pipeline needs from the origin that builds it. */
 export interface PipelineDeps {
@@ -146,7 +146,10 @@ export class StreamPipeline implements MediaSink {
   private begin(): void {
     const { config } = this.deps
     const source = this.source()
-    let plan = planStream(config, source, this.normalizer.hasAudio)
+    let plan = planStream(config, source, this.normalizer.hasAudio, { stream: this.deps.stream.name, sourceKbps: metadataVideoKbps(this.normalizer.metadataBody) })
+    if (plan.mode === 'ladder' && plan.dropped?.length) {
+      this.log.warn({ dropped: plan.dropped }, `configured rungs left out for this source: ${plan.dropped.map((d) => `${d.name} (${d.why})`).join('; ')}`)
+    }
     if (plan.mode === 'ladder' && this.normalizer.videoConfig && !source) {
       this.log.warn('source size unknown (no metadata, unreadable SPS); passing it through without a ladder')
       plan = { mode: 'passthrough' }

@@ -6,7 +6,8 @@
 import { availableParallelism } from 'node:os'
 import type { Config } from '../config/schema.js'
 import { decodeAmf0 } from '../formats/amf0.js'
-import { planLadder, type CopyRung, type SourceVideo, type VideoRung } from '../transcode/ladder.js'
+import { planLadder, type CopyRung, type Rung, type SourceVideo, type VideoRung } from '../transcode/ladder.js'
+import { rungsFromSpecs, type SpecLadder } from '../transcode/ladder-spec.js'
 import { sourceVideoInfo } from '../formats/h264-sps.js'
 
 /** Name of the rendition that carries the source as is. */
@@ -17,36 +18,62 @@ export const AUDIO_RENDITION = 'audio'
 /** The renditions of one publish session. */
 export type StreamPlan =
   | { mode: 'passthrough' }
-  | { mode: 'ladder'; source?: SourceVideo; copy?: CopyRung; encoded: VideoRung[]; audio: boolean }
+  | { mode: 'ladder'; source?: SourceVideo; copy?: CopyRung; encoded: VideoRung[]; audio: boolean; /** configured rungs left out */ dropped?: SpecLadder['dropped'] }
+
+/** A positive number field of an onMetaData tag body, by name; undefined when absent or garbage. */
+function metadataNumber(body: Buffer | undefined, ...keys: string[]): number | undefined {
+  if (!body) return undefined
+  try {
+    const values = decodeAmf0(body)
+    const meta = values.find((v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)) as Record<string, unknown> | undefined
+    for (const k of keys) {
+      const v = meta?.[k]
+      if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v
+    }
+  } catch {
+    // metadata is optional and publishers get it wrong; the SPS is the fallback
+  }
+  return undefined
+}
 
 /** Width, height and frame rate from an onMetaData tag body, where present. */
 export function sourceFromMetadata(body: Buffer | undefined): Partial<SourceVideo> {
   if (!body) return {}
-  try {
-    const values = decodeAmf0(body)
-    const meta = values.find((v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)) as Record<string, unknown> | undefined
-    const num = (k: string): number | undefined => (typeof meta?.[k] === 'number' && Number.isFinite(meta[k]) && (meta[k] as number) > 0 ? (meta[k] as number) : undefined)
-    return { width: num('width'), height: num('height'), fps: num('framerate') ?? num('fps') }
-  } catch {
-    return {} // metadata is optional and publishers get it wrong; the SPS is the fallback
-  }
+  return { width: metadataNumber(body, 'width'), height: metadataNumber(body, 'height'), fps: metadataNumber(body, 'framerate', 'fps') }
 }
 
-/** Plan a session's renditions. `source` is undefined for audio-only streams. */
-export function planStream(config: Config, source: SourceVideo | undefined, hasAudio: boolean): StreamPlan {
+/** The video bitrate the publisher states in onMetaData (`videodatarate`, kbit/s), if any. */
+export function metadataVideoKbps(body: Buffer | undefined): number | undefined {
+  return metadataNumber(body, 'videodatarate')
+}
+
+/** What is known of a session beyond its picture: its name, the bitrate its publisher states. */
+export interface PlanContext { stream?: string; sourceKbps?: number }
+
+/**
+ * Plan a session's renditions. `source` is undefined for audio-only streams. The ladder
+ * is the stream's own from `ladder.streams`, else `ladder.rungs`, else derived from the source.
+ */
+export function planStream(config: Config, source: SourceVideo | undefined, hasAudio: boolean, ctx: PlanContext = {}): StreamPlan {
   const l = config.ladder
   if (!l.enabled) return { mode: 'passthrough' }
   if (!source) return { mode: 'ladder', encoded: [], audio: hasAudio }
-  const rungs = planLadder(source, {
+  const specs = (ctx.stream !== undefined ? l.streams[ctx.stream]?.rungs : undefined) ?? l.rungs
+  const configured = specs ? rungsFromSpecs(specs, source, l.preset) : undefined
+  // A configured ladder with nothing left for this source (all larger) falls back to the derived one.
+  const rungs: Rung[] = configured?.rungs.length ? configured.rungs : planLadder(source, {
     preset: l.preset,
     copyTop: l.copyTop,
     pixelBudget: l.pixelBudget > 0 ? l.pixelBudget : availableParallelism() * 40_000_000,
     maxRungs: l.maxRungs,
+    sourceKbps: ctx.sourceKbps,
   })
   const copy = rungs.find((r): r is CopyRung => r.kind === 'copy')
   const encoded = rungs.filter((r): r is VideoRung => r.kind === 'video')
     .map((r) => (r.fpsCap ? { ...r, fpsCap: wholeFrameFps(r.fpsCap, config.hls.partTarget, config.hls.segmentTarget) } : r))
-  return { mode: 'ladder', source, copy: copy ? { ...copy, name: SOURCE_RENDITION } : undefined, encoded, audio: hasAudio }
+  // The derived ladder's copy rung is always `source`; a configured one keeps its name.
+  const copyRung = copy && !configured?.rungs.length ? { ...copy, name: SOURCE_RENDITION } : copy
+  return { mode: 'ladder', source, copy: copyRung, encoded, audio: hasAudio, dropped: configured?.dropped }
 }
 
 /**

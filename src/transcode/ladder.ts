@@ -45,6 +45,11 @@ export interface LadderOptions {
   /** Encoded pixels per second the machine can afford in real time at `preset`. */
   pixelBudget: number
   maxRungs: number
+  /**
+   * The source's video bitrate (kbit/s) when the publisher states it: no encoded rung
+   * gets more bits than the source has, which would only cost bandwidth.
+   */
+  sourceKbps?: number
 }
 
 interface Seed { height: number; bitrate: number; profile: VideoRung['profile']; fpsCap?: number }
@@ -108,5 +113,14 @@ export function planLadder(source: SourceVideo, o: LadderOptions): Rung[] {
   while (encoded.length > 0 && count() > o.maxRungs) encoded.shift()
   let cost = encoded.reduce((a, r) => a + rungCost(r, source), 0)
   while (encoded.length > 1 && cost > o.pixelBudget) cost -= rungCost(encoded.shift()!, source)
-  return top.kind === 'copy' ? [top, ...encoded] : encoded
+  const capped = encoded.map((r) => capBitrate(r, o.sourceKbps))
+  return top.kind === 'copy' ? [top, ...capped] : capped
+}
+
+/** `r` with its bitrates scaled down to at most `kbps` (unchanged when unknown or higher). */
+export function capBitrate(r: VideoRung, kbps: number | undefined): VideoRung {
+  if (!kbps || kbps >= r.bitrate) return r
+  const bitrate = Math.max(50, Math.round(kbps))
+  const scale = bitrate / r.bitrate
+  return { ...r, bitrate, maxrate: Math.max(bitrate, Math.round(r.maxrate * scale)), bufsize: Math.max(bitrate, Math.round(r.bufsize * scale)) }
 }

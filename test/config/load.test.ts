@@ -31,6 +31,19 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['retention under the window', { hls: { windowSeconds: 30, endedRetentionSeconds: 10 } }, /hls\.endedRetentionSeconds 10 is less than hls\.windowSeconds 30/],
   ['log level', { log: { level: 'loud' } }, /log\.level is "loud"; expected one of fatal, error/],
   ['top level array', [1, 2], /top level is \[1,2\]; expected a JSON object/],
+  ['empty rung list', { ladder: { rungs: [] } }, /ladder\.rungs is \[\]; expected a list of 1 to 8 rungs/],
+  ['odd rung height', { ladder: { rungs: [{ name: 'x', height: 721, bitrate: 900 }] } }, /ladder\.rungs .*rung 0 \(x\): height must be an even integer/],
+  ['rung without bitrate', { ladder: { rungs: [{ name: 'x', height: 720 }] } }, /rung 0 \(x\): bitrate must be an integer kbit\/s/],
+  ['maxrate under bitrate', { ladder: { rungs: [{ name: 'x', height: 720, bitrate: 900, maxrate: 500 }] } }, /maxrate must be an integer kbit\/s, at least the bitrate/],
+  ['unknown rung field', { ladder: { rungs: [{ name: 'x', height: 720, bitrate: 900, crf: 23 }] } }, /unknown field crf/],
+  ['rung name with a slash', { ladder: { rungs: [{ name: '../x', height: 720, bitrate: 900 }] } }, /rung 0 \(\.\.\/x\): name must be 1-64 characters/],
+  ['duplicate rung names', { ladder: { rungs: [{ name: 'a', height: 720, bitrate: 900 }, { name: 'a', height: 360, bitrate: 500 }] } }, /rung 1 \(a\): the name a is used twice/],
+  ['rung named audio', { ladder: { rungs: [{ name: 'audio', height: 360, bitrate: 500 }] } }, /the name audio is the audio rendition's/],
+  ['two copy rungs', { ladder: { rungs: [{ name: 'a', copy: true }, { name: 'b', copy: true }] } }, /only one copy rung/],
+  ['unknown preset', { ladder: { rungs: [{ name: 'a', height: 360, bitrate: 500, preset: 'placebo' }] } }, /preset must be one of ultrafast/],
+  ['bad level', { ladder: { rungs: [{ name: 'a', height: 360, bitrate: 500, level: '9' }] } }, /level must be an H\.264 level/],
+  ['per-stream ladder with a bad name', { ladder: { streams: { 'a b': { rungs: [{ name: 'a', copy: true }] } } } }, /ladder\.streams .*"a b" is not one/],
+  ['per-stream ladder without rungs', { ladder: { streams: { main: { ladder: [] } } } }, /for stream main: exactly \{ "rungs": \[\.\.\.\] \}/],
 ]
 for (const [name, input, message] of bad) {
   t.test(`refuses ${name} with key, value and what is allowed`, async (t) => {
@@ -45,4 +58,12 @@ t.test('file errors name the file', async (t) => {
   writeFileSync(broken, '{ "http": ')
   t.throws(() => loadConfig(broken), /broken\.json is not valid JSON/)
   t.throws(() => loadConfig(join(dir, 'missing.json')), /cannot read .*missing\.json: ENOENT/)
+})
+
+t.test('a configured ladder and per-stream ladders are accepted as written', async (t) => {
+  const rungs = [{ name: 'src', copy: true }, { name: 'hd', height: 720, bitrate: 2500, profile: 'high', level: '4.0', preset: 'superfast' }, { name: 'lo', height: 240, bitrate: 200, fpsCap: 15 }]
+  const c = buildConfig({ ladder: { rungs, streams: { final: { rungs: [{ name: 'only', height: 360, bitrate: 600 }] } } } })
+  t.same(c.ladder.rungs, rungs)
+  t.same(c.ladder.streams.final?.rungs, [{ name: 'only', height: 360, bitrate: 600 }])
+  t.equal(buildConfig({ ladder: { rungs: null } }).ladder.rungs, null, 'null: derived from the source')
 })

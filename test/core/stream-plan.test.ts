@@ -1,5 +1,5 @@
 import t from 'tap'
-import { wholeFrameFps, planStream, sourceFromMetadata } from '../../src/core/stream-plan.js'
+import { metadataVideoKbps, renditionNames, wholeFrameFps, planStream, sourceFromMetadata } from '../../src/core/stream-plan.js'
 import { buildConfig } from '../../src/config/load.js'
 import { encodeAmf0, ecmaArray } from '../../src/formats/amf0.js'
 
@@ -19,4 +19,28 @@ t.test('source size and rate come from onMetaData when it has them', async (t) =
   t.same(sourceFromMetadata(body), { width: 1280, height: 720, fps: 29.97 })
   t.same(sourceFromMetadata(encodeAmf0(['onMetaData', ecmaArray({ width: -1 })])), { width: undefined, height: undefined, fps: undefined })
   t.same(sourceFromMetadata(Buffer.from([0xff, 0x00])), {}, 'garbage is not an error')
+})
+
+t.test('a stream gets its own configured ladder, others the common one; all-too-large falls back to the derived ladder', async (t) => {
+  const config = buildConfig({
+    ladder: {
+      rungs: [{ name: 'top', copy: true }, { name: 'mid', height: 480, bitrate: 1000 }],
+      streams: { final: { rungs: [{ name: 'only', height: 360, bitrate: 600 }] }, tiny: { rungs: [{ name: 'big', height: 1080, bitrate: 5000 }] } },
+    },
+  })
+  const source = { width: 1280, height: 720, fps: 30 }
+  const names = (stream: string): string[] => renditionNames(planStream(config, source, true, { stream }))
+  t.same(names('final'), ['only', 'audio'])
+  t.same(names('other'), ['top', 'mid', 'audio'], 'the copy rung keeps its configured name')
+  const tiny = planStream(config, source, true, { stream: 'tiny' })
+  t.same(renditionNames(tiny), renditionNames(planStream(buildConfig({}), source, true)), 'nothing fits: the derived ladder')
+  t.same(tiny.mode === 'ladder' && tiny.dropped?.map((d) => d.name), ['big'], 'and the plan says what was left out')
+})
+
+t.test('onMetaData videodatarate caps the derived rungs', async (t) => {
+  t.equal(metadataVideoKbps(encodeAmf0(['onMetaData', ecmaArray({ videodatarate: 900 })])), 900)
+  t.equal(metadataVideoKbps(encodeAmf0(['onMetaData', ecmaArray({ videodatarate: 'fast' })])), undefined)
+  t.equal(metadataVideoKbps(undefined), undefined)
+  const plan = planStream(buildConfig({ ladder: { copyTop: false } }), { width: 1280, height: 720, fps: 30 }, true, { sourceKbps: 900 })
+  t.ok(plan.mode === 'ladder' && plan.encoded.every((r) => r.bitrate <= 900), 'no rung above the source rate')
 })

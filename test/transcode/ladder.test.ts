@@ -3,6 +3,7 @@
  * vertical source sizes, the 2G rung, and the pixel-budget and rung-count caps.
  */
 import t from 'tap'
+import { rungsFromSpecs } from '../../src/transcode/ladder-spec.js'
 import {
   planLadder, rungCost, rungName, seedRung, SEEDS, type LadderOptions, type Rung, type SourceVideo, type VideoRung,
 } from '../../src/transcode/ladder.js'
@@ -191,4 +192,41 @@ t.test('planLadder: maxRungs, counting the copy rung', async (t) => {
       }
     }
   }
+})
+
+t.test('a stated source bitrate caps the encoded rungs, scaling maxrate and bufsize with it', async (t) => {
+  const source = { width: 1920, height: 1080, fps: 30 }
+  const o = { preset: 'veryfast', copyTop: false, pixelBudget: 1e12, maxRungs: 8 }
+  const free = planLadder(source, o)
+  const capped = planLadder(source, { ...o, sourceKbps: 1500 })
+  t.equal(capped.length, free.length, 'same rungs')
+  for (const [i, r] of capped.entries()) {
+    const f = free[i]!
+    if (r.kind !== 'video' || f.kind !== 'video') continue
+    t.ok(r.bitrate <= 1500, `${r.name}: ${r.bitrate} kbit/s <= the source's 1500`)
+    if (f.bitrate <= 1500) t.same(r, f, `${r.name} under the source rate is untouched`)
+    else t.equal(r.maxrate / r.bitrate, f.maxrate / f.bitrate, `${r.name}: maxrate keeps its ratio`)
+  }
+  t.same(planLadder(source, { ...o, sourceKbps: undefined }), free, 'no stated rate: no cap')
+})
+
+t.test('configured rungs: sizes from the source aspect, never upscaled, defaults filled in', async (t) => {
+  const specs = [
+    { name: 'src', copy: true as const },
+    { name: 'uhd', height: 2160, bitrate: 14000 },
+    { name: 'hd', height: 720, bitrate: 2500, profile: 'high' as const, level: '4.0', preset: 'superfast' },
+    { name: 'wide', height: 360, width: 800, bitrate: 600 },
+    { name: 'lo', height: 240, bitrate: 200, fpsCap: 15 },
+  ]
+  const { rungs, dropped } = rungsFromSpecs(specs, { width: 1920, height: 1080, fps: 30 }, 'veryfast')
+  t.same(rungs.map((r) => r.name), ['src', 'hd', 'wide', 'lo'])
+  t.same(dropped.map((d) => d.name), ['uhd'])
+  t.match(dropped[0]!.why, /larger than the source 1920x1080/)
+  const hd = rungs[1]!
+  t.ok(hd.kind === 'video' && hd.width === 1280 && hd.height === 720 && hd.preset === 'superfast' && hd.level === '4.0' && hd.profile === 'high')
+  t.ok(hd.kind === 'video' && hd.maxrate === 2750 && hd.bufsize === 5000, 'maxrate 1.1x, bufsize 2x by default')
+  const wide = rungs[2]!
+  t.ok(wide.kind === 'video' && wide.width === 800 && wide.height === 360 && wide.preset === 'veryfast', 'explicit width kept, default preset')
+  const portrait = rungsFromSpecs(specs, { width: 1080, height: 1920, fps: 30 }, 'veryfast').rungs[1]!
+  t.ok(portrait.kind === 'video' && portrait.width === 720 && portrait.height === 1280, 'portrait: height names the short side')
 })
