@@ -30,6 +30,8 @@ export interface SrtServerOptions {
   latencyMs: number
   /** Passphrase callers must use (10–79 characters), or none: unencrypted only. */
   passphrase?: string
+  /** Smallest AES key length (bytes) accepted from a caller; default 16. */
+  minKeyLength?: number
   /** ISO 639-2 audio language to keep when a program has several audio tracks. */
   audioLanguage?: string
   /** Packets buffered per connection (the flow window). */
@@ -188,6 +190,7 @@ export class SrtServer {
       const r = unwrapKeyMaterial(km, this.opts.passphrase)
       if (r === 'bad-secret') return this.refuse(hs, rinfo, peerKey, Reject.badSecret, 'wrong passphrase')
       if (r === 'malformed') return this.refuse(hs, rinfo, peerKey, Reject.rogue, 'unreadable key material')
+      if (r.keyLength < (this.opts.minKeyLength ?? 16)) return this.refuse(hs, rinfo, peerKey, Reject.unsecure, `AES-${r.keyLength * 8} is below the configured pbkeylen`)
       keys = r
     }
     if (this.conns.size + [...this.byPeer.values()].filter((v) => v === 'pending').length >= (this.opts.maxConnections ?? 256)) {
