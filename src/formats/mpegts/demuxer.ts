@@ -8,7 +8,7 @@ import { parsePat, parsePes, parsePmt, type PesPacket, type Pmt, type PmtStream 
 
 /** Size of a transport packet. */
 export const TS_PACKET_SIZE = 188
-/** Bytes without finding sync before the input is declared not MPEG-TS. */
+/** Bytes skipped for sync before any PMT, after which the input is declared not MPEG-TS. */
 const MAX_UNSYNCED = 64 * 1024
 /** Largest PES reassembled (a 4K intra frame fits); bigger ones are dropped and counted. */
 const MAX_PES = 16 * 1024 * 1024
@@ -42,7 +42,6 @@ interface PidState {
 export class TsDemuxer {
   readonly stats: TsStats = { packets: 0, ccErrors: 0, resyncBytes: 0, pesDropped: 0 }
   private rest: Buffer = Buffer.alloc(0)
-  private synced = false
   private pmtPids = new Set<number>()
   private streams = new Map<number, PmtStream>()
   private pids = new Map<number, PidState>()
@@ -69,10 +68,10 @@ export class TsDemuxer {
       if (buf[off] !== 0x47 || (buf.length - off > TS_PACKET_SIZE && buf[off + TS_PACKET_SIZE] !== 0x47)) {
         off++
         this.stats.resyncBytes++
-        if (!this.synced && this.stats.resyncBytes > MAX_UNSYNCED) throw new MediaFormatError('mpegts: no transport stream sync byte found; input is not MPEG-TS')
+        // Before any program table, lots of unsyncable bytes mean this is some other format.
+        if (this.pmtVersion < 0 && this.stats.resyncBytes > MAX_UNSYNCED) throw new MediaFormatError('mpegts: no transport stream sync byte found; input is not MPEG-TS')
         continue
       }
-      this.synced = true
       this.packet(buf.subarray(off, off + TS_PACKET_SIZE))
       off += TS_PACKET_SIZE
     }
