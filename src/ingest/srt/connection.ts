@@ -84,8 +84,8 @@ export class SrtConnection {
   }
 
   /** Receive counters plus MPEG-TS continuity errors. */
-  get stats(): ReceiverStats & { ccErrors: number; rttMs: number } {
-    return { ...this.receiver.stats, ccErrors: this.ts.stats.ccErrors, rttMs: this.rttUs / 1000 }
+  get stats(): ReceiverStats & { ccErrors: number; tsPackets: number; rttMs: number } {
+    return { ...this.receiver.stats, ccErrors: this.ts.stats.ccErrors, tsPackets: this.ts.stats.packets, rttMs: this.rttUs / 1000 }
   }
 
   /** The caller repeated its conclusion (our response was lost): answer again. */

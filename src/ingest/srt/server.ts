@@ -47,7 +47,7 @@ export const SRT_VERSION = 0x010500
 export const HS_VERSION = 5
 
 /** Totals over every connection, live and closed. */
-export type SrtTotals = ReceiverStats & { ccErrors: number; badDatagrams: number; rejected: number; connections: number }
+export type SrtTotals = ReceiverStats & { ccErrors: number; tsPackets: number; badDatagrams: number; rejected: number; connections: number }
 
 const COOKIE_BUCKET_MS = 60_000
 
@@ -108,7 +108,7 @@ export class SrtServer {
   totals(): SrtTotals {
     const sum: Record<string, number> = { ...this.closedTotals }
     for (const c of this.conns.values()) for (const [k, v] of Object.entries(c.stats)) if (k !== 'rttMs') sum[k] = (sum[k] ?? 0) + v
-    return { ...(sum as unknown as ReceiverStats & { ccErrors: number }), badDatagrams: this.badDatagrams, rejected: this.rejectCount, connections: this.acceptedCount }
+    return { ...(sum as unknown as ReceiverStats & { ccErrors: number; tsPackets: number }), badDatagrams: this.badDatagrams, rejected: this.rejectCount, connections: this.acceptedCount }
   }
 
   private onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
