@@ -31,6 +31,9 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['retention under the window', { hls: { windowSeconds: 30, endedRetentionSeconds: 10 } }, /hls\.endedRetentionSeconds 10 is less than hls\.windowSeconds 30/],
   ['log level', { log: { level: 'loud' } }, /log\.level is "loud"; expected one of fatal, error/],
   ['top level array', [1, 2], /top level is \[1,2\]; expected a JSON object/],
+  ['short SRT passphrase', { srt: { passphrase: 'short' } }, /srt\.passphrase is "short"; expected null or a string of 10 to 79 characters/],
+  ['SRT key length', { srt: { pbkeylen: 20 } }, /srt\.pbkeylen is 20; expected one of 16, 24, 32/],
+  ['SRT audio language', { srt: { audioLanguage: 'English' } }, /srt\.audioLanguage is "English"; expected null or a 3-letter ISO 639-2 code/],
 ]
 for (const [name, input, message] of bad) {
   t.test(`refuses ${name} with key, value and what is allowed`, async (t) => {
