@@ -32,6 +32,8 @@ export interface ConnectionOptions {
   idleTimeoutMs: number
   onClosed: (c: SrtConnection, reason: string) => void
   onTracks?: (tracks: TsTrack[]) => void
+  /** Stream name published (a reconnecting caller may take over a silent connection of it). */
+  stream: string
 }
 
 const TICK_MS = 10
@@ -73,9 +75,19 @@ export class SrtConnection {
     this.timer = setInterval(() => this.guard(() => this.tick()), TICK_MS)
   }
 
+  /** The stream this caller publishes. */
+  get stream(): string {
+    return this.o.stream
+  }
+
   /** Remote `ip:port`. */
   get remote(): string {
     return this.o.remote
+  }
+
+  /** Milliseconds since the caller's last packet. */
+  get silentMs(): number {
+    return Date.now() - this.lastRecv
   }
 
   /** Our socket id (the destination of the caller's packets). */

@@ -50,6 +50,10 @@ export const HS_VERSION = 5
 export type SrtTotals = ReceiverStats & { ccErrors: number; tsPackets: number; badDatagrams: number; rejected: number; connections: number }
 
 const COOKIE_BUCKET_MS = 60_000
+/** A connection silent this long may be taken over by a reconnecting caller from the same host. */
+const TAKEOVER_SILENCE_MS = 1000
+/** How long a takeover waits for the old session's pipeline to let go (libsrt callers give up after 3 s). */
+const TAKEOVER_BUDGET_MS = 2500
 
 /** The SRT ingest listener. */
 export class SrtServer {
@@ -198,7 +202,18 @@ export class SrtServer {
     }
     this.byPeer.set(peerKey, 'pending')
     // Authorization before the conclusion response: a refused caller never gets a connection.
-    const decision: PublishDecision = await this.opts.handler.publish({ protocol: 'srt', app: 'live', stream: sid.stream, key: sid.key, remote })
+    const req = { protocol: 'srt' as const, app: 'live', stream: sid.stream, key: sid.key, remote }
+    // A caller that vanished without SHUTDOWN (cable pulled, encoder restarted) and comes back
+    // from the same host takes its stream over at once instead of waiting for the idle timeout.
+    const host = remote.slice(0, remote.lastIndexOf(':'))
+    const stale = [...this.conns.values()].filter((c) => c.stream === sid.stream && c.remote.startsWith(`${host}:`) && c.silentMs > TAKEOVER_SILENCE_MS)
+    for (const c of stale) c.close('replaced by a reconnecting caller')
+    let decision: PublishDecision = await this.opts.handler.publish(req)
+    const until = Date.now() + TAKEOVER_BUDGET_MS
+    while (stale.length && !decision.ok && decision.code === 'busy' && Date.now() < until && !this.closing) {
+      await new Promise((r) => setTimeout(r, 250))
+      decision = await this.opts.handler.publish(req)
+    }
     if (this.closing) return
     if (!decision.ok) {
       const code = decision.code === 'busy' ? Reject.conflict : decision.code === 'bad-name' ? Reject.badRequest : Reject.forbidden
@@ -231,7 +246,7 @@ export class SrtServer {
       logger: this.log.child({ remote, stream }), send: (b) => this.socket.send(b, rinfo.port, rinfo.address), conclusion,
       decryptor: keys ? new PayloadDecryptor(keys) : undefined, passphrase: this.opts.passphrase, audioLanguage: this.opts.audioLanguage,
       idleTimeoutMs: this.opts.idleTimeoutMs ?? 5000,
-      onTracks: (tracks) => this.opts.onTracks?.(stream, tracks),
+      onTracks: (tracks) => this.opts.onTracks?.(stream, tracks), stream,
       onClosed: (c) => this.forget(c, peerKey),
     })
     this.conns.set(socketId, conn)

@@ -68,3 +68,27 @@ t.test('a caller that reconnects continues the numbering', async (t) => {
   t.ok(uris.some((n: number) => n > lastMsn), `segments after ${lastMsn}: ${uris.join(',')}`)
   t.ok(after.segments.some((s: any) => s.discontinuity), 'a discontinuity marks the new session')
 })
+
+t.test('a caller that vanishes without shutdown and comes back at once takes its stream over', async (t) => {
+  const o = await startOrigin(t)
+  const url = srtUrl(o.srtPort, 'publish:gone:KEY')
+  const media = `${o.http}/live/gone/source/index.m3u8`
+  const first = startSrtPublisher(url, { gop: 30 })
+  t.teardown(() => first.stop())
+  await waitForSegments(media, 1, 40_000)
+  await first.stop() // SIGKILL: no SHUTDOWN reaches the server
+  const before = parseStrict((await get(media)).text)
+  const lastMsn = before.mediaSequenceBase + before.segments.filter((s: any) => s.uri).length - 1
+  await new Promise((r) => setTimeout(r, 1200))
+  t.equal(o.origin.srt!.connections().length, 1, 'the old connection is still there (idle timeout not reached)')
+  const second = startSrtPublisher(url, { gop: 30 })
+  t.teardown(() => second.stop())
+  const text = await waitFor(async () => {
+    const r = await get(media)
+    const uris = [...r.text.matchAll(/^(\d+)\.m4s/gm)].map((m) => Number(m[1]))
+    return uris.some((n) => n > lastMsn + 1) ? r.text : undefined
+  }, 40_000, 'segments from the second caller')
+  t.ok(parseStrict(text).segments.some((s: any) => s.discontinuity), 'the new session follows a discontinuity')
+  t.equal(second.exitCode, null, 'the second caller was accepted and keeps publishing')
+  t.equal(o.origin.srt!.connections().length, 1)
+})
