@@ -14,9 +14,8 @@ import type { TsTrack } from '../../formats/mpegts/ts-to-flv.js'
 import type { IngestHandler, PublishDecision } from '../types.js'
 import { PayloadDecryptor, unwrapKeyMaterial, type StreamKeys } from './crypto.js'
 import { SrtConnection } from './connection.js'
-import { Ext, ExtFlag, HsType, Reject, SRT_MAGIC, SrtFlag, decodeStreamIdExt, encodeHandshake, encodeHsRsp, parseHandshake, parseHsReq, type Handshake } from './handshake.js'
+import { Ext, ExtFlag, HsType, Reject, SRT_MAGIC, SrtFlag, decodeStreamIdExt, encodeHandshake, encodeHsRsp, parseHandshake, parseHsReq, parseStreamId, type Handshake } from './handshake.js'
 import { Ctrl, controlPacket, parsePacket } from './packet.js'
-import { parseStreamId } from './stream-id.js'
 import type { ReceiverStats } from './receiver.js'
 
 /** Options of an SrtServer. */

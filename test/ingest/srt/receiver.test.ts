@@ -6,8 +6,7 @@
 import t from 'tap'
 import { Receiver } from '../../../src/ingest/srt/receiver.js'
 import { nakCif, seqAdd } from '../../../src/ingest/srt/packet.js'
-import { decodeStreamIdExt, encodeStreamIdExt } from '../../../src/ingest/srt/handshake.js'
-import { parseStreamId } from '../../../src/ingest/srt/stream-id.js'
+import { decodeStreamIdExt, encodeStreamIdExt, parseStreamId } from '../../../src/ingest/srt/handshake.js'
 
 function make(isn = 100, capacity = 64, latencyUs = 120_000) {
   const out: number[] = []
