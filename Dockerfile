@@ -16,6 +16,6 @@ RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 ENV NODE_ENV=production
 VOLUME ["/opt/streamd/data"]
 # RTMP ingest, HTTP (playlists, media, page, API, metrics)
-EXPOSE 1935 8080
+EXPOSE 1935 8080 8890/udp
 ENTRYPOINT ["./bin/streamd"]
 CMD ["serve", "--config", "config/streamd.json"]

@@ -53,6 +53,7 @@ function configFrom(flags: ServeFlags): Config {
   const overrides: Record<string, unknown> = {}
   if (flags.httpPort !== undefined) overrides.http = { port: flags.httpPort }
   if (flags.rtmpPort !== undefined) overrides.rtmp = { port: flags.rtmpPort }
+  if (flags.srtPort !== undefined) overrides.srt = { port: flags.srtPort }
   if (flags.dataDir !== undefined) overrides.dataDir = flags.dataDir
   return loadConfig(flags.config, [overrides])
 }
@@ -60,7 +61,6 @@ function configFrom(flags: ServeFlags): Config {
 async function serve(flags: ServeFlags): Promise<void> {
   const config = configFrom(flags)
   const log = createLogger(config.log.level)
-  if (flags.srtPort !== undefined) log.warn('SRT ingest is not available in this version; --srt-port ignored')
   const origin = new Origin(config, log)
   const ports = await origin.start()
   const demo = flags.demo && ports.rtmp !== undefined ? startDemo(origin.ffmpegPath, ports.rtmp, log) : undefined
@@ -94,7 +94,7 @@ export function program(): Command {
     .option('--demo', 'publish a built-in test source as stream "demo"')
     .option('--http-port <n>', 'HTTP port', port)
     .option('--rtmp-port <n>', 'RTMP port', port)
-    .option('--srt-port <n>', 'SRT port (not available yet)', port)
+    .option('--srt-port <n>', 'SRT port (UDP, default 8890)', port)
     .option('--data-dir <dir>', 'data directory')
     .action(serve)
   p.command('doctor')

@@ -9,6 +9,20 @@ import { PRESETS, rungsProblem, streamLaddersProblem, type RungSpec, type Stream
 export interface Config {
   http: { host: string; port: number }
   rtmp: { enabled: boolean; host: string; port: number }
+  srt: {
+    enabled: boolean
+    host: string
+    /** UDP port of the SRT listener. */
+    port: number
+    /** Receiver latency (TSBPD delay), ms; the larger of this and the caller's applies. */
+    latencyMs: number
+    /** Passphrase callers must encrypt with (AES), or null for unencrypted callers only. */
+    passphrase: string | null
+    /** Smallest AES key length in bytes (16, 24, 32) accepted from an encrypting caller (the caller picks its own). */
+    pbkeylen: number
+    /** ISO 639-2 code of the audio track kept when a program has several; null: the first. */
+    audioLanguage: string | null
+  }
   publish: { open: boolean }
   ffmpeg: { path: string | null }
   hls: {
@@ -52,6 +66,7 @@ export interface Config {
 export const DEFAULTS: Config = {
   http: { host: '0.0.0.0', port: 8080 },
   rtmp: { enabled: true, host: '0.0.0.0', port: 1935 },
+  srt: { enabled: true, host: '0.0.0.0', port: 8890, latencyMs: 120, passphrase: null, pbkeylen: 16, audioLanguage: null },
   publish: { open: true },
   ffmpeg: { path: null },
   hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120 },
@@ -77,6 +92,13 @@ const oneOf = (...allowed: string[]): Check => (v) =>
 export const CHECKS = {
   http: { host: str, port: int(0, 65535) },
   rtmp: { enabled: bool, host: str, port: int(0, 65535) },
+  srt: {
+    enabled: bool, host: str, port: int(0, 65535), latencyMs: int(20, 8000),
+    // libsrt accepts passphrases of 10 to 79 characters.
+    passphrase: (v: unknown) => (v === null || (typeof v === 'string' && v.length >= 10 && v.length <= 79) ? undefined : 'null or a string of 10 to 79 characters'),
+    pbkeylen: (v: unknown) => ([16, 24, 32].includes(v as number) ? undefined : 'one of 16, 24, 32'),
+    audioLanguage: (v: unknown) => (v === null || (typeof v === 'string' && /^[a-z]{3}$/.test(v)) ? undefined : 'null or a 3-letter ISO 639-2 code'),
+  },
   publish: { open: bool },
   ffmpeg: { path: strOrNull },
   hls: {

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js'
 import { Metrics } from '../log/metrics.js'
 import { HttpServer } from '../http/server.js'
 import { RtmpServer } from '../ingest/rtmp/server.js'
+import { SrtServer } from '../ingest/srt/server.js'
 import type { IngestHandler, PublishDecision, PublishRequest } from '../ingest/types.js'
 import { LiveStream, StreamDirectory } from '../packager/live-stream.js'
 import { RenditionStore } from '../packager/rendition-store.js'
@@ -18,6 +19,7 @@ import { probeSps } from './stream-plan.js'
 export interface OriginPorts {
   http: number
   rtmp: number | undefined
+  srt: number | undefined
 }
 
 /** A running origin server. */
@@ -30,6 +32,8 @@ export class Origin implements IngestHandler {
   private readonly ffmpeg: string
   private readonly http: HttpServer
   private rtmp: RtmpServer | undefined
+  /** The SRT listener, when enabled (tests read its counters). */
+  srt: SrtServer | undefined
   private readonly retention = new Map<string, NodeJS.Timeout>()
   /** Next unused media sequence number of names whose streams were dropped (bounded, oldest forgotten). */
   private readonly lastMsn = new Map<string, number>()
@@ -55,13 +59,24 @@ export class Origin implements IngestHandler {
       this.rtmp = new RtmpServer({ host: this.config.rtmp.host, port: this.config.rtmp.port, handler: this, logger: this.log })
       rtmp = await this.rtmp.listen()
     }
-    this.log.info({ http, rtmp, ffmpeg: this.ffmpeg }, 'origin listening')
-    return { http, rtmp }
+    let srt: number | undefined
+    if (this.config.srt.enabled) {
+      const c = this.config.srt
+      this.srt = new SrtServer({
+        host: c.host, port: c.port, handler: this, logger: this.log, latencyMs: c.latencyMs,
+        passphrase: c.passphrase ?? undefined, minKeyLength: c.pbkeylen, audioLanguage: c.audioLanguage ?? undefined,
+        onTracks: (stream, tracks) => { const s = this.directory.get(stream); if (s?.ingest) s.ingest.tracks = tracks },
+      })
+      srt = await this.srt.listen()
+      this.metrics.srtSource(() => ({ ...this.srt!.totals() }))
+    }
+    this.log.info({ http, rtmp, srt, ffmpeg: this.ffmpeg }, 'origin listening')
+    return { http, rtmp, srt }
   }
 
   /** Stop ingest first (publishers end cleanly), then HTTP. */
   async stop(): Promise<void> {
-    await this.rtmp?.close()
+    await Promise.all([this.rtmp?.close(), this.srt?.close()])
     await Promise.all([...this.pipelines.values()].map((p) => {
       p.end('server stopping')
       return p.stopped

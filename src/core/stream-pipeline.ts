@@ -63,6 +63,7 @@ export class StreamPipeline implements MediaSink {
     this.deps = deps
     this.log = deps.logger
     this.normalizer = new FlvNormalizer(this.log)
+    this.normalizer.onDrop = () => deps.metrics.ingestDropped.inc({ stream: deps.stream.name })
     this.normalizer.onConfigChange = () => {
       this.log.warn('video configuration changed mid-stream; restarting the workers')
       for (const r of this.running) for (const pid of Object.values(r.pids())) if (pid) try { process.kill(pid, 'SIGKILL') } catch { /* gone */ }

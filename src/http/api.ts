@@ -8,7 +8,7 @@ import { measureFigures } from '../packager/stats.js'
 export interface StreamJson {
   name: string
   state: string
-  ingest: { protocol: string; remote: string; since: string; bitrate: number } | null
+  ingest: { protocol: string; remote: string; since: string; bitrate: number; tracks?: Array<{ kind: string; codec: string; language?: string; selected: boolean }> } | null
   renditions: Array<{
     name: string
     codecs: string[]
@@ -31,7 +31,7 @@ export function streamJson(s: LiveStream): StreamJson {
     name: s.name,
     state: s.state,
     ingest: s.ingest
-      ? { protocol: s.ingest.protocol, remote: s.ingest.remote, since: new Date(s.ingest.since).toISOString(), bitrate: Math.round(s.inputBitrate) }
+      ? { protocol: s.ingest.protocol, remote: s.ingest.remote, since: new Date(s.ingest.since).toISOString(), bitrate: Math.round(s.inputBitrate), ...(s.ingest.tracks ? { tracks: s.ingest.tracks } : {}) }
       : null,
     renditions: [...s.renditions.values()].map((r) => {
       const video = r.currentInit?.tracks.find((t) => t.kind === 'video')

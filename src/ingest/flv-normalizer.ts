@@ -56,6 +56,10 @@ export class FlvNormalizer {
   private readonly consumers = new Set<Consumer>()
   /** Tags dropped because a consumer could not keep up. */
   dropped = 0
+  /** Called for every tag dropped because a consumer is over its buffer bound. */
+  onDrop: (() => void) | undefined
+  private lastDropLog = 0
+  private droppedAtLastLog = 0
   /** Called when the video codec configuration changes mid-stream (new SPS/PPS). */
   onConfigChange: (() => void) | undefined
 
@@ -203,18 +207,25 @@ export class FlvNormalizer {
     const ts = this.timeOf(tag)
     if (ts < 0) return // audio from before the epoch's first key frame
     if (c.dropping) {
-      if (!(tag.kind === 'video' && keyframe) && this.videoSeq) {
-        this.dropped++
-        return
-      }
+      if (!(tag.kind === 'video' && keyframe) && this.videoSeq) return this.drop()
       c.dropping = false
-      this.log.warn({ dropped: this.dropped }, 'worker caught up; resuming at a key frame')
     }
     this.lastTs = Math.max(this.lastTs, ts)
     if (!c.write(flvTag(tag.kind, ts, tag.data))) {
       // Over the buffer bound: drop until the next key frame instead of growing memory.
       c.dropping = true
-      this.log.warn('worker is not keeping up with the publisher; dropping to the next key frame')
+      this.drop()
     }
+  }
+
+  /** Count a dropped tag; log at most one line per 10 s with how many went. */
+  private drop(): void {
+    this.dropped++
+    this.onDrop?.()
+    const now = Date.now()
+    if (now - this.lastDropLog < 10_000) return
+    this.log.warn({ dropped: this.dropped - this.droppedAtLastLog, total: this.dropped }, 'a worker is not keeping up with the publisher; dropping to the next key frame')
+    this.lastDropLog = now
+    this.droppedAtLastLog = this.dropped
   }
 }

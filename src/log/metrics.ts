@@ -19,6 +19,7 @@ export class Metrics {
   readonly blockingAnswerDelay: Histogram<'kind'>
   readonly renditionSpeed: Gauge<'stream' | 'rendition'>
   readonly rungsShed: Counter<'stream' | 'rendition'>
+  readonly ingestDropped: Counter<'stream'>
   private readonly speedLabels = new Map<string, Set<string>>()
   // Requests are tallied in plain numbers and handed to prom-client when scraped:
   // a labelled inc() per request costs more than serving a small part does.
@@ -56,6 +57,7 @@ export class Metrics {
     })
     this.renditionSpeed = new Gauge({ name: 'streamd_rendition_speed_ratio', help: 'Media seconds produced per wall second, per rendition (1 = keeping up)', labelNames: ['stream', 'rendition'], registers })
     this.rungsShed = new Counter({ name: 'streamd_rungs_shed_total', help: 'Ladder rungs stopped because the machine could not keep up', labelNames: ['stream', 'rendition'], registers })
+    this.ingestDropped = new Counter({ name: 'streamd_ingest_dropped_tags_total', help: 'Media messages dropped because a worker could not keep up with the publisher', labelNames: ['stream'], registers })
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'streamd_' })
   }
 
@@ -64,6 +66,20 @@ export class Metrics {
     let byStatus = this.requestTally.get(route)
     if (!byStatus) this.requestTally.set(route, (byStatus = new Map()))
     byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
+  }
+
+  /** Export SRT receive counters (summed over connections) read from `totals` at scrape time. */
+  srtSource(totals: () => Record<string, number>): void {
+    const names: Record<string, string> = {
+      packets: 'data packets received', retransmitted: 'retransmitted data packets received', lossDetected: 'sequence numbers found missing',
+      recovered: 'missing packets filled by a retransmission', lateDropped: 'missing packets given up at the latency deadline',
+      naks: 'loss reports sent', ccErrors: 'MPEG-TS continuity errors after SRT recovery', badDatagrams: 'datagrams on the SRT port that fit no connection',
+      rejected: 'SRT connections refused', connections: 'SRT connections accepted',
+    }
+    for (const [key, help] of Object.entries(names)) {
+      const name = `streamd_srt_${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_total`
+      new Counter({ name, help: `SRT: ${help}`, registers: [this.registry], collect() { this.reset(); this.inc(totals()[key] ?? 0) } })
+    }
   }
 
   /** Record a rendition's speed (media seconds per wall second). */

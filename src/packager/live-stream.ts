@@ -14,6 +14,8 @@ export interface IngestInfo {
   protocol: 'rtmp' | 'srt' | 'demo'
   remote: string
   since: number
+  /** Tracks of an MPEG-TS publisher's program (SRT): every audio language, and which ones are used. */
+  tracks?: Array<{ kind: string; codec: string; language?: string; selected: boolean }>
 }
 
 /**

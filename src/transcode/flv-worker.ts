@@ -20,7 +20,7 @@ export type AttachFlv = (
   opts: { replay?: boolean; onStart?: (startMs: number, epoch: { wallAtZero: number }) => void },
 ) => () => void
 
-/** Bytes a worker's stdin may buffer before the normalizer drops to the next key frame. */
+/** Bytes a worker's stdin may buffer before the normalizer drops to the next key frame (write returns false, and refuses once over). */
 export const STDIN_BOUND = 16 * 1024 * 1024
 
 /** Options of an FLV-fed worker. */
@@ -54,6 +54,9 @@ export class FlvWorker {
         const detach = o.attach(
           (bytes) => {
             if (io.stdin.destroyed || !io.stdin.writable) return true
+            // Over the bound: refuse (the normalizer drops to the next key frame), so a stalled
+            // worker never holds more than the bound plus one tag, however long it stalls.
+            if (io.stdin.writableLength >= STDIN_BOUND) return false
             io.stdin.write(bytes)
             return io.stdin.writableLength < STDIN_BOUND
           },

@@ -49,12 +49,14 @@ t.test('bad flags and config are refused with the key, value and what is allowed
 t.test('doctor reports FFmpeg, libx264, libsrt, ports and data dir', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'streamd-doctor-'))
   const cfg = join(dir, 'c.json')
-  writeFileSync(cfg, JSON.stringify({ http: { host: '127.0.0.1', port: await freePort() }, rtmp: { host: '127.0.0.1', port: await freePort() }, dataDir: join(dir, 'data') }))
+  writeFileSync(cfg, JSON.stringify({ http: { host: '127.0.0.1', port: await freePort() }, rtmp: { host: '127.0.0.1', port: await freePort() }, srt: { host: '127.0.0.1', port: await freePort() }, dataDir: join(dir, 'data') }))
   const r = await cli(['doctor', '--config', cfg])
   t.equal(r.code, 0, r.stdout + r.stderr)
   t.match(r.stdout, /ok\s+ffmpeg\s+\/\S+ffmpeg \(found via \w+\): ffmpeg version/)
   t.match(r.stdout, /ok\s+libx264/)
   t.match(r.stdout, /ok\s+libsrt/)
+  t.match(r.stdout, /ok\s+srt\s+SRT: built-in listener \(protocol v5\b.*\), FFmpeg libsrt: yes/)
+  t.match(r.stdout, /ok\s+srt port\s+udp 127\.0\.0\.1:\d+ is free/)
   t.match(r.stdout, /ok\s+http port/)
   t.match(r.stdout, /ok\s+data dir/)
   const broken = await run(BIN, ['doctor', '--config', cfg], { env: { ...process.env, STREAMD_FFMPEG: '/nonexistent/ffmpeg' } }).catch((e) => e)
@@ -65,7 +67,7 @@ t.test('doctor reports FFmpeg, libx264, libsrt, ports and data dir', async (t) =
 t.test('serve --demo produces a live stream and stops cleanly on SIGTERM', async (t) => {
   const http = await freePort()
   const rtmp = await freePort()
-  const child = spawn(BIN, ['serve', '--demo', '--http-port', String(http), '--rtmp-port', String(rtmp)], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(BIN, ['serve', '--demo', '--http-port', String(http), '--rtmp-port', String(rtmp), '--srt-port', String(await freePort())], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (d) => { out += d })
   child.stderr.on('data', (d) => { out += d })

@@ -44,6 +44,9 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['bad level', { ladder: { rungs: [{ name: 'a', height: 360, bitrate: 500, level: '9' }] } }, /level must be an H\.264 level/],
   ['per-stream ladder with a bad name', { ladder: { streams: { 'a b': { rungs: [{ name: 'a', copy: true }] } } } }, /ladder\.streams .*"a b" is not one/],
   ['per-stream ladder without rungs', { ladder: { streams: { main: { ladder: [] } } } }, /for stream main: exactly \{ "rungs": \[\.\.\.\] \}/],
+  ['short SRT passphrase', { srt: { passphrase: 'short' } }, /srt\.passphrase is "short"; expected null or a string of 10 to 79 characters/],
+  ['SRT key length', { srt: { pbkeylen: 20 } }, /srt\.pbkeylen is 20; expected one of 16, 24, 32/],
+  ['SRT audio language', { srt: { audioLanguage: 'English' } }, /srt\.audioLanguage is "English"; expected null or a 3-letter ISO 639-2 code/],
 ]
 for (const [name, input, message] of bad) {
   t.test(`refuses ${name} with key, value and what is allowed`, async (t) => {

@@ -15,12 +15,14 @@ export interface TestOrigin {
   rtmp: string
   httpPort: number
   rtmpPort: number
+  /** UDP port of the SRT listener. */
+  srtPort: number
 }
 
 /** Start an origin with `overrides` merged over test defaults; stopped at teardown. */
 export async function startOrigin(t: Test, overrides: Record<string, unknown> = {}): Promise<TestOrigin> {
   // Passthrough unless a test asks for a ladder: most tests need no transcoding CPU.
-  const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ladder: { enabled: false } }
+  const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, srt: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ladder: { enabled: false } }
   const config: Config = buildConfig(base, [overrides])
   const logger = createLogger(process.env.STREAMD_TEST_LOG ?? config.log.level, { pretty: false })
   const origin = new Origin(config, logger, { defaultMetrics: false })
@@ -30,6 +32,7 @@ export async function startOrigin(t: Test, overrides: Record<string, unknown> = 
     origin,
     httpPort: ports.http,
     rtmpPort: ports.rtmp!,
+    srtPort: ports.srt ?? 0,
     http: `http://127.0.0.1:${ports.http}`,
     rtmp: `rtmp://127.0.0.1:${ports.rtmp}/live`,
   }
