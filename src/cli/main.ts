@@ -61,6 +61,12 @@ function configFrom(flags: ServeFlags): Config {
 async function serve(flags: ServeFlags): Promise<void> {
   const config = configFrom(flags)
   const log = createLogger(config.log.level)
+  // The demo publishes from 127.0.0.1 without a key: open publishing to loopback peers only,
+  // never wider than the config already is.
+  if (flags.demo && config.publish.open === false) {
+    config.publish.open = 'loopback'
+    log.info('--demo: publishing without a key is allowed from this machine (loopback) only')
+  }
   if (flags.srtPort !== undefined) log.warn('SRT ingest is not available in this version; --srt-port ignored')
   const origin = new Origin(config, log)
   const ports = await origin.start()

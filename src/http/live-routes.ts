@@ -21,6 +21,7 @@ export function serveLive(route: Route, ctx: RequestContext, reply: Reply, deps:
   const missing = isPlaylist && /(^|&)_HLS_msn=/.test(ctx.query) ? cache.blockingPlaylistError(td) : cache.notFound(td)
   // A removed stream's playlists are gone; its segments stay servable a while (6.2.1).
   if (!stream || (stream.removed && isPlaylist)) return notFound(reply, missing, 'no such stream')
+  stream.viewers.record(isPlaylist ? 'playlist' : 'media', ctx.remote)
   if (route.kind === 'multivariant') return serveMultivariant(ctx, reply, stream, deps)
   if (!('rendition' in route)) return notFound(reply, cache.UNKNOWN_PATH)
   const store = stream.renditions.get(route.rendition)

@@ -12,7 +12,7 @@ export type Headers = Record<string, string>
 
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK', 204: '204 No Content', 206: '206 Partial Content', 304: '304 Not Modified',
-  400: '400 Bad Request', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
+  400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
   410: '410 Gone', 414: '414 URI Too Long', 416: '416 Range Not Satisfiable', 500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 }
@@ -108,6 +108,8 @@ export interface RequestContext {
   range: string
   ifNoneMatch: string
   remote: string
+  /** Authorization header, for the API's bearer token. */
+  authorization: string
 }
 
 /** Copy a request's fields out of uWS's short-lived objects. */
@@ -120,5 +122,6 @@ export function readRequest(res: HttpResponse, req: HttpRequest): RequestContext
     range: req.getHeader('range'),
     ifNoneMatch: req.getHeader('if-none-match'),
     remote: Buffer.from(res.getRemoteAddressAsText()).toString(),
+    authorization: req.getHeader('authorization'),
   }
 }

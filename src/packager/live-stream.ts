@@ -5,6 +5,7 @@
  */
 import type { RenditionStore } from './rendition-store.js'
 import { WaiterSet } from './waiters.js'
+import { ViewerStats } from './viewer-stats.js'
 
 /** Lifecycle of a stream name. */
 export type StreamState = 'starting' | 'live' | 'ended'
@@ -14,6 +15,8 @@ export interface IngestInfo {
   protocol: 'rtmp' | 'srt' | 'demo'
   remote: string
   since: number
+  /** Name of the publish key that authorized it; null when publishing was open to the peer. */
+  key?: string | null
 }
 
 /** One stream name and its renditions. */
@@ -25,6 +28,8 @@ export class LiveStream {
   endedAt: number | undefined
   /** Input bitrate, bit/s, measured by core over the last seconds. */
   inputBitrate = 0
+  /** Audience counters since the current publish started. */
+  readonly viewers = new ViewerStats()
   /**
    * Set when an ended stream's retention expires: its playlists are gone (404) while its
    * segments stay servable for the playlist's duration (rfc8216bis 6.2.1).

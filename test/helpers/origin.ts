@@ -19,8 +19,9 @@ export interface TestOrigin {
 
 /** Start an origin with `overrides` merged over test defaults; stopped at teardown. */
 export async function startOrigin(t: Test, overrides: Record<string, unknown> = {}): Promise<TestOrigin> {
-  // Passthrough unless a test asks for a ladder: most tests need no transcoding CPU.
-  const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ladder: { enabled: false } }
+  // Passthrough unless a test asks for a ladder: most tests need no transcoding CPU. Publishing
+  // open: tests about keys override it (and give a dataDir of their own).
+  const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ladder: { enabled: false }, publish: { open: true } }
   const config: Config = buildConfig(base, [overrides])
   const logger = createLogger(process.env.STREAMD_TEST_LOG ?? config.log.level, { pretty: false })
   const origin = new Origin(config, logger, { defaultMetrics: false })
