@@ -87,19 +87,19 @@ function error(reply: Reply, status: number, code: string, message: string, extr
   json(reply, status, { error: code, message }, false, extra)
 }
 
-/** Why the caller may not use the API, or undefined when it may. */
-function denied(ctx: RequestContext, deps: ApiDeps): { status: number; code: string; message: string } | undefined {
-  if (deps.apiToken) {
-    if (tokenMatches(ctx.authorization, deps.apiToken)) return undefined
+/** Why a caller (Authorization header, remote address) may not use the API, or undefined when it may. */
+export function apiDenied(authorization: string, remote: string, apiToken: string | null | undefined): { status: number; code: string; message: string } | undefined {
+  if (apiToken) {
+    if (tokenMatches(authorization, apiToken)) return undefined
     return { status: 401, code: 'unauthorized', message: 'send Authorization: Bearer <api token>' }
   }
-  if (isLoopback(ctx.remote)) return undefined
+  if (isLoopback(remote)) return undefined
   return { status: 403, code: 'forbidden', message: 'the API answers loopback clients only; set api.token (or STREAMD_API_TOKEN) to use it from elsewhere' }
 }
 
 /** Serve /api/v1/streams and /api/v1/streams/{name}. */
 export function serveApi(route: Route, ctx: RequestContext, reply: Reply, deps: ApiDeps): void {
-  const no = denied(ctx, deps)
+  const no = apiDenied(ctx.authorization, ctx.remote, deps.apiToken)
   if (no) return error(reply, no.status, no.code, no.message, no.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="streamd"' } : {})
   const head = ctx.method === 'HEAD'
   if (route.kind === 'api-streams') {

@@ -61,7 +61,10 @@ export class Reply {
       this.res.writeStatus(STATUS_TEXT[status] ?? `${status} Status`)
       for (const [k, v] of Object.entries(headers)) this.res.writeHeader(k, v)
       if (head || status === 204 || status === 304) {
-        this.res.endWithoutBody(head ? buf.length : undefined)
+        // Never pass `undefined`: this uWS build then writes Content-Length: 9223372036854775808
+        // (clients wait for a body that never comes); no argument writes no length.
+        if (head) this.res.endWithoutBody(buf.length)
+        else this.res.endWithoutBody()
         this.finish()
         return
       }
