@@ -10,7 +10,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startOrigin, waitForSegments } from '../helpers/origin.js'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { startOrigin, waitFor, waitForSegments } from '../helpers/origin.js'
 import { startPublisher } from '../helpers/ffmpeg.js'
 import { RawRtmpClient } from '../helpers/rtmp-client.js'
 import { captureLogger } from '../helpers/recording-handler.js'
@@ -96,4 +98,37 @@ t.test('a 10 MB key is refused cleanly and the server keeps serving a keyed publ
   const before = (await waitForSegments(`${o.http}/live/ok/source/index.m3u8`, 1)).match(/^#EXTINF/gm)!.length
   const after = await waitForSegments(`${o.http}/live/ok/source/index.m3u8`, before + 1)
   t.ok(after, 'the keyed publisher kept producing')
+})
+
+t.test('on_publish over RTMP: a hanging hook refuses after its timeout, an accepting one lets the publish start; on_publish_done follows', async (t) => {
+  const seen: Array<{ action: string; stream: string }> = []
+  let hang = true
+  const hook = createServer((rq, rs) => {
+    let body = ''
+    rq.on('data', (c) => { body += c })
+    rq.on('end', () => {
+      seen.push(JSON.parse(body))
+      if (hang && seen.at(-1)!.action === 'on_publish') return // never answer
+      rs.end('{"code":0}')
+    })
+  })
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()))
+  t.teardown(() => { hook.closeAllConnections(); hook.close() })
+  const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/`
+  const log = captureLogger()
+  const o = await startOrigin(t, { hooks: { onPublish: url, onPublishDone: url, timeoutMs: 400 } }, { logger: log.logger })
+
+  const slow = await RawRtmpClient.open(o.rtmpPort)
+  t.teardown(() => slow.destroy())
+  await slow.handshake()
+  t.match(await slow.publish('live', 'hooked'), { level: 'error', code: 'NetStream.Publish.Denied', description: /on_publish hook: hook did not answer within 400 ms/ })
+  t.ok(log.lines.some((l) => l.msg === 'publish refused by on_publish hook'), 'the refusal is logged')
+
+  hang = false
+  const ok = await RawRtmpClient.open(o.rtmpPort)
+  await ok.handshake()
+  t.match(await ok.publish('live', 'hooked'), { code: 'NetStream.Publish.Start' })
+  ok.destroy()
+  await waitFor(() => seen.some((e) => e.action === 'on_publish_done'), 10_000, 'on_publish_done')
+  t.same(seen.map((e) => [e.action, e.stream]), [['on_publish', 'hooked'], ['on_publish', 'hooked'], ['on_publish_done', 'hooked']])
 })
