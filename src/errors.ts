@@ -47,3 +47,17 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message
   return String(err)
 }
+
+/** The embedded database cannot be opened, migrated or written. */
+export class StoreError extends StreamdError {
+  constructor(message: string) {
+    super('ERR_STORE', message)
+  }
+}
+
+/** A publish key command was given a bad name or names a key that does not fit. */
+export class KeyError extends StreamdError {
+  constructor(message: string) {
+    super('ERR_KEY', message)
+  }
+}

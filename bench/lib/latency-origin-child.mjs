@@ -14,7 +14,8 @@ const { Origin } = await import(new URL('core/origin.js', dist).href)
 const { buildConfig } = await import(new URL('config/load.js', dist).href)
 
 const overrides = JSON.parse(process.argv[2] ?? '{}')
-const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, log: { level: 'warn' } }
+// Publishing open: the bench publishes from this machine without keys.
+const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, log: { level: 'warn' }, publish: { open: true } }
 const config = buildConfig(base, [overrides])
 // stdout carries only the ready line; logs go to stderr (fd 2), synchronously.
 const logger = pino({ level: config.log.level, name: 'streamd' }, pino.destination({ fd: 2, sync: true }))

@@ -11,6 +11,7 @@ import { demoSourceArgs } from '../transcode/args.js'
 import type { Logger } from 'pino'
 import { StreamdError, describeError } from '../errors.js'
 import { formatChecks, runDoctor } from './doctor.js'
+import { registerKeys } from './keys.js'
 
 // `serve --demo`: a built-in FFmpeg test source published through the server's own RTMP
 // ingest, so a newcomer sees a live stream at once.
@@ -61,6 +62,12 @@ function configFrom(flags: ServeFlags): Config {
 async function serve(flags: ServeFlags): Promise<void> {
   const config = configFrom(flags)
   const log = createLogger(config.log.level)
+  // The demo publishes from 127.0.0.1 without a key: open publishing to loopback peers only,
+  // never wider than the config already is.
+  if (flags.demo && config.publish.open === false) {
+    config.publish.open = 'loopback'
+    log.info('--demo: publishing without a key is allowed from this machine (loopback) only')
+  }
   const origin = new Origin(config, log)
   const ports = await origin.start()
   const demo = flags.demo && ports.rtmp !== undefined ? startDemo(origin.ffmpegPath, ports.rtmp, log) : undefined
@@ -101,6 +108,7 @@ export function program(): Command {
     .description('check FFmpeg, ports and the data dir')
     .option('--config <file>', 'JSON config file')
     .action(doctor)
+  registerKeys(p)
   return p
 }
 

@@ -1,6 +1,7 @@
 /**
  * The config shape and its defaults. Defaults must work out of the box on one
- * machine: every port free on a fresh box, publishing open (keys come later).
+ * machine: every port free on a fresh box. Publishing is closed by default: a
+ * server reachable from the internet must not transcode whatever anyone sends it.
  */
 
 import { PRESETS, rungsProblem, streamLaddersProblem, type RungSpec, type StreamLadders } from './rungs.js'
@@ -23,7 +24,24 @@ export interface Config {
     /** ISO 639-2 code of the audio track kept when a program has several; null: the first. */
     audioLanguage: string | null
   }
-  publish: { open: boolean }
+  publish: {
+    /** false: every publish needs a key; true: anyone may publish; 'loopback': 127.0.0.0/8 and ::1 publish without a key. */
+    open: boolean | 'loopback'
+  }
+  /** Webhooks (nginx-rtmp / SRS style); null URLs are off. */
+  hooks: {
+    /** POSTed before a publish is accepted; a non-2xx answer, a timeout or a refusing body refuses it. */
+    onPublish: string | null
+    /** POSTed (fire-and-forget) when a publish ends. */
+    onPublishDone: string | null
+    timeoutMs: number
+    /** HMAC-SHA256 key of the X-Streamd-Signature header; null sends no signature. */
+    secret: string | null
+  }
+  api: {
+    /** Bearer token the API requires (env STREAMD_API_TOKEN also works); null: loopback clients only. */
+    token: string | null
+  }
   ffmpeg: { path: string | null }
   hls: {
     /** Target duration of an LL-HLS part, seconds. */
@@ -67,7 +85,9 @@ export const DEFAULTS: Config = {
   http: { host: '0.0.0.0', port: 8080 },
   rtmp: { enabled: true, host: '0.0.0.0', port: 1935 },
   srt: { enabled: true, host: '0.0.0.0', port: 8890, latencyMs: 120, passphrase: null, pbkeylen: 16, audioLanguage: null },
-  publish: { open: true },
+  publish: { open: false },
+  hooks: { onPublish: null, onPublishDone: null, timeoutMs: 3000, secret: null },
+  api: { token: null },
   ffmpeg: { path: null },
   hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120 },
   ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128, rungs: null, streams: {} },
@@ -85,6 +105,8 @@ const num = (min: number, max: number): Check => (v) =>
 const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'true or false')
 const str: Check = (v) => (typeof v === 'string' && v.length > 0 && v.length < 4096 ? undefined : 'a non-empty string')
 const strOrNull: Check = (v) => (v === null ? undefined : str(v) && 'a non-empty string or null')
+const openness: Check = (v) => (v === true || v === false || v === 'loopback' ? undefined : 'true, false or "loopback"')
+const urlOrNull: Check = (v) => (v === null || (typeof v === 'string' && v.length < 2048 && /^https?:\/\/[^\s]+$/.test(v)) ? undefined : 'an http:// or https:// URL, or null')
 const oneOf = (...allowed: string[]): Check => (v) =>
   typeof v === 'string' && allowed.includes(v) ? undefined : `one of ${allowed.join(', ')}`
 
@@ -99,7 +121,9 @@ export const CHECKS = {
     pbkeylen: (v: unknown) => ([16, 24, 32].includes(v as number) ? undefined : 'one of 16, 24, 32'),
     audioLanguage: (v: unknown) => (v === null || (typeof v === 'string' && /^[a-z]{3}$/.test(v)) ? undefined : 'null or a 3-letter ISO 639-2 code'),
   },
-  publish: { open: bool },
+  publish: { open: openness },
+  hooks: { onPublish: urlOrNull, onPublishDone: urlOrNull, timeoutMs: int(100, 60_000), secret: strOrNull },
+  api: { token: strOrNull },
   ffmpeg: { path: strOrNull },
   hls: {
     partTarget: num(0.1, 2),

@@ -14,6 +14,8 @@ import { RenditionStore } from '../packager/rendition-store.js'
 import { resolveFfmpeg } from '../transcode/ffmpeg-path.js'
 import { StreamPipeline } from './stream-pipeline.js'
 import { probeSps } from './stream-plan.js'
+import { PublishAuth } from './publish-auth.js'
+import { KeyStore } from '../store/keys.js'
 
 /** Ports actually bound (after port 0 resolution). */
 export interface OriginPorts {
@@ -37,13 +39,20 @@ export class Origin implements IngestHandler {
   private readonly retention = new Map<string, NodeJS.Timeout>()
   /** Next unused media sequence number of names whose streams were dropped (bounded, oldest forgotten). */
   private readonly lastMsn = new Map<string, number>()
+  private readonly auth: PublishAuth
+  private keys: KeyStore | undefined
 
   constructor(config: Config, logger: Logger, opts: { defaultMetrics?: boolean } = {}) {
     this.config = config
     this.log = logger
     this.ffmpeg = resolveFfmpeg(config.ffmpeg.path ?? undefined).path
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics })
-    this.http = new HttpServer({ directory: this.directory, metrics: this.metrics, logger: logger.child({ component: 'http' }), targetDuration: Math.ceil(config.hls.segmentTarget) })
+    this.auth = new PublishAuth(config)
+    this.http = new HttpServer({
+      directory: this.directory, metrics: this.metrics, logger: logger.child({ component: 'http' }), targetDuration: Math.ceil(config.hls.segmentTarget),
+      apiToken: config.api.token ?? process.env.STREAMD_API_TOKEN ?? null,
+      kick: (name) => this.kick(name),
+    })
   }
 
   /** The FFmpeg binary this origin runs. */
@@ -53,6 +62,11 @@ export class Origin implements IngestHandler {
 
   /** Bind HTTP, then ingest; resolves with the bound ports. */
   async start(): Promise<OriginPorts> {
+    // Opened before any listener so a broken data dir fails the start, not the first publish.
+    if (this.auth.needsKeys) {
+      this.keys = KeyStore.open(this.config.dataDir)
+      this.auth.useKeys(this.keys)
+    }
     const http = await this.http.listen(this.config.http.host, this.config.http.port)
     let rtmp: number | undefined
     if (this.config.rtmp.enabled) {
@@ -83,15 +97,25 @@ export class Origin implements IngestHandler {
     }))
     for (const t of this.retention.values()) clearTimeout(t)
     this.http.close()
+    this.keys?.close()
+  }
+
+  /** Disconnect the publisher of `name` (API DELETE); false when nobody publishes it. */
+  kick(name: string): boolean {
+    const pipeline = this.pipelines.get(name)
+    if (!pipeline?.kick) return false
+    this.log.info({ stream: name }, 'publisher kicked')
+    pipeline.kick()
+    return true
   }
 
   /** IngestHandler: decide a publish before the ingest acknowledges it. */
   async publish(req: PublishRequest): Promise<PublishDecision> {
     const log = this.log.child({ stream: req.stream, protocol: req.protocol, remote: req.remote })
-    if (!this.config.publish.open) {
+    const auth = await this.auth.authorize(req, log)
+    if (!auth.ok) {
       this.metrics.publishRefused.inc({ protocol: req.protocol, code: 'unauthorized' })
-      log.warn('publish refused: publishing is closed')
-      return { ok: false, code: 'unauthorized', reason: 'publishing is closed on this server' }
+      return { ok: false, code: 'unauthorized', reason: auth.reason }
     }
     if (this.pipelines.has(req.stream)) {
       this.metrics.publishRefused.inc({ protocol: req.protocol, code: 'busy' })
@@ -101,16 +125,20 @@ export class Origin implements IngestHandler {
     const stream = this.streamFor(req.stream)
     stream.state = 'starting'
     stream.endedAt = undefined
-    stream.ingest = { protocol: req.protocol, remote: req.remote, since: Date.now() }
+    stream.viewers.reset()
+    stream.ingest = { protocol: req.protocol, remote: req.remote, since: Date.now(), key: auth.keyName }
     const pipeline = new StreamPipeline({
       stream, config: this.config, ffmpeg: this.ffmpeg, logger: log, metrics: this.metrics, protocol: req.protocol,
       storeFor: (name) => this.storeFor(stream, name),
       probeSource: probeSps,
-      onStopped: () => this.stopped(stream, pipeline),
+      onStopped: () => {
+        this.stopped(stream, pipeline)
+        this.auth.publishDone(req, auth.keyName, log)
+      },
     })
     this.pipelines.set(req.stream, pipeline)
     this.metrics.streamsLive.set(this.pipelines.size)
-    log.info('publish accepted')
+    log.info({ key: auth.keyName }, 'publish accepted')
     return { ok: true, sink: pipeline, onKick: (kick) => { pipeline.kick = kick } }
   }
 

@@ -1,14 +1,32 @@
 /**
- * JSON API: what is live, where it comes from, what it produces.
+ * JSON API: what is live, where it comes from, what it produces, who watches;
+ * DELETE kicks a publisher. Guarded by a bearer token, or loopback-only when no
+ * token is configured.
  */
-import type { LiveStream } from '../packager/live-stream.js'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { isLoopback } from '../config/address.js'
+import type { LiveStream, StreamDirectory } from '../packager/live-stream.js'
 import { measureFigures } from '../packager/stats.js'
+import { NO_STORE } from './cache-policy.js'
+import { CORS, type Reply, type RequestContext } from './reply.js'
+import type { Route } from './router.js'
+
+/** What the API reads from and acts on. */
+export interface ApiDeps {
+  directory: StreamDirectory
+  /** Required bearer token; null or undefined: loopback clients only. */
+  apiToken?: string | null
+  /** Disconnect the publisher of a stream; false when nobody publishes it. */
+  kick?: (name: string) => boolean
+}
 
 /** JSON shape of one stream in /api/v1/streams. */
 export interface StreamJson {
   name: string
   state: string
-  ingest: { protocol: string; remote: string; since: string; bitrate: number; tracks?: Array<{ kind: string; codec: string; language?: string; selected: boolean }> } | null
+  ingest: { protocol: string; remote: string; since: string; bitrate: number; key: string | null; tracks?: Array<{ kind: string; codec: string; language?: string; selected: boolean }> } | null
+  /** Since the current publish started; see ViewerStats for what each counts. */
+  viewers: { playlistRequests: number; mediaRequests: number; distinctClients: number }
   renditions: Array<{
     name: string
     codecs: string[]
@@ -31,8 +49,9 @@ export function streamJson(s: LiveStream): StreamJson {
     name: s.name,
     state: s.state,
     ingest: s.ingest
-      ? { protocol: s.ingest.protocol, remote: s.ingest.remote, since: new Date(s.ingest.since).toISOString(), bitrate: Math.round(s.inputBitrate), ...(s.ingest.tracks ? { tracks: s.ingest.tracks } : {}) }
+      ? { protocol: s.ingest.protocol, remote: s.ingest.remote, since: new Date(s.ingest.since).toISOString(), bitrate: Math.round(s.inputBitrate), key: s.ingest.key ?? null, ...(s.ingest.tracks ? { tracks: s.ingest.tracks } : {}) }
       : null,
+    viewers: { playlistRequests: s.viewers.playlistRequests, mediaRequests: s.viewers.mediaRequests, distinctClients: s.viewers.distinctClients },
     renditions: [...s.renditions.values()].map((r) => {
       const video = r.currentInit?.tracks.find((t) => t.kind === 'video')
       const edge = r.edge()
@@ -50,4 +69,51 @@ export function streamJson(s: LiveStream): StreamJson {
       }
     }),
   }
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
+
+/** Constant-time token check: both sides hashed first, so lengths never differ. */
+function tokenMatches(header: string, token: string): boolean {
+  const m = /^Bearer[ \t]+(\S{1,1024})[ \t]*$/i.exec(header)
+  return !!m && timingSafeEqual(digest(m[1]!), digest(token))
+}
+
+function json(reply: Reply, status: number, body: unknown, head = false, extra: Record<string, string> = {}): void {
+  reply.send(status, { ...CORS, 'Content-Type': 'application/json', 'Cache-Control': NO_STORE, ...extra }, JSON.stringify(body), head)
+}
+
+function error(reply: Reply, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
+  json(reply, status, { error: code, message }, false, extra)
+}
+
+/** Why a caller (Authorization header, remote address) may not use the API, or undefined when it may. */
+export function apiDenied(authorization: string, remote: string, apiToken: string | null | undefined): { status: number; code: string; message: string } | undefined {
+  if (apiToken) {
+    if (tokenMatches(authorization, apiToken)) return undefined
+    return { status: 401, code: 'unauthorized', message: 'send Authorization: Bearer <api token>' }
+  }
+  if (isLoopback(remote)) return undefined
+  return { status: 403, code: 'forbidden', message: 'the API answers loopback clients only; set api.token (or STREAMD_API_TOKEN) to use it from elsewhere' }
+}
+
+/** Serve /api/v1/streams and /api/v1/streams/{name}. */
+export function serveApi(route: Route, ctx: RequestContext, reply: Reply, deps: ApiDeps): void {
+  const no = apiDenied(ctx.authorization, ctx.remote, deps.apiToken)
+  if (no) return error(reply, no.status, no.code, no.message, no.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="streamd"' } : {})
+  const head = ctx.method === 'HEAD'
+  if (route.kind === 'api-streams') {
+    if (ctx.method !== 'GET' && !head) return error(reply, 405, 'method-not-allowed', `${ctx.method} is not allowed here`, { Allow: 'GET, HEAD' })
+    return json(reply, 200, { streams: deps.directory.list().map(streamJson) }, head)
+  }
+  if (route.kind !== 'api-stream') return error(reply, 404, 'not-found', 'no such API path')
+  const stream = deps.directory.get(route.stream)
+  if (ctx.method === 'DELETE') {
+    // 204 once the publisher's connection is closed; the stream then ends as if it had left.
+    if (deps.kick?.(route.stream)) return reply.send(204, { ...CORS, 'Cache-Control': NO_STORE }, '')
+    return error(reply, 404, 'not-found', `nobody is publishing ${route.stream}`)
+  }
+  if (ctx.method !== 'GET' && !head) return error(reply, 405, 'method-not-allowed', `${ctx.method} is not allowed here`, { Allow: 'GET, HEAD, DELETE' })
+  if (!stream) return error(reply, 404, 'not-found', `no stream named ${route.stream}`)
+  return json(reply, 200, streamJson(stream), head)
 }

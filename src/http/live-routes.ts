@@ -25,6 +25,8 @@ export function serveLive(route: Route, ctx: RequestContext, reply: Reply, deps:
   }
   // A removed stream's playlists are gone; its segments stay servable a while (6.2.1).
   if (!stream || (stream.removed && isPlaylist)) return notFound(reply, missing(), 'no such stream')
+  if (isPlaylist) stream.viewers.playlist(ctx.remote)
+  else stream.viewers.media()
   if (route.kind === 'multivariant') return serveMultivariant(ctx, reply, stream, deps)
   if (route.kind === 'mpd') return serveMpd(ctx, reply, stream, deps)
   if (!('rendition' in route)) return notFound(reply, cache.UNKNOWN_PATH)

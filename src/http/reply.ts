@@ -185,8 +185,10 @@ export interface RequestContext {
   ifNoneMatch: string
   /** Remote address; read it synchronously in the handler (uWS's response may be gone later). */
   readonly remote: string
-  /** Host header (the MPD names its time endpoint with it). */
+  /** Host header (the MPD names its time endpoint with it); read for .mpd paths only. */
   readonly host: string
+  /** Authorization header, for the API's bearer token; read for /api/ paths only. */
+  readonly authorization: string
 }
 
 /** A request's fields; the remote address is formatted only when asked for (few routes need it). */
@@ -198,6 +200,7 @@ class Context implements RequestContext {
   readonly range: string
   readonly ifNoneMatch: string
   readonly host: string
+  readonly authorization: string
   private readonly res: HttpResponse
   private remoteText: string | undefined
 
@@ -210,7 +213,9 @@ class Context implements RequestContext {
     this.acceptEncoding = req.getHeader('accept-encoding')
     this.range = req.getHeader('range')
     this.ifNoneMatch = req.getHeader('if-none-match')
-    this.host = req.getHeader('host')
+    // Headers only some routes use are read for those paths alone: each read is a native call.
+    this.host = this.path.endsWith('.mpd') ? req.getHeader('host') : ''
+    this.authorization = this.path.startsWith('/api/') ? req.getHeader('authorization') : ''
   }
 
   get remote(): string {

@@ -14,7 +14,7 @@ import { MAX_PATH, MAX_QUERY, route, type Route } from './router.js'
 import { serveLive } from './live-routes.js'
 import { serveTime } from './live-dash.js'
 import { renderPage } from './page.js'
-import { streamJson } from './api.js'
+import { serveApi } from './api.js'
 import { NO_STORE, UNKNOWN_PATH } from './cache-policy.js'
 
 /** What the HTTP layer reads from and reports to. */
@@ -24,6 +24,10 @@ export interface HttpDeps {
   logger: Logger
   /** TARGETDURATION of the configuration, for cache lifetimes of answers about unknown streams. */
   targetDuration: number
+  /** Bearer token the API requires; null: loopback clients only. */
+  apiToken?: string | null
+  /** Disconnect a stream's publisher (API DELETE); false when nobody publishes it. */
+  kick?: (name: string) => boolean
 }
 
 function loadHlsJs(): Buffer {
@@ -89,6 +93,8 @@ export class HttpServer {
       }, ''))
     }
     const r = route(ctx.path)
+    // The API answers its own methods (DELETE) and auth.
+    if (r.kind === 'api-streams' || r.kind === 'api-stream') return this.finish(reply, r.kind, () => serveApi(r, ctx, reply, this.deps))
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       return this.finish(reply, r.kind, () => reply.text(405, 'method not allowed', { ...CORS, Allow: 'GET, HEAD, OPTIONS' }))
     }
@@ -118,12 +124,6 @@ export class HttpServer {
         )
         return
       }
-      case 'api-streams':
-        return this.json(reply, { streams: this.deps.directory.list().map(streamJson) }, head)
-      case 'api-stream': {
-        const s = this.deps.directory.get(r.stream)
-        return s ? this.json(reply, streamJson(s), head) : reply.text(404, 'no such stream', { ...CORS, 'Cache-Control': NO_STORE })
-      }
       case 'time':
         return serveTime(ctx, reply)
       case 'not-found':
@@ -131,9 +131,5 @@ export class HttpServer {
       default:
         return serveLive(r, ctx, reply, this.deps)
     }
-  }
-
-  private json(reply: Reply, body: unknown, head: boolean): void {
-    reply.send(200, { ...CORS, 'Content-Type': 'application/json', 'Cache-Control': NO_STORE }, JSON.stringify(body), head)
   }
 }

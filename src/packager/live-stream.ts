@@ -5,6 +5,7 @@
  */
 import type { RenditionStore } from './rendition-store.js'
 import { WaiterSet } from './waiters.js'
+import { ViewerStats } from './viewer-stats.js'
 
 /** Lifecycle of a stream name. */
 export type StreamState = 'starting' | 'live' | 'ended'
@@ -16,6 +17,8 @@ export interface IngestInfo {
   since: number
   /** Tracks of an MPEG-TS publisher's program (SRT): every audio language, and which ones are used. */
   tracks?: Array<{ kind: string; codec: string; language?: string; selected: boolean }>
+  /** Name of the publish key that authorized it; null when publishing was open to the peer. */
+  key?: string | null
 }
 
 /**
@@ -43,6 +46,8 @@ export class LiveStream {
   endedAt: number | undefined
   /** Input bitrate, bit/s, measured by core over the last seconds. */
   inputBitrate = 0
+  /** Audience counters since the current publish started. */
+  readonly viewers = new ViewerStats()
   /**
    * Set when an ended stream's retention expires: its playlists are gone (404) while its
    * segments stay servable for the playlist's duration (rfc8216bis 6.2.1).

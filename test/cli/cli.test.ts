@@ -4,7 +4,7 @@
 import t from 'tap'
 import { spawn, execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,6 +29,7 @@ t.test('help lists the commands', async (t) => {
   t.equal(r.code, 0)
   t.match(r.stdout, /serve/)
   t.match(r.stdout, /doctor/)
+  t.match(r.stdout, /keys/)
 })
 
 t.test('bad flags and config are refused with the key, value and what is allowed', async (t) => {
@@ -67,7 +68,9 @@ t.test('doctor reports FFmpeg, libx264, libsrt, ports and data dir', async (t) =
 t.test('serve --demo produces a live stream and stops cleanly on SIGTERM', async (t) => {
   const http = await freePort()
   const rtmp = await freePort()
-  const child = spawn(BIN, ['serve', '--demo', '--http-port', String(http), '--rtmp-port', String(rtmp), '--srt-port', String(await freePort())], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // Publishing is closed by default; --demo opens it to loopback, and the key store lives in the data dir.
+  const dataDir = mkdtempSync(join(tmpdir(), 'streamd-demo-'))
+  const child = spawn(BIN, ['serve', '--demo', '--http-port', String(http), '--rtmp-port', String(rtmp), '--data-dir', dataDir, '--srt-port', String(await freePort())], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (d) => { out += d })
   child.stderr.on('data', (d) => { out += d })
@@ -83,6 +86,8 @@ t.test('serve --demo produces a live stream and stops cleanly on SIGTERM', async
   t.match(page.text, /\/static\/hls\.min\.js/, 'with hls.js served locally')
   t.equal((await get(`http://127.0.0.1:${http}/static/hls.min.js`)).status, 200)
   t.match(out, /"msg":"publish accepted"/, 'JSON logs when stdout is not a terminal')
+  t.match(out, /publishing without a key is allowed from this machine \(loopback\) only/)
+  t.ok(existsSync(join(dataDir, 'streamd.db')), 'the key store opened in --data-dir')
   const demoPids = (await run('pgrep', ['-P', String(child.pid)]).catch(() => ({ stdout: '' }))).stdout.trim().split('\n').filter(Boolean).map(Number)
   t.ok(demoPids.length >= 2, 'demo publisher and worker run as children')
   child.kill('SIGTERM')

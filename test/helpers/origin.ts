@@ -3,6 +3,7 @@
  * helpers to fetch from it and wait for its playlists.
  */
 import type { Test } from 'tap'
+import type { Logger } from 'pino'
 import { buildConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/schema.js'
 import { Origin } from '../../src/core/origin.js'
@@ -20,11 +21,12 @@ export interface TestOrigin {
 }
 
 /** Start an origin with `overrides` merged over test defaults; stopped at teardown. */
-export async function startOrigin(t: Test, overrides: Record<string, unknown> = {}): Promise<TestOrigin> {
-  // Passthrough unless a test asks for a ladder: most tests need no transcoding CPU.
-  const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, srt: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ladder: { enabled: false } }
+export async function startOrigin(t: Test, overrides: Record<string, unknown> = {}, opts: { logger?: Logger } = {}): Promise<TestOrigin> {
+  // Passthrough unless a test asks for a ladder: most tests need no transcoding CPU. Publishing
+  // open: tests about keys override it (and give a dataDir of their own).
+  const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, srt: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ladder: { enabled: false }, publish: { open: true } }
   const config: Config = buildConfig(base, [overrides])
-  const logger = createLogger(process.env.STREAMD_TEST_LOG ?? config.log.level, { pretty: false })
+  const logger = opts.logger ?? createLogger(process.env.STREAMD_TEST_LOG ?? config.log.level, { pretty: false })
   const origin = new Origin(config, logger, { defaultMetrics: false })
   const ports = await origin.start()
   t.teardown(() => origin.stop())

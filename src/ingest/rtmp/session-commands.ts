@@ -22,11 +22,18 @@ export const SERVER_CHUNK_SIZE = 4096
 const SERVER_WINDOW = 2_500_000
 
 /**
- * Every refusal carries NetStream.Publish.BadName: it is the documented NetStatus
- * code for a refused publish, clients treat any level "error" onStatus as
- * failure, and the description says why (unauthorized, busy, bad name).
+ * A refused publish gets an onStatus of level "error": FFmpeg fails on any such
+ * status and prints its description; librtmp (OBS's copy included) closes on
+ * NetStream.Publish.BadName, .Denied and .Rejected alike, and OBS then shows its
+ * "could not access the specified channel or stream key" dialog. The code tells a
+ * human reading client logs what kind of refusal it was: BadName for a name that
+ * is malformed or already live (as FMS and nginx-rtmp use it), Denied for a
+ * missing, wrong or revoked key or a refusing hook ("not allowed", which BadName
+ * would misstate). nginx-rtmp and SRS drop the connection without a status on an
+ * auth failure; a status plus description is the clearer answer.
  */
 const REFUSED_CODE = 'NetStream.Publish.BadName'
+const DENIED_CODE = 'NetStream.Publish.Denied'
 
 /** Dispatch one command message; throws ProtocolError on malformed ones. */
 export function handleCommand(s: RtmpSession, msg: RtmpMessage): void {
@@ -73,8 +80,8 @@ function onConnect(s: RtmpSession, cmd: RtmpCommand): void {
   s.log.debug({ app }, 'rtmp: connected')
 }
 
-function refuse(s: RtmpSession, streamId: number, description: string, err?: unknown): void {
-  s.send(onStatusMessage(streamId, 'error', REFUSED_CODE, description))
+function refuse(s: RtmpSession, streamId: number, description: string, err?: unknown, code = REFUSED_CODE): void {
+  s.send(onStatusMessage(streamId, 'error', code, description))
   s.closeAfterFlush(`publish refused: ${description}`, err)
 }
 
@@ -107,7 +114,7 @@ async function onPublish(s: RtmpSession, cmd: RtmpCommand, streamId: number): Pr
   }
   if (!decision.ok) {
     s.log.info({ stream, code: decision.code }, 'rtmp: publish refused')
-    refuse(s, streamId, decision.reason)
+    refuse(s, streamId, decision.reason, undefined, decision.code === 'unauthorized' ? DENIED_CODE : REFUSED_CODE)
     return
   }
   s.startPublishing(decision.sink)

@@ -92,16 +92,24 @@ t.test('the decision comes before Publish.Start; media sent earlier is dropped',
   await waitFor(() => f.byStream('gated')!.endReasons.length === 1, 'sink ended on disconnect')
 })
 
-t.test('refusal via raw client: BadName onStatus with the reason, then close', async (t) => {
+t.test('unauthorized refusal via raw client: Denied onStatus with the reason, then close', async (t) => {
   const f = await setup(t, () => ({ ok: false, code: 'unauthorized', reason: 'no such key' }))
   const c = await RawRtmpClient.open(f.port)
   t.teardown(() => c.destroy())
   await c.handshake()
-  t.match(await c.publish('live', 'x?key=nope'), { level: 'error', code: 'NetStream.Publish.BadName', description: 'no such key' })
+  t.match(await c.publish('live', 'x?key=nope'), { level: 'error', code: 'NetStream.Publish.Denied', description: 'no such key' })
   t.ok(await c.closedWithin(3000), 'server closes after the refusal')
   t.equal(f.requests[0]?.key, 'nope')
   t.notOk(c.commands.some((x) => JSON.stringify(x.values).includes('Publish.Start')), 'nothing resembling a start was sent')
   t.notOk(f.lines.some((l) => JSON.stringify(l).includes('nope')), 'the key never reaches the log')
+})
+
+t.test('a busy refusal keeps BadName', async (t) => {
+  const f = await setup(t, () => ({ ok: false, code: 'busy', reason: 'stream x is already being published' }))
+  const c = await RawRtmpClient.open(f.port)
+  t.teardown(() => c.destroy())
+  await c.handshake()
+  t.match(await c.publish('live', 'x'), { level: 'error', code: 'NetStream.Publish.BadName', description: /already being published/ })
 })
 
 t.test('invalid stream names are refused without asking the handler', async (t) => {
