@@ -11,6 +11,7 @@ import { demoSourceArgs } from '../transcode/args.js'
 import type { Logger } from 'pino'
 import { StreamdError, describeError } from '../errors.js'
 import { formatChecks, runDoctor } from './doctor.js'
+import { registerShield } from './shield.js'
 
 // `serve --demo`: a built-in FFmpeg test source published through the server's own RTMP
 // ingest, so a newcomer sees a live stream at once.
@@ -101,6 +102,7 @@ export function program(): Command {
     .description('check FFmpeg, ports and the data dir')
     .option('--config <file>', 'JSON config file')
     .action(doctor)
+  registerShield(p)
   return p
 }
 

@@ -10,11 +10,12 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js'
 /** Header name → value; names are written as given. */
 export type Headers = Record<string, string>
 
-const STATUS_TEXT: Record<number, string> = {
+/** Status lines by code. */
+export const STATUS_TEXT: Record<number, string> = {
   200: '200 OK', 204: '204 No Content', 206: '206 Partial Content', 304: '304 Not Modified',
   400: '400 Bad Request', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
   410: '410 Gone', 414: '414 URI Too Long', 416: '416 Range Not Satisfiable', 500: '500 Internal Server Error',
-  503: '503 Service Unavailable',
+  502: '502 Bad Gateway', 503: '503 Service Unavailable', 504: '504 Gateway Timeout',
 }
 
 /** CORS for every playlist and media response: any page may play. */
@@ -27,7 +28,7 @@ export const CORS: Headers = {
 export class Reply {
   /** Status sent, for metrics; 0 until sent. */
   status = 0
-  private readonly res: HttpResponse
+  protected readonly res: HttpResponse
   private finished = false
   private aborted = false
   private readonly cleanups: Array<() => void> = []
@@ -92,7 +93,7 @@ export class Reply {
     })
   }
 
-  private finish(): void {
+  protected finish(): void {
     if (this.finished) return
     this.finished = true
     for (const fn of this.cleanups.splice(0)) fn()
