@@ -101,7 +101,9 @@ export class ShieldCache {
       return () => {}
     }
     const ctx = this.context(r)
-    return this.collapser.join(r.key, ctx, ctx.timeouts.firstByteMs + 500, deliver)
+    // Each upstream may take its full first-byte time before the next is tried.
+    const waitMs = ctx.timeouts.firstByteMs * this.o.upstreams.length + 500
+    return this.collapser.join(r.key, ctx, waitMs, deliver)
   }
 
   /**
