@@ -13,7 +13,7 @@ import type { UpstreamSet } from './upstream-set.js'
 
 /** The outcome handed to a request. */
 export type Lookup =
-  | { kind: 'entry'; entry: CacheEntry; source: 'hit' | 'miss' | 'collapsed' | 'stale' }
+  | { kind: 'entry'; entry: CacheEntry; source: 'hit' | 'disk' | 'miss' | 'collapsed' | 'stale' }
   /** Too many waiters, or waited too long: 503 + Retry-After, never a fan-out upstream. */
   | { kind: 'busy'; retryAfter: number; reason: string }
   /** Every upstream failed before answering and nothing stale is at hand: 502/504. */

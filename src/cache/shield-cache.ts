@@ -14,6 +14,7 @@ import { Collapser, type FillContext, type Lookup } from './collapser.js'
 import { UpstreamClient } from './upstream.js'
 import { UpstreamSet } from './upstream-set.js'
 import { ttlMs } from './policy.js'
+import { DiskTier } from './disk-tier.js'
 import { playlistInfo, satisfies } from './playlist-info.js'
 
 /** Shield cache settings (see the `shield` config section). */
@@ -34,6 +35,8 @@ export interface ShieldCacheOptions {
   /** Health probe interval, ms, and path. */
   probeMs?: number
   healthPath?: string
+  /** Disk tier (directory and byte bound); none when undefined. */
+  disk?: { dir: string; maxBytes: number } | undefined
 }
 
 /** A request as the cache sees it. */
@@ -51,8 +54,9 @@ export class ShieldCache {
   readonly memory: MemoryTier
   readonly collapser: Collapser
   readonly upstreams: UpstreamSet
+  readonly disk: DiskTier | undefined
   readonly prefetches = { started: 0 }
-  private readonly o: Required<ShieldCacheOptions>
+  private readonly o: Required<Omit<ShieldCacheOptions, 'disk'>>
   private readonly client = new UpstreamClient()
   private readonly keep: Set<string>
   /** Target duration per playlist directory, learnt from playlists (bounded). */
@@ -63,8 +67,14 @@ export class ShieldCache {
       defaultTargetDuration: 6, staleIfErrorMs: 60_000, connectTimeoutMs: 2000, idleTimeoutMs: 5000,
       probeMs: 1000, healthPath: '/healthz', ...opts,
     }
+    this.disk = opts.disk ? new DiskTier(opts.disk.dir, opts.disk.maxBytes) : undefined
     this.keep = new Set(opts.keepQuery)
     this.memory = new MemoryTier(opts.memoryBytes)
+    // Media pushed out of memory while still fresh goes to disk (DVR window, init segments).
+    this.memory.onEvict = (e) => {
+      const kind = objectKind(e.key.split('?')[0]!)
+      if (this.disk && e.status === 200 && e.fresh() && (kind === 'segment' || kind === 'part' || kind === 'init')) void this.disk.put(e)
+    }
     this.upstreams = new UpstreamSet(opts.upstreams, { probeMs: this.o.probeMs, healthPath: this.o.healthPath })
     this.collapser = new Collapser({
       client: this.client, upstreams: this.upstreams, maxWaiters: opts.maxWaiters,
@@ -93,13 +103,29 @@ export class ShieldCache {
     return { ...k, kind: objectKind(path), msn: num('_HLS_msn'), part: num('_HLS_part') }
   }
 
-  /** Answer from memory or join the fill; returns a cancel for a client that leaves. */
+  /** Answer from memory, then disk, or join the fill; returns a cancel for a client that leaves. */
   lookup(r: CacheRequest, deliver: (l: Lookup) => void): () => void {
     const cached = this.memory.get(r.key)
     if (cached?.fresh()) {
       deliver({ kind: 'entry', entry: cached, source: 'hit' })
       return () => {}
     }
+    if (!this.disk || r.kind === 'playlist' || this.collapser.filling(r.key)) return this.join(r, deliver)
+    let cancelled = false
+    let cancel = (): void => { cancelled = true }
+    void this.disk.get(r.key).then((e) => {
+      if (cancelled) return
+      if (e?.fresh()) {
+        this.memory.set(e, 0)
+        deliver({ kind: 'entry', entry: e, source: 'disk' })
+      } else {
+        cancel = this.join(r, deliver)
+      }
+    })
+    return () => cancel()
+  }
+
+  private join(r: CacheRequest, deliver: (l: Lookup) => void): () => void {
     const ctx = this.context(r)
     // Each upstream may take its full first-byte time before the next is tried.
     const waitMs = ctx.timeouts.firstByteMs * this.o.upstreams.length + 500

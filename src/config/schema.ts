@@ -43,9 +43,9 @@ export interface Config {
     upstreams: string[]
     /** Bytes of responses kept in memory. */
     memoryBytes: number
-    /** Bytes kept on disk (0: no disk tier). */
+    /** Bytes the disk tier may hold. */
     diskBytes: number
-    /** Disk tier directory; null: <dataDir>/shield-cache. */
+    /** Disk tier directory; null: no disk tier. */
     cacheDir: string | null
     /** Requests that may wait for one object's response head; more get 503 + Retry-After. */
     maxWaiters: number
@@ -70,7 +70,7 @@ export const DEFAULTS: Config = {
   ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128 },
   worker: { minBackoffMs: 250, maxBackoffMs: 8000 },
   shield: {
-    upstreams: [], memoryBytes: 256 * 1024 * 1024, diskBytes: 0, cacheDir: null,
+    upstreams: [], memoryBytes: 256 * 1024 * 1024, diskBytes: 1024 ** 3, cacheDir: null,
     maxWaiters: 10_000, waitTimeoutMs: 5000, prefetchHints: true, keepQuery: ['v'],
   },
   dataDir: './data',

@@ -25,7 +25,9 @@ export class Shield {
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics })
     this.cache = new ShieldCache({
       upstreams: s.upstreams, memoryBytes: s.memoryBytes, maxWaiters: s.maxWaiters, waitTimeoutMs: s.waitTimeoutMs,
-      prefetchHints: s.prefetchHints, keepQuery: s.keepQuery, ...opts.cache,
+      prefetchHints: s.prefetchHints, keepQuery: s.keepQuery,
+      disk: s.cacheDir !== null && s.diskBytes > 0 ? { dir: s.cacheDir, maxBytes: s.diskBytes } : undefined,
+      ...opts.cache,
     })
     this.http = new ShieldHttpServer({ cache: this.cache, metrics: this.metrics, logger: logger.child({ component: 'shield-http' }) })
   }
