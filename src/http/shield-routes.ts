@@ -23,14 +23,22 @@ export function refusePath(path: string): string | undefined {
   return undefined
 }
 
+const CASED = new Map(PASS.map((n) => [n, n.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase())]))
+/** The origin's headers as sent on, computed once per entry (hits are the hot path). */
+const passed = new WeakMap<CacheEntry, Headers>()
+
 /** Response headers for a cached or filling entry. */
 export function entryHeaders(entry: CacheEntry, source: string): Headers {
-  const h: Headers = { ...CORS, Age: String(entry.age()), 'X-Cache': source.toUpperCase() }
-  for (const name of PASS) {
-    const v = entry.headers[name]
-    if (v !== undefined) h[name.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase())] = v
+  let base = passed.get(entry)
+  if (!base) {
+    base = { ...CORS }
+    for (const [name, cased] of CASED) {
+      const v = entry.headers[name]
+      if (v !== undefined) base[cased] = v
+    }
+    passed.set(entry, base)
   }
-  return h
+  return { ...base, Age: String(entry.age()), 'X-Cache': source.toUpperCase() }
 }
 
 const matches = (ifNoneMatch: string, etag: string | undefined): boolean =>
@@ -56,6 +64,8 @@ export function answer(ctx: RequestContext, reply: StreamReply, l: Lookup): void
       return reply.send(206, { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${body.length}` }, body.subarray(range.start, range.end + 1), head)
     }
   }
+  // A complete body goes out in one tryEnd; a filling one follows the fill.
+  if (entry.done && !entry.error) return reply.send(entry.status, headers, entry.body(), head)
   reply.streamEntry(entry.status, headers, entry, head)
 }
 
