@@ -18,6 +18,7 @@ const PASS = ['content-type', 'cache-control', 'etag', 'last-modified', 'expires
 
 /** Why a path is refused, or undefined if it may be forwarded upstream. */
 export function refusePath(path: string): string | undefined {
+  if (path === '/') return undefined
   if (!SAFE_PATH.test(path)) return 'not found'
   if (path.split('/').some((s) => s === '.' || s === '..')) return 'not found'
   return undefined
