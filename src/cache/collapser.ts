@@ -146,7 +146,12 @@ export class Collapser {
       this.stats.upstreamRequests++
       entry.upstream = base
       // A 5xx is passed on only from the last upstream, and only with nothing stale to give.
-      const err = await this.client.fetch(base, ctx.target, entry, ctx.timeouts, (status) => status < 500 || (last && !stale))
+      // A health probe that takes this upstream out of rotation moves a fill still
+      // waiting for its head to the next upstream at once, not after the whole hold.
+      const abort = new AbortController()
+      const stopWatching = last ? () => {} : this.upstreams.onDown((b) => { if (b === base && !entry.hasHead) abort.abort() })
+      const err = await this.client.fetch(base, ctx.target, entry, ctx.timeouts, (status) => status < 500 || (last && !stale), abort.signal)
+      stopWatching()
       if (entry.hasHead) {
         if (err) this.upstreams.failed(base)
         else if (entry.status < 500) this.upstreams.succeeded(base)

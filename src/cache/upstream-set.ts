@@ -19,6 +19,7 @@ export class UpstreamSet {
   private readonly probeMs: number
   private readonly healthPath: string
   private timer: NodeJS.Timeout | undefined
+  private readonly downListeners = new Set<(base: string) => void>()
 
   constructor(bases: string[], opts: { probeMs?: number; healthPath?: string } = {}) {
     if (bases.length === 0) throw new Error('at least one upstream is needed')
@@ -43,8 +44,16 @@ export class UpstreamSet {
   failed(base: string): void {
     const u = this.list.find((x) => x.base === base)
     if (!u) return
+    const wasUp = u.downUntil <= Date.now()
     u.failures++
     u.downUntil = Date.now() + Math.min(30_000, 1000 * 2 ** Math.min(5, u.failures - 1))
+    if (wasUp) for (const fn of this.downListeners) fn(base)
+  }
+
+  /** Be told when an upstream leaves rotation (so requests stalled on it can move on). */
+  onDown(fn: (base: string) => void): () => void {
+    this.downListeners.add(fn)
+    return () => this.downListeners.delete(fn)
   }
 
   /** A request to `base` succeeded. */

@@ -29,7 +29,7 @@ export class UpstreamClient {
    * the entry untouched (the caller may try another upstream); after it, the entry fails.
    * `beforeBody` may veto a response by status (failover on 5xx) before it touches the entry.
    */
-  fetch(base: string, pathAndQuery: string, entry: CacheEntry, t: UpstreamTimeouts, beforeBody?: (status: number) => boolean): Promise<FillError | undefined> {
+  fetch(base: string, pathAndQuery: string, entry: CacheEntry, t: UpstreamTimeouts, beforeBody?: (status: number) => boolean, signal?: AbortSignal): Promise<FillError | undefined> {
     return new Promise((resolve) => {
       let settled = false
       let timer: NodeJS.Timeout | undefined
@@ -41,6 +41,7 @@ export class UpstreamClient {
         if (settled) return
         settled = true
         clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
         resolve(err)
       }
       // Before the head is in, a failure is the caller's to handle (it may try another
@@ -58,6 +59,9 @@ export class UpstreamClient {
         return resolve(new FillError('ERR_UPSTREAM_CONNECT', `bad upstream URL ${base}`))
       }
       const req = http.get(url, { agent: this.agent, headers: { 'accept-encoding': 'identity', 'user-agent': 'streamd-shield' } })
+      const onAbort = (): void => fail(new FillError('ERR_UPSTREAM_TIMEOUT', `upstream ${url.host} left rotation (health check failed)`))
+      if (signal?.aborted) onAbort()
+      signal?.addEventListener('abort', onAbort, { once: true })
       arm(t.connectMs, 'ERR_UPSTREAM_TIMEOUT', 'connect timeout')
       req.on('socket', (sock) => {
         // A reused keep-alive socket is already connected.

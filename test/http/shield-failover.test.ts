@@ -32,6 +32,21 @@ t.test('a stalled upstream (no answer within the wait) fails over', async (t) =>
   t.same(rs.map((r) => r.body), Array(5).fill('from b'))
 })
 
+t.test('a held request on an upstream that freezes moves on when the health probe fails, not after the hold', async (t) => {
+  let frozen = false
+  // A frozen origin accepts connections and never answers anything, its health path included.
+  const a = await startStubOrigin(t, () => (frozen ? { delayMs: 60_000 } : { body: 'from a' }))
+  const b = await startStubOrigin(t, () => ({ body: 'from b' }))
+  const s = await startShield(t, [a.url, b.url], { cache: { probeMs: 300 } })
+  t.equal((await shieldGet(`${s.url}/live/s/v/20.m4s`)).body, 'from a')
+  frozen = true
+  // A part is held up to 3 target durations (19 s with the default TD of 6 s) before a
+  // first-byte timeout would move it; the client here gives up after 5 s.
+  const r = await shieldGet(`${s.url}/live/s/v/21.0.m4s`, { timeoutMs: 5000 })
+  t.equal(r.body, 'from b', 'moved to the second upstream once the probe failed')
+  t.equal(s.shield.cache.upstreams.active, b.url)
+})
+
 t.test('a 5xx from the active upstream fails over when another can answer', async (t) => {
   const a = await startStubOrigin(t, () => ({ status: 503 }))
   const b = await startStubOrigin(t, () => ({ body: 'from b' }))
