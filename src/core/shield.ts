@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
 import { ConfigError } from '../errors.js'
 import { Metrics } from '../log/metrics.js'
+import { registerShieldMetrics } from '../log/shield-metrics.js'
 import { ShieldCache, type ShieldCacheOptions } from '../cache/shield-cache.js'
 import { ShieldHttpServer } from '../http/shield-server.js'
 
@@ -29,6 +30,7 @@ export class Shield {
       disk: s.cacheDir !== null && s.diskBytes > 0 ? { dir: s.cacheDir, maxBytes: s.diskBytes } : undefined,
       ...opts.cache,
     })
+    registerShieldMetrics(this.metrics.registry, this.cache)
     this.http = new ShieldHttpServer({ cache: this.cache, metrics: this.metrics, logger: logger.child({ component: 'shield-http' }) })
   }
 
