@@ -32,6 +32,8 @@ export interface ShieldCacheOptions {
   staleIfErrorMs?: number
   connectTimeoutMs?: number
   idleTimeoutMs?: number
+  /** Largest object fetched, bytes; default 64 MiB or an eighth of memoryBytes if less. */
+  maxObjectBytes?: number
   /** Health probe interval, ms, and path. */
   probeMs?: number
   healthPath?: string
@@ -65,7 +67,7 @@ export class ShieldCache {
   constructor(opts: ShieldCacheOptions) {
     this.o = {
       defaultTargetDuration: 6, staleIfErrorMs: 60_000, connectTimeoutMs: 2000, idleTimeoutMs: 5000,
-      probeMs: 1000, healthPath: '/healthz', ...opts,
+      probeMs: 1000, healthPath: '/healthz', maxObjectBytes: Math.min(64 * 1024 * 1024, Math.floor(opts.memoryBytes / 8)), ...opts,
     }
     this.disk = opts.disk ? new DiskTier(opts.disk.dir, opts.disk.maxBytes) : undefined
     this.keep = new Set(opts.keepQuery)
@@ -146,7 +148,7 @@ export class ShieldCache {
     return {
       target: r.key,
       staleIfError: r.kind === 'part' || r.kind === 'segment' || r.kind === 'init',
-      timeouts: { connectMs: this.o.connectTimeoutMs, firstByteMs: this.holdMs(r), idleMs: this.o.idleTimeoutMs },
+      timeouts: { connectMs: this.o.connectTimeoutMs, firstByteMs: this.holdMs(r), idleMs: this.o.idleTimeoutMs, maxBodyBytes: this.o.maxObjectBytes },
     }
   }
 

@@ -14,6 +14,8 @@ export interface UpstreamTimeouts {
   firstByteMs: number
   /** Longest silence between body bytes. */
   idleMs: number
+  /** Largest body kept: a fill growing past it fails (memory stays bounded whatever upstream sends). */
+  maxBodyBytes: number
 }
 
 /** Headers worth keeping from upstream; hop-by-hop and connection headers are not. */
@@ -82,12 +84,19 @@ export class UpstreamClient {
         }
         const cl = res.headers['content-length']
         const expected = cl !== undefined && /^\d{1,15}$/.test(cl) ? Number(cl) : undefined
+        if (expected !== undefined && expected > t.maxBodyBytes) {
+          res.resume()
+          return fail(new FillError('ERR_UPSTREAM_TOO_LARGE', `upstream announced ${expected} bytes, more than ${t.maxBodyBytes}`))
+        }
         entry.setHead(status, headers, expected)
         arm(t.idleMs, 'ERR_UPSTREAM_TIMEOUT', 'idle timeout mid-body')
         res.on('data', (chunk: Buffer) => {
           if (settled) return
           if (expected !== undefined && entry.size + chunk.length > expected) {
             return fail(new FillError('ERR_UPSTREAM_LENGTH', `upstream sent more than its Content-Length ${expected}`))
+          }
+          if (entry.size + chunk.length > t.maxBodyBytes) {
+            return fail(new FillError('ERR_UPSTREAM_TOO_LARGE', `upstream body exceeds ${t.maxBodyBytes} bytes`))
           }
           entry.push(chunk)
           arm(t.idleMs, 'ERR_UPSTREAM_TIMEOUT', 'idle timeout mid-body')

@@ -22,6 +22,8 @@ export interface StubAnswer {
   trickleMs?: number
   /** Announce this Content-Length whatever the body is. */
   contentLength?: number
+  /** Send no Content-Length (chunked transfer coding). */
+  chunked?: boolean
   /** Send only this many body bytes, then keep the connection open without ending. */
   hangAfter?: number
   /** Send only this many body bytes, then destroy the socket. */
@@ -64,7 +66,7 @@ export async function startStubOrigin(t: Test, answer: (target: string, n: numbe
     const body = Buffer.from(a.body ?? `request ${n}`)
     if (a.delayMs) await sleep(a.delayMs)
     const headers: Record<string, string> = { 'Content-Type': 'text/plain', 'Cache-Control': 'max-age=60', ...a.headers }
-    headers['Content-Length'] = String(a.contentLength ?? body.length)
+    if (!a.chunked) headers['Content-Length'] = String(a.contentLength ?? body.length)
     res.writeHead(a.status ?? 200, headers)
     res.flushHeaders()
     const limit = a.hangAfter ?? a.cutAfter ?? body.length

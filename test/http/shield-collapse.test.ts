@@ -119,3 +119,21 @@ t.test('an upstream that never answers: waiters get 504, nothing cached', async 
   t.same(rs.map((r) => r.status), [504, 504, 504, 504, 504])
   t.equal(o.count('/other/x.json'), 1)
 })
+
+t.test('an upstream body past the object limit is cut and not cached; memory stays bounded', async (t) => {
+  const big = Buffer.alloc(3 * 1024 * 1024, 'b')
+  const o = await startStubOrigin(t, (target) => (target.includes('chunked')
+    ? { body: big, pieces: 8, trickleMs: 80, chunked: true }
+    : { body: big }))
+  const s = await startShield(t, [o.url], { cache: { maxObjectBytes: 1024 * 1024 } })
+  const announced = await shieldGet(`${s.url}/live/a/v/big.m4s`)
+  t.equal(announced.status, 502, 'a Content-Length past the limit is refused before any byte')
+  t.equal((await shieldGet(`${s.url}/live/a/v/big.m4s`)).status, 502, 'and not cached')
+  t.equal(o.count('/live/a/v/big.m4s'), 2)
+  const streamed = await shieldGet(`${s.url}/live/a/v/chunked-big.m4s`)
+  t.equal(streamed.status, 200, 'a chunked body starts streaming')
+  t.ok(streamed.error !== undefined, `and is cut at the limit (${streamed.error})`)
+  t.ok(streamed.body.length <= 1024 * 1024, 'no more than the limit passed through')
+  t.equal((await shieldGet(`${s.url}/live/a/v/chunked-big.m4s`)).error !== undefined, true, 'not cached: fetched and cut again')
+  t.ok(s.shield.cache.memory.bytes < 1024 * 1024, 'nothing big kept')
+})
