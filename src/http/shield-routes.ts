@@ -8,7 +8,8 @@ import type { CacheEntry } from '../cache/entry.js'
 import type { Lookup } from '../cache/collapser.js'
 import { CORS, type Headers, type RequestContext } from './reply.js'
 import type { StreamReply } from './stream-reply.js'
-import { NO_STORE } from './cache-policy.js'
+import { NO_STORE, acceptsGzip } from './cache-policy.js'
+import { gzipSync } from 'node:zlib'
 import { parseRange } from './range.js'
 
 /** Path characters the shield forwards: the URL contract's alphabet plus common media names. */
@@ -42,6 +43,22 @@ export function entryHeaders(entry: CacheEntry, source: string): Headers {
   return { ...base, Age: String(entry.age()), 'X-Cache': source.toUpperCase() }
 }
 
+/** Gzipped bodies of complete text entries (playlists, MPDs), made once per entry. */
+const gzipped = new WeakMap<CacheEntry, Buffer>()
+const TEXT = /mpegurl|dash\+xml|json|text\//i
+
+/** The gzip form of a complete text entry the client accepts gzip for (6.2.1: playlists gzip-able). */
+function gzipFor(ctx: RequestContext, entry: CacheEntry): Buffer | undefined {
+  if (entry.status !== 200 || entry.headers['content-encoding'] || !TEXT.test(entry.headers['content-type'] ?? '')) return undefined
+  if (!acceptsGzip(ctx.acceptEncoding)) return undefined
+  let gz = gzipped.get(entry)
+  if (!gz) {
+    gz = gzipSync(entry.body())
+    gzipped.set(entry, gz)
+  }
+  return gz
+}
+
 const matches = (ifNoneMatch: string, etag: string | undefined): boolean =>
   etag !== undefined && ifNoneMatch !== '' && ifNoneMatch.split(',').some((e) => e.trim() === etag || e.trim() === '*')
 
@@ -66,7 +83,11 @@ export function answer(ctx: RequestContext, reply: StreamReply, l: Lookup): void
     }
   }
   // A complete body goes out in one tryEnd; a filling one follows the fill.
-  if (entry.done && !entry.error) return reply.send(entry.status, headers, entry.body(), head)
+  if (entry.done && !entry.error) {
+    const gz = gzipFor(ctx, entry)
+    if (gz) return reply.send(entry.status, { ...headers, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' }, gz, head)
+    return reply.send(entry.status, headers, entry.body(), head)
+  }
   reply.streamEntry(entry.status, headers, entry, head)
 }
 

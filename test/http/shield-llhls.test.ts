@@ -71,6 +71,9 @@ t.test('a non-blocking playlist is never served older than half a target duratio
   const url = `${s.url}/live/a/v/index.m3u8`
   t.ok((await shieldGet(url)).body.includes('## request 1'))
   t.ok((await shieldGet(url)).body.includes('## request 1'), 'cached within TD/2')
+  const gz = await fetch(url, { headers: { 'Accept-Encoding': 'gzip' } })
+  t.equal(gz.headers.get('content-encoding'), 'gzip', 'a cached playlist is served gzipped to clients that accept it')
+  t.ok((await gz.text()).includes('## request 1'), 'and decodes to the same playlist')
   await sleep(600)
   t.ok((await shieldGet(url)).body.includes('## request 2'), 'refetched after TD/2 although the origin said max-age=60')
 })
