@@ -32,7 +32,7 @@ export interface ShieldCacheOptions {
   staleIfErrorMs?: number
   connectTimeoutMs?: number
   idleTimeoutMs?: number
-  /** Largest object fetched, bytes; default 64 MiB or an eighth of memoryBytes if less. */
+  /** Largest object fetched, bytes (default 64 MiB); larger than the memory tier is streamed but not kept. */
   maxObjectBytes?: number
   /** Health probe interval, ms, and path. */
   probeMs?: number
@@ -67,7 +67,7 @@ export class ShieldCache {
   constructor(opts: ShieldCacheOptions) {
     this.o = {
       defaultTargetDuration: 6, staleIfErrorMs: 60_000, connectTimeoutMs: 2000, idleTimeoutMs: 5000,
-      probeMs: 1000, healthPath: '/healthz', maxObjectBytes: Math.min(64 * 1024 * 1024, Math.floor(opts.memoryBytes / 8)), ...opts,
+      probeMs: 1000, healthPath: '/healthz', maxObjectBytes: 64 * 1024 * 1024, ...opts,
     }
     this.disk = opts.disk ? new DiskTier(opts.disk.dir, opts.disk.maxBytes) : undefined
     this.keep = new Set(opts.keepQuery)

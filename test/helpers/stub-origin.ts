@@ -45,7 +45,8 @@ export interface StubOrigin {
   close(): Promise<void>
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+// Unref'd: a response the test no longer waits for must not keep the test process alive.
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref())
 
 /** Start a stub origin on 127.0.0.1:0; closed at teardown. */
 export async function startStubOrigin(t: Test, answer: (target: string, n: number, req: IncomingMessage) => StubAnswer): Promise<StubOrigin> {
