@@ -16,6 +16,8 @@ export interface PlaylistInfo {
   ended: boolean
   /** URI of the EXT-X-PRELOAD-HINT TYPE=PART, as written. */
   preloadHint: string | undefined
+  /** URIs of the newest objects listed (last segment, parts after it, last parts before it), as written. */
+  newest: string[]
 }
 
 /** Read the facts from playlist text (unknown tags ignored). */
@@ -27,18 +29,28 @@ export function playlistInfo(text: string): PlaylistInfo {
   let ended = false
   let hint: string | undefined
   let skipped = 0
+  const newest: string[] = []
+  const remember = (uri: string | undefined): void => {
+    if (uri === undefined) return
+    newest.push(uri)
+    if (newest.length > 8) newest.shift()
+  }
   for (const raw of text.split('\n')) {
     const line = raw.trim()
     if (!line.startsWith('#')) {
       if (line !== '') {
         segments++
         parts = 0
+        remember(line)
       }
       continue
     }
     if (line.startsWith('#EXT-X-TARGETDURATION:')) td = Number(line.slice(22))
     else if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) seq = Number(line.slice(22))
-    else if (line.startsWith('#EXT-X-PART:')) parts++
+    else if (line.startsWith('#EXT-X-PART:')) {
+      parts++
+      remember(/URI="([^"]*)"/.exec(line)?.[1])
+    }
     else if (line.startsWith('#EXT-X-ENDLIST')) ended = true
     else if (line.startsWith('#EXT-X-SKIP:')) skipped = Number(/SKIPPED-SEGMENTS=(\d+)/.exec(line)?.[1] ?? 0)
     else if (line.startsWith('#EXT-X-PRELOAD-HINT:') && /TYPE=PART/.test(line)) hint = /URI="([^"]*)"/.exec(line)?.[1]
@@ -49,6 +61,7 @@ export function playlistInfo(text: string): PlaylistInfo {
     trailingParts: parts,
     ended,
     preloadHint: hint,
+    newest,
   }
 }
 

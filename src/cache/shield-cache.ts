@@ -172,6 +172,12 @@ export class ShieldCache {
       }
       // A playlist that does not reach the asked msn/part must not be stored under that question.
       if (r.msn !== undefined) answers = satisfies(info, r.msn, r.part)
+      // A 404 kept for an object this playlist now lists (or hints) is out of date: drop it,
+      // so a part asked for a moment too early is not refused for a whole target duration.
+      for (const uri of [...info.newest, ...(info.preloadHint === undefined ? [] : [info.preloadHint])]) {
+        const k = this.resolve(r.path, uri)
+        if (k && this.memory.get(k.key)?.status === 404) this.memory.delete(k.key)
+      }
       if (info.preloadHint !== undefined && this.o.prefetchHints && !info.ended) this.prefetch(r.path, info.preloadHint)
     }
     e.ttlMs = answers
@@ -180,15 +186,21 @@ export class ShieldCache {
     if (e.ttlMs > 0) this.memory.set(e, ctx.staleIfError && e.status === 200 ? this.o.staleIfErrorMs : 0)
   }
 
-  private prefetch(playlistPath: string, uri: string): void {
+  /** The request a playlist's URI names, if it is on this shield (relative or same-host). */
+  private resolve(playlistPath: string, uri: string): CacheRequest | undefined {
     let u: URL
     try {
       u = new URL(uri, `http://shield${playlistPath}`)
     } catch {
-      return
+      return undefined
     }
-    if (u.host !== 'shield') return // an absolute URI elsewhere is not ours to fetch
-    const r = this.request(u.pathname, u.search.slice(1))
+    if (u.host !== 'shield') return undefined // an absolute URI elsewhere is not ours
+    return this.request(u.pathname, u.search.slice(1))
+  }
+
+  private prefetch(playlistPath: string, uri: string): void {
+    const r = this.resolve(playlistPath, uri)
+    if (!r) return
     if (this.memory.get(r.key)?.fresh() || this.collapser.filling(r.key)) return
     this.prefetches.started++
     this.collapser.prefetch(r.key, this.context(r))

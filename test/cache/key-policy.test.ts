@@ -51,7 +51,7 @@ const PLAYLIST = `#EXTM3U
 
 t.test('playlist facts and blocking answers (6.2.5.2)', async (t) => {
   const i = playlistInfo(PLAYLIST)
-  t.same(i, { targetDuration: 2, lastMsn: 101, trailingParts: 2, ended: false, preloadHint: '102.2.m4s' })
+  t.same(i, { targetDuration: 2, lastMsn: 101, trailingParts: 2, ended: false, preloadHint: '102.2.m4s', newest: ['100.m4s', '101.m4s', '102.0.m4s', '102.1.m4s'] })
   t.ok(satisfies(i, 101, undefined))
   t.notOk(satisfies(i, 102, undefined), 'segment 102 is not complete')
   t.ok(satisfies(i, 102, 1))

@@ -91,6 +91,27 @@ t.test('a 404 for a not-yet-available object is cached at most one target durati
   t.equal((await shieldGet(url)).body, 'request 2', 'but not past one target duration')
 })
 
+t.test('a 404 for a part asked too early is dropped once a playlist lists or hints it', async (t) => {
+  let live = 50
+  const o = await startStubOrigin(t, (target, n) => {
+    if (target.endsWith('.m3u8')) return { body: playlist(live, 1, n), headers: M3U8 }
+    const m = /(\d+)\.(\d+)\.m4s$/.exec(target)
+    const listed = m && Number(m[1]) <= live + 1
+    return listed ? { body: 'part' } : { status: 404, headers: { 'Cache-Control': 'public, max-age=60' } }
+  })
+  const s = await startShield(t, [o.url], { shield: { prefetchHints: false } })
+  await shieldGet(`${s.url}/live/a/v/index.m3u8`)
+  const early = await shieldGet(`${s.url}/live/a/v/52.1.m4s`)
+  t.equal(early.status, 404, 'a part two segments ahead is not there yet')
+  t.equal((await shieldGet(`${s.url}/live/a/v/52.1.m4s`)).status, 404, 'the 404 is cached')
+  live = 51
+  await sleep(600) // past TD/2: the next playlist request is a fresh fetch
+  await shieldGet(`${s.url}/live/a/v/index.m3u8`)
+  const now = await shieldGet(`${s.url}/live/a/v/52.1.m4s`)
+  t.equal(now.status, 200, 'once a playlist hints the part, the cached 404 is gone')
+  t.equal(o.count('/live/a/v/52.1.m4s'), 2)
+})
+
 t.test('10,000 distinct missing keys keep the memory tier within its byte bound', async (t) => {
   const o = await startStubOrigin(t, () => ({ status: 404, headers: { 'Cache-Control': 'public, max-age=60' } }))
   const s = await startShield(t, [o.url], { shield: { memoryBytes: 1024 * 1024 } })
