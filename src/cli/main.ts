@@ -12,6 +12,7 @@ import type { Logger } from 'pino'
 import { StreamdError, describeError } from '../errors.js'
 import { formatChecks, runDoctor } from './doctor.js'
 import { registerKeys } from './keys.js'
+import { registerShield } from './shield.js'
 
 // `serve --demo`: a built-in FFmpeg test source published through the server's own RTMP
 // ingest, so a newcomer sees a live stream at once.
@@ -109,6 +110,7 @@ export function program(): Command {
     .option('--config <file>', 'JSON config file')
     .action(doctor)
   registerKeys(p)
+  registerShield(p)
   return p
 }
 

@@ -76,6 +76,24 @@ export interface Config {
     minBackoffMs: number
     maxBackoffMs: number
   }
+  shield: {
+    /** Upstream origins (http://host:port), in order of preference. */
+    upstreams: string[]
+    /** Bytes of responses kept in memory. */
+    memoryBytes: number
+    /** Bytes the disk tier may hold. */
+    diskBytes: number
+    /** Disk tier directory; null: no disk tier. */
+    cacheDir: string | null
+    /** Requests that may wait for one object's response head; more get 503 + Retry-After. */
+    maxWaiters: number
+    /** Longest wait for a non-held object's response head, ms (held LL-HLS requests wait 3 TD + 1 s). */
+    waitTimeoutMs: number
+    /** Fetch the part a playlist's EXT-X-PRELOAD-HINT names before any client asks. */
+    prefetchHints: boolean
+    /** Query parameters kept in cache keys besides `_HLS_*`. */
+    keepQuery: string[]
+  }
   dataDir: string
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
 }
@@ -92,6 +110,10 @@ export const DEFAULTS: Config = {
   hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120 },
   ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128, rungs: null, streams: {} },
   worker: { minBackoffMs: 250, maxBackoffMs: 8000 },
+  shield: {
+    upstreams: [], memoryBytes: 256 * 1024 * 1024, diskBytes: 1024 ** 3, cacheDir: null,
+    maxWaiters: 10_000, waitTimeoutMs: 5000, prefetchHints: true, keepQuery: ['v'],
+  },
   dataDir: './data',
   log: { level: 'info' },
 }
@@ -109,6 +131,25 @@ const openness: Check = (v) => (v === true || v === false || v === 'loopback' ? 
 const urlOrNull: Check = (v) => (v === null || (typeof v === 'string' && v.length < 2048 && /^https?:\/\/[^\s]+$/.test(v)) ? undefined : 'an http:// or https:// URL, or null')
 const oneOf = (...allowed: string[]): Check => (v) =>
   typeof v === 'string' && allowed.includes(v) ? undefined : `one of ${allowed.join(', ')}`
+
+const list = (item: Check, max: number): Check => (v) => {
+  if (!Array.isArray(v) || v.length > max) return `a list of at most ${max} items`
+  for (const x of v) {
+    const bad = item(x)
+    if (bad) return `a list whose items are each ${bad}`
+  }
+  return undefined
+}
+const httpUrl: Check = (v) => {
+  if (typeof v !== 'string') return 'an http:// URL'
+  try {
+    const u = new URL(v)
+    return u.protocol === 'http:' && u.search === '' && u.hash === '' ? undefined : 'an http:// URL without query'
+  } catch {
+    return 'an http:// URL'
+  }
+}
+const param: Check = (v) => (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : 'a query parameter name')
 
 /** Validator per leaf key, mirroring Config; a key absent here is unknown. */
 export const CHECKS = {
@@ -142,6 +183,16 @@ export const CHECKS = {
     streams: streamLaddersProblem,
   },
   worker: { minBackoffMs: int(10, 60000), maxBackoffMs: int(10, 600000) },
+  shield: {
+    upstreams: list(httpUrl, 16),
+    memoryBytes: int(1024 * 1024, 64 * 1024 ** 3),
+    diskBytes: int(0, 16 * 1024 ** 4),
+    cacheDir: strOrNull,
+    maxWaiters: int(1, 1_000_000),
+    waitTimeoutMs: int(100, 120_000),
+    prefetchHints: bool,
+    keepQuery: list(param, 32),
+  },
   dataDir: str,
   log: { level: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
 } as const

@@ -10,11 +10,12 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js'
 /** Header name → value; names are written as given. */
 export type Headers = Record<string, string>
 
-const STATUS_TEXT: Record<number, string> = {
+/** Status lines by code. */
+export const STATUS_TEXT: Record<number, string> = {
   200: '200 OK', 204: '204 No Content', 206: '206 Partial Content', 304: '304 Not Modified',
   400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
   410: '410 Gone', 414: '414 URI Too Long', 416: '416 Range Not Satisfiable', 500: '500 Internal Server Error',
-  503: '503 Service Unavailable',
+  502: '502 Bad Gateway', 503: '503 Service Unavailable', 504: '504 Gateway Timeout',
 }
 // Encoded once: uWS copies a typed array's bytes without converting a JS string.
 const STATUS_LINE = new Map(Object.entries(STATUS_TEXT).map(([k, v]) => [Number(k), Buffer.from(v)]))
@@ -53,7 +54,7 @@ export class Reply {
    * a send from it needs no cork callback of its own (rule 4 covers the rest).
    */
   private synchronous: boolean
-  private readonly res: HttpResponse
+  protected readonly res: HttpResponse
   private readonly listener: ReplyListener | undefined
   private finished = false
   private aborted = false
@@ -163,7 +164,7 @@ export class Reply {
     })
   }
 
-  private finish(): void {
+  protected finish(): void {
     if (this.finished) return
     this.finished = true
     this.listener?.(this)

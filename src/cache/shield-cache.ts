@@ -1,0 +1,208 @@
+/**
+ * The shield's cache as one object: key normalisation, the memory tier, the
+ * collapsing fetcher, and the LL-HLS rules (rfc8216bis 6.2.5.2 and Appendix B):
+ * blocking playlists are keyed by their `_HLS_*` question and held as long as
+ * the origin may hold them, a playlist is stored under a blocking key only if it
+ * answers that question, and a playlist's preload hint is fetched before anyone
+ * asks for it.
+ */
+import { LRUCache } from 'lru-cache'
+import { cacheKey, objectKind, type CacheKey, type ObjectKind } from './key.js'
+import type { CacheEntry } from './entry.js'
+import { MemoryTier } from './memory-tier.js'
+import { Collapser, type FillContext, type Lookup } from './collapser.js'
+import { UpstreamClient } from './upstream.js'
+import { UpstreamSet } from './upstream-set.js'
+import { ttlMs } from './policy.js'
+import { DiskTier } from './disk-tier.js'
+import { playlistInfo, satisfies } from './playlist-info.js'
+
+/** Shield cache settings (see the `shield` config section). */
+export interface ShieldCacheOptions {
+  upstreams: string[]
+  memoryBytes: number
+  maxWaiters: number
+  /** Longest wait for a non-blocking object's response head, ms. */
+  waitTimeoutMs: number
+  prefetchHints: boolean
+  keepQuery: string[]
+  /** Target duration assumed before any playlist told it, seconds. */
+  defaultTargetDuration?: number
+  /** Window in which stale media may answer for a failing upstream, ms. */
+  staleIfErrorMs?: number
+  connectTimeoutMs?: number
+  idleTimeoutMs?: number
+  /** Largest object fetched, bytes (default 64 MiB); larger than the memory tier is streamed but not kept. */
+  maxObjectBytes?: number
+  /** Health probe interval, ms, and path. */
+  probeMs?: number
+  healthPath?: string
+  /** Disk tier (directory and byte bound); none when undefined. */
+  disk?: { dir: string; maxBytes: number } | undefined
+}
+
+/** A request as the cache sees it. */
+export interface CacheRequest extends CacheKey {
+  kind: ObjectKind
+  msn: number | undefined
+  part: number | undefined
+}
+
+/** Media without Cache-Control is kept this long, seconds. */
+const DEFAULT_MEDIA_TTL = 60
+
+/** Tiered, collapsing cache in front of upstream origins. */
+export class ShieldCache {
+  readonly memory: MemoryTier
+  readonly collapser: Collapser
+  readonly upstreams: UpstreamSet
+  readonly disk: DiskTier | undefined
+  readonly prefetches = { started: 0 }
+  private readonly o: Required<Omit<ShieldCacheOptions, 'disk'>>
+  private readonly client = new UpstreamClient()
+  private readonly keep: Set<string>
+  /** Target duration per playlist directory, learnt from playlists (bounded). */
+  private readonly targetDurations = new LRUCache<string, number>({ max: 10_000 })
+
+  constructor(opts: ShieldCacheOptions) {
+    this.o = {
+      defaultTargetDuration: 6, staleIfErrorMs: 60_000, connectTimeoutMs: 2000, idleTimeoutMs: 5000,
+      probeMs: 1000, healthPath: '/healthz', maxObjectBytes: 64 * 1024 * 1024, ...opts,
+    }
+    this.disk = opts.disk ? new DiskTier(opts.disk.dir, opts.disk.maxBytes) : undefined
+    this.keep = new Set(opts.keepQuery)
+    this.memory = new MemoryTier(opts.memoryBytes)
+    // Media pushed out of memory while still fresh goes to disk (DVR window, init segments).
+    this.memory.onEvict = (e) => {
+      const kind = objectKind(e.key.split('?')[0]!)
+      if (this.disk && e.status === 200 && e.fresh() && (kind === 'segment' || kind === 'part' || kind === 'init')) void this.disk.put(e)
+    }
+    this.upstreams = new UpstreamSet(opts.upstreams, { probeMs: this.o.probeMs, healthPath: this.o.healthPath })
+    this.collapser = new Collapser({
+      client: this.client, upstreams: this.upstreams, maxWaiters: opts.maxWaiters,
+      sink: { stale: (k) => this.memory.get(k), completed: (e, ctx) => this.completed(e, ctx) },
+    })
+  }
+
+  /** Start health probes. */
+  start(): void {
+    this.upstreams.startProbes()
+  }
+
+  /** Stop probes and close upstream sockets. */
+  stop(): void {
+    this.upstreams.stop()
+    this.client.close()
+  }
+
+  /** Normalise a request. */
+  request(path: string, query: string): CacheRequest {
+    const k = cacheKey(path, query, this.keep)
+    const num = (name: string): number | undefined => {
+      const m = new RegExp(`(?:^|&)${name}=(\\d{1,15})(?:&|$)`).exec(k.query)
+      return m ? Number(m[1]) : undefined
+    }
+    return { ...k, kind: objectKind(path), msn: num('_HLS_msn'), part: num('_HLS_part') }
+  }
+
+  /** Answer from memory, then disk, or join the fill; returns a cancel for a client that leaves. */
+  lookup(r: CacheRequest, deliver: (l: Lookup) => void): () => void {
+    const cached = this.memory.get(r.key)
+    if (cached?.fresh()) {
+      deliver({ kind: 'entry', entry: cached, source: 'hit' })
+      return () => {}
+    }
+    if (!this.disk || r.kind === 'playlist' || this.collapser.filling(r.key)) return this.join(r, deliver)
+    let cancelled = false
+    let cancel = (): void => { cancelled = true }
+    void this.disk.get(r.key).then((e) => {
+      if (cancelled) return
+      if (e?.fresh()) {
+        this.memory.set(e, 0)
+        deliver({ kind: 'entry', entry: e, source: 'disk' })
+      } else {
+        cancel = this.join(r, deliver)
+      }
+    })
+    return () => cancel()
+  }
+
+  private join(r: CacheRequest, deliver: (l: Lookup) => void): () => void {
+    const ctx = this.context(r)
+    // Each upstream may take its full first-byte time before the next is tried.
+    const waitMs = ctx.timeouts.firstByteMs * this.o.upstreams.length + 500
+    return this.collapser.join(r.key, ctx, waitMs, deliver)
+  }
+
+  /**
+   * How long the origin may hold this request: blocking playlists, parts and
+   * segments are held up to three target durations (6.2.5.2, 6.2.6); plus a margin.
+   */
+  holdMs(r: CacheRequest): number {
+    const held = (r.kind === 'playlist' && r.msn !== undefined) || r.kind === 'part' || r.kind === 'segment'
+    if (!held) return this.o.waitTimeoutMs
+    return Math.max(this.o.waitTimeoutMs, 3 * this.targetDuration(r.path) * 1000 + 1000)
+  }
+
+  private context(r: CacheRequest): FillContext {
+    return {
+      target: r.key,
+      staleIfError: r.kind === 'part' || r.kind === 'segment' || r.kind === 'init',
+      timeouts: { connectMs: this.o.connectTimeoutMs, firstByteMs: this.holdMs(r), idleMs: this.o.idleTimeoutMs, maxBodyBytes: this.o.maxObjectBytes },
+    }
+  }
+
+  private dir(path: string): string {
+    return path.slice(0, path.lastIndexOf('/') + 1)
+  }
+
+  private targetDuration(path: string): number {
+    return this.targetDurations.get(this.dir(path)) ?? this.o.defaultTargetDuration
+  }
+
+  private completed(e: CacheEntry, ctx: FillContext): void {
+    const r = this.request(ctx.target.split('?')[0]!, ctx.target.split('?')[1] ?? '')
+    let td = this.targetDurations.get(this.dir(r.path))
+    let answers = true
+    if (r.kind === 'playlist' && e.status === 200) {
+      const info = playlistInfo(e.body().toString('utf8'))
+      if (info.targetDuration !== undefined) {
+        td = info.targetDuration
+        this.targetDurations.set(this.dir(r.path), td)
+      }
+      // A playlist that does not reach the asked msn/part must not be stored under that question.
+      if (r.msn !== undefined) answers = satisfies(info, r.msn, r.part)
+      // A 404 kept for an object this playlist now lists (or hints) is out of date: drop it,
+      // so a part asked for a moment too early is not refused for a whole target duration.
+      for (const uri of [...info.newest, ...(info.preloadHint === undefined ? [] : [info.preloadHint])]) {
+        const k = this.resolve(r.path, uri)
+        if (k && this.memory.get(k.key)?.status === 404) this.memory.delete(k.key)
+      }
+      if (info.preloadHint !== undefined && this.o.prefetchHints && !info.ended) this.prefetch(r.path, info.preloadHint)
+    }
+    e.ttlMs = answers
+      ? ttlMs({ status: e.status, cacheControl: e.headers['cache-control'], kind: r.kind, blocking: r.msn !== undefined, targetDuration: td, defaultMediaTtl: DEFAULT_MEDIA_TTL })
+      : 0
+    if (e.ttlMs > 0) this.memory.set(e, ctx.staleIfError && e.status === 200 ? this.o.staleIfErrorMs : 0)
+  }
+
+  /** The request a playlist's URI names, if it is on this shield (relative or same-host). */
+  private resolve(playlistPath: string, uri: string): CacheRequest | undefined {
+    let u: URL
+    try {
+      u = new URL(uri, `http://shield${playlistPath}`)
+    } catch {
+      return undefined
+    }
+    if (u.host !== 'shield') return undefined // an absolute URI elsewhere is not ours
+    return this.request(u.pathname, u.search.slice(1))
+  }
+
+  private prefetch(playlistPath: string, uri: string): void {
+    const r = this.resolve(playlistPath, uri)
+    if (!r) return
+    if (this.memory.get(r.key)?.fresh() || this.collapser.filling(r.key)) return
+    this.prefetches.started++
+    this.collapser.prefetch(r.key, this.context(r))
+  }
+}

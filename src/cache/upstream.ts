@@ -1,0 +1,125 @@
+/**
+ * The upstream client: one GET streamed into a CacheEntry with node:http over a
+ * keep-alive Agent. Three timeouts (connect, first byte, idle between body bytes)
+ * and a Content-Length check turn a stalled or lying origin into a FillError, so
+ * the entry is never stored half-written.
+ */
+import http from 'node:http'
+import { FillError, type CacheEntry, type EntryHeaders } from './entry.js'
+
+/** Timeouts of one upstream request, ms. */
+export interface UpstreamTimeouts {
+  connectMs: number
+  /** Until response headers: blocking requests are held by the origin, so this covers the hold. */
+  firstByteMs: number
+  /** Longest silence between body bytes. */
+  idleMs: number
+  /** Largest body kept: a fill growing past it fails (memory stays bounded whatever upstream sends). */
+  maxBodyBytes: number
+}
+
+/** Headers worth keeping from upstream; hop-by-hop and connection headers are not. */
+const KEEP = ['content-type', 'cache-control', 'etag', 'last-modified', 'expires', 'age', 'content-encoding', 'vary', 'retry-after', 'content-range', 'accept-ranges']
+
+/** Keep-alive HTTP client for one or more upstream origins. */
+export class UpstreamClient {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' })
+
+  /**
+   * GET `base + pathAndQuery` into `entry`. Resolves once the entry is done or the request
+   * failed, with the failure as a value (never rejects). A failure before the head leaves
+   * the entry untouched (the caller may try another upstream); after it, the entry fails.
+   * `beforeBody` may veto a response by status (failover on 5xx) before it touches the entry.
+   */
+  fetch(base: string, pathAndQuery: string, entry: CacheEntry, t: UpstreamTimeouts, beforeBody?: (status: number) => boolean, signal?: AbortSignal): Promise<FillError | undefined> {
+    return new Promise((resolve) => {
+      let settled = false
+      let timer: NodeJS.Timeout | undefined
+      const arm = (ms: number, code: string, what: string): void => {
+        clearTimeout(timer)
+        timer = setTimeout(() => fail(new FillError(code, `upstream ${what} after ${ms} ms`)), ms)
+      }
+      const settle = (err?: FillError): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        resolve(err)
+      }
+      // Before the head is in, a failure is the caller's to handle (it may try another
+      // upstream); after it, readers are streaming and the entry itself fails.
+      const fail = (err: FillError): void => {
+        if (settled) return
+        req.destroy()
+        if (entry.hasHead) entry.fail(err)
+        settle(err)
+      }
+      let url: URL
+      try {
+        url = new URL(pathAndQuery, base)
+      } catch {
+        return resolve(new FillError('ERR_UPSTREAM_CONNECT', `bad upstream URL ${base}`))
+      }
+      const req = http.get(url, { agent: this.agent, headers: { 'accept-encoding': 'identity', 'user-agent': 'streamd-shield' } })
+      const onAbort = (): void => fail(new FillError('ERR_UPSTREAM_TIMEOUT', `upstream ${url.host} left rotation (health check failed)`))
+      if (signal?.aborted) onAbort()
+      signal?.addEventListener('abort', onAbort, { once: true })
+      arm(t.connectMs, 'ERR_UPSTREAM_TIMEOUT', 'connect timeout')
+      req.on('socket', (sock) => {
+        // A reused keep-alive socket is already connected.
+        if (!sock.connecting) arm(t.firstByteMs, 'ERR_UPSTREAM_TIMEOUT', 'first byte timeout')
+        else sock.once('connect', () => { if (!settled) arm(t.firstByteMs, 'ERR_UPSTREAM_TIMEOUT', 'first byte timeout') })
+      })
+      req.on('error', (e) => fail(new FillError('ERR_UPSTREAM_CONNECT', `upstream ${url.host}: ${e.message}`)))
+      req.on('response', (res) => {
+        const status = res.statusCode ?? 502
+        if (beforeBody && !beforeBody(status)) {
+          res.resume()
+          return fail(new FillError('ERR_UPSTREAM_STATUS', `upstream ${url.host} answered ${status}`))
+        }
+        const headers: EntryHeaders = {}
+        for (const name of KEEP) {
+          const v = res.headers[name]
+          if (typeof v === 'string') headers[name] = v
+        }
+        const cl = res.headers['content-length']
+        const expected = cl !== undefined && /^\d{1,15}$/.test(cl) ? Number(cl) : undefined
+        if (expected !== undefined && expected > t.maxBodyBytes) {
+          res.resume()
+          return fail(new FillError('ERR_UPSTREAM_TOO_LARGE', `upstream announced ${expected} bytes, more than ${t.maxBodyBytes}`))
+        }
+        entry.setHead(status, headers, expected)
+        arm(t.idleMs, 'ERR_UPSTREAM_TIMEOUT', 'idle timeout mid-body')
+        res.on('data', (chunk: Buffer) => {
+          if (settled) return
+          if (expected !== undefined && entry.size + chunk.length > expected) {
+            return fail(new FillError('ERR_UPSTREAM_LENGTH', `upstream sent more than its Content-Length ${expected}`))
+          }
+          if (entry.size + chunk.length > t.maxBodyBytes) {
+            return fail(new FillError('ERR_UPSTREAM_TOO_LARGE', `upstream body exceeds ${t.maxBodyBytes} bytes`))
+          }
+          entry.push(chunk)
+          arm(t.idleMs, 'ERR_UPSTREAM_TIMEOUT', 'idle timeout mid-body')
+        })
+        res.on('end', () => {
+          if (settled) return
+          if (expected !== undefined && entry.size !== expected) {
+            return fail(new FillError('ERR_UPSTREAM_LENGTH', `upstream body ${entry.size} bytes, Content-Length said ${expected}`))
+          }
+          entry.end()
+          settle()
+        })
+        res.on('aborted', () => fail(new FillError('ERR_UPSTREAM_ABORTED', `upstream ${url.host} closed mid-body`)))
+        res.on('error', (e) => fail(new FillError('ERR_UPSTREAM_ABORTED', `upstream ${url.host}: ${e.message}`)))
+        res.on('close', () => {
+          if (!settled && !res.complete) fail(new FillError('ERR_UPSTREAM_ABORTED', `upstream ${url.host} closed mid-body`))
+        })
+      })
+    })
+  }
+
+  /** Close idle keep-alive sockets. */
+  close(): void {
+    this.agent.destroy()
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Shield request handling: validate the path, ask the cache, and answer from
+ * the entry it gives (streaming it if still filling), with `Age` (RFC 9111 5.1),
+ * the origin's caching headers passed through, and CORS on every response.
+ */
+import type { ShieldCache } from '../cache/shield-cache.js'
+import type { CacheEntry } from '../cache/entry.js'
+import type { Lookup } from '../cache/collapser.js'
+import { CORS, type Headers, type RequestContext } from './reply.js'
+import type { StreamReply } from './stream-reply.js'
+import { NO_STORE, acceptsGzip } from './cache-policy.js'
+import { gzipSync } from 'node:zlib'
+import { parseRange } from './range.js'
+
+/** Path characters the shield forwards: the URL contract's alphabet plus common media names. */
+const SAFE_PATH = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,254})+$/
+
+const PASS = ['content-type', 'cache-control', 'etag', 'last-modified', 'expires', 'content-encoding', 'vary', 'retry-after']
+
+/** Why a path is refused, or undefined if it may be forwarded upstream. */
+export function refusePath(path: string): string | undefined {
+  if (path === '/') return undefined
+  if (!SAFE_PATH.test(path)) return 'not found'
+  if (path.split('/').some((s) => s === '.' || s === '..')) return 'not found'
+  return undefined
+}
+
+const CASED = new Map(PASS.map((n) => [n, n.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase())]))
+/** The origin's headers as sent on, computed once per entry (hits are the hot path). */
+const passed = new WeakMap<CacheEntry, Headers>()
+
+/** Response headers for a cached or filling entry. */
+export function entryHeaders(entry: CacheEntry, source: string): Headers {
+  let base = passed.get(entry)
+  if (!base) {
+    base = { ...CORS }
+    for (const [name, cased] of CASED) {
+      const v = entry.headers[name]
+      if (v !== undefined) base[cased] = v
+    }
+    passed.set(entry, base)
+  }
+  return { ...base, Age: String(entry.age()), 'X-Cache': source.toUpperCase() }
+}
+
+/** Gzipped bodies of complete text entries (playlists, MPDs), made once per entry. */
+const gzipped = new WeakMap<CacheEntry, Buffer>()
+const TEXT = /mpegurl|dash\+xml|json|text\//i
+
+/** The gzip form of a complete text entry the client accepts gzip for (6.2.1: playlists gzip-able). */
+function gzipFor(ctx: RequestContext, entry: CacheEntry): Buffer | undefined {
+  if (entry.status !== 200 || entry.headers['content-encoding'] || !TEXT.test(entry.headers['content-type'] ?? '')) return undefined
+  if (!acceptsGzip(ctx.acceptEncoding)) return undefined
+  let gz = gzipped.get(entry)
+  if (!gz) {
+    gz = gzipSync(entry.body())
+    gzipped.set(entry, gz)
+  }
+  return gz
+}
+
+const matches = (ifNoneMatch: string, etag: string | undefined): boolean =>
+  etag !== undefined && ifNoneMatch !== '' && ifNoneMatch.split(',').some((e) => e.trim() === etag || e.trim() === '*')
+
+/** Answer one lookup outcome. */
+export function answer(ctx: RequestContext, reply: StreamReply, l: Lookup): void {
+  if (l.kind === 'busy') {
+    return reply.text(503, `busy: ${l.reason}`, { ...CORS, 'Cache-Control': NO_STORE, 'Retry-After': String(l.retryAfter) })
+  }
+  if (l.kind === 'error') {
+    return reply.text(l.status, `upstream failed: ${l.error.message}`, { ...CORS, 'Cache-Control': NO_STORE, 'Retry-After': '1' })
+  }
+  const { entry } = l
+  const headers = entryHeaders(entry, l.source)
+  const head = ctx.method === 'HEAD'
+  if (entry.status === 200 && matches(ctx.ifNoneMatch, entry.headers.etag)) return reply.send(304, headers, '')
+  if (entry.status === 200 && ctx.range !== '' && entry.done && !entry.error) {
+    const body = entry.body()
+    const range = parseRange(ctx.range, body.length)
+    if (range.kind === 'unsatisfiable') return reply.send(416, { ...headers, 'Content-Range': `bytes */${body.length}` }, '', head)
+    if (range.kind === 'partial') {
+      return reply.send(206, { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${body.length}` }, body.subarray(range.start, range.end + 1), head)
+    }
+  }
+  // A complete body goes out in one tryEnd; a filling one follows the fill.
+  if (entry.done && !entry.error) {
+    const gz = gzipFor(ctx, entry)
+    if (gz) return reply.send(entry.status, { ...headers, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' }, gz, head)
+    return reply.send(entry.status, headers, entry.body(), head)
+  }
+  reply.streamEntry(entry.status, headers, entry, head)
+}
+
+/** Serve one shield request from `cache`. */
+export function serveShield(ctx: RequestContext, reply: StreamReply, cache: ShieldCache): void {
+  const why = refusePath(ctx.path)
+  if (why) return reply.text(404, why, { ...CORS, 'Cache-Control': 'public, max-age=60' })
+  const r = cache.request(ctx.path, ctx.query)
+  const cancel = cache.lookup(r, (l) => answer(ctx, reply, l))
+  reply.onDone(cancel)
+}

@@ -1,0 +1,96 @@
+/**
+ * The shield's HTTP front: every path of the origin's URL space is answered
+ * from the cache; only /healthz and /metrics are the shield's own. Same limits
+ * as the origin's server (414, 405, CORS preflight) so a CDN sees one behaviour.
+ */
+import uws from 'uWebSockets.js'
+import type { Logger } from 'pino'
+import type { Metrics } from '../log/metrics.js'
+import type { ShieldCache } from '../cache/shield-cache.js'
+import { CORS, readRequest, type RequestContext } from './reply.js'
+import { StreamReply } from './stream-reply.js'
+import { MAX_PATH, MAX_QUERY } from './router.js'
+import { NO_STORE } from './cache-policy.js'
+import { serveShield } from './shield-routes.js'
+
+/** What the shield's HTTP layer needs. */
+export interface ShieldHttpDeps {
+  cache: ShieldCache
+  metrics: Metrics
+  logger: Logger
+}
+
+/** uWebSockets.js server in front of a ShieldCache. */
+export class ShieldHttpServer {
+  private readonly deps: ShieldHttpDeps
+  private readonly app: uws.TemplatedApp
+  private listenSocket: uws.us_listen_socket | undefined
+
+  constructor(deps: ShieldHttpDeps) {
+    this.deps = deps
+    // Slow clients that never finish their headers are uWS's to time out (it drops
+    // connections idle for 10 s), so they cost a socket each and never a fill.
+    this.app = uws.App()
+    this.app.any('/*', (res, req) => {
+      const reply = new StreamReply(res)
+      let ctx: RequestContext | undefined
+      try {
+        ctx = readRequest(res, req)
+        this.handle(ctx, reply)
+      } catch (err) {
+        deps.logger.error({ err, path: ctx?.path }, 'shield handler failed')
+        reply.text(500, 'internal error', { 'Cache-Control': NO_STORE })
+      }
+    })
+  }
+
+  /** Listen on host:port (0 = any free port); resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (token) => {
+        if (!token) return reject(new Error(`cannot listen for HTTP on ${host}:${port} (in use or not permitted)`))
+        this.listenSocket = token
+        resolve(uws.us_socket_local_port(token))
+      })
+    })
+  }
+
+  /** Stop accepting connections. */
+  close(): void {
+    if (this.listenSocket) uws.us_listen_socket_close(this.listenSocket)
+    this.listenSocket = undefined
+  }
+
+  private handle(ctx: RequestContext, reply: StreamReply): void {
+    const count = (route: string): void =>
+      reply.onDone(() => this.deps.metrics.httpRequests.inc({ route, status: reply.status === 0 ? 'aborted' : String(reply.status) }))
+    if (ctx.path.length > MAX_PATH || ctx.query.length > MAX_QUERY) {
+      count('other')
+      return reply.text(414, 'URI too long', { ...CORS, 'Cache-Control': NO_STORE })
+    }
+    if (ctx.method === 'OPTIONS') {
+      count('preflight')
+      return reply.send(204, {
+        ...CORS,
+        'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+        'Access-Control-Allow-Headers': 'Range, If-None-Match',
+        'Access-Control-Max-Age': '86400',
+      }, '')
+    }
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      count('other')
+      return reply.text(405, 'method not allowed', { ...CORS, Allow: 'GET, HEAD, OPTIONS' })
+    }
+    if (ctx.path === '/healthz') return reply.text(200, 'ok\n', { 'Cache-Control': NO_STORE })
+    if (ctx.path === '/metrics') {
+      const registry = this.deps.metrics.registry
+      registry.metrics().then(
+        (text) => reply.send(200, { 'Content-Type': registry.contentType, 'Cache-Control': NO_STORE }, text),
+        () => reply.text(500, 'metrics failed'),
+      )
+      return
+    }
+    count('shield')
+    serveShield(ctx, reply, this.deps.cache)
+  }
+}
