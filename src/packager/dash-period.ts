@@ -12,6 +12,7 @@ import { el, type XmlElement } from '../formats/dash/xml.js'
 import type { SessionTimeline } from './live-stream.js'
 import type { RenditionStore } from './rendition-store.js'
 import type { InitRecord, SegmentRecord } from './types.js'
+import { startsWithPrft } from '../formats/mp4/prft.js'
 import { BCP47 } from './hls-multivariant.js'
 import { measureFigures } from './stats.js'
 
@@ -117,15 +118,33 @@ function representation(r: SessionRendition, tl: SessionTimeline, ctx: PeriodCon
 }
 
 /**
+ * Whether every listed segment of these renditions opens with a `prft` box (the segmenter
+ * writes one per segment; segments from elsewhere, e.g. tests, may lack it). Only then
+ * may the MPD say the reference is also carried inband.
+ */
+export function prftInband(members: SessionRendition[]): boolean {
+  let seen = 0
+  for (const r of members) {
+    for (const s of r.segments) {
+      const first = s.parts[0]
+      if (s.gap || !first) continue
+      if (!startsWithPrft(first.data)) return false
+      seen++
+    }
+  }
+  return seen > 0
+}
+
+/**
  * ProducerReferenceTime (ISO/IEC 23009-1 5.12): media time zero of the session was
  * captured at the session's wall-clock anchor, the same one PROGRAM-DATE-TIME uses.
- * Not signalled inband: the segments carry no `prft` boxes (they are shared byte for byte
- * with LL-HLS, and the MPD's mapping is exact because the anchor is fixed per session).
+ * 5.12.2 @inband: each segment also starts with a `prft` on that same mapping.
  */
-function producerReferenceTime(tl: SessionTimeline, ctx: PeriodContext): XmlElement | undefined {
+function producerReferenceTime(tl: SessionTimeline, ctx: PeriodContext, members: SessionRendition[]): XmlElement | undefined {
   if (tl.wallAtZero === undefined) return undefined
   return el('ProducerReferenceTime', {
-    id: PRT_ID, type: 'encoder', wallClockTime: new Date(tl.wallAtZero).toISOString(), presentationTime: 0,
+    id: PRT_ID, inband: prftInband(members) || undefined, type: 'encoder',
+    wallClockTime: new Date(tl.wallAtZero).toISOString(), presentationTime: 0,
   }, [el('UTCTiming', { schemeIdUri: ctx.utcScheme, value: ctx.utcUrl })])
 }
 
@@ -167,7 +186,7 @@ export function adaptationSets(renditions: SessionRendition[], tl: SessionTimeli
       maxHeight: videos.length ? Math.max(...videos.map((t) => t.height ?? 0)) || undefined : undefined,
     }, [
       // Schema order (5.3.7): ProducerReferenceTime (RepresentationBase) before Role.
-      producerReferenceTime(tl, ctx),
+      producerReferenceTime(tl, ctx, members),
       audio && el('Role', { schemeIdUri: 'urn:mpeg:dash:role:2011', value: 'main' }),
       ...reps,
     ]))
