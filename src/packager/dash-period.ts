@@ -38,6 +38,12 @@ export interface SessionRendition {
   segments: SegmentRecord[]
 }
 
+/** Where a Period begins within its session: first segment number and media time (s). */
+export interface PeriodSpan {
+  firstMsn: number
+  startSeconds: number
+}
+
 /** The Period's window in static presentations (numbers actually retained). */
 export interface StaticWindow {
   firstMsn: number
@@ -58,7 +64,7 @@ export function leadTimescale(init: InitRecord): number {
   return (init.tracks.find((t) => t.kind === 'video') ?? init.tracks[0])?.timescale ?? 1000
 }
 
-function segmentTemplate(r: SessionRendition, tl: SessionTimeline, ctx: PeriodContext, win: StaticWindow | undefined): XmlElement {
+function segmentTemplate(r: SessionRendition, tl: SessionTimeline, span: PeriodSpan, ctx: PeriodContext, win: StaticWindow | undefined): XmlElement {
   const ts = leadTimescale(r.init)
   const common = {
     media: `${r.store.name}/$Number$.m4s`,
@@ -66,9 +72,9 @@ function segmentTemplate(r: SessionRendition, tl: SessionTimeline, ctx: PeriodCo
   }
   if (tl.gridSeconds !== undefined) {
     const slot = Math.round(tl.gridSeconds * ts)
-    // Live: numbers and offset are the session's own and never change. Static: the Period
+    // Live: numbers and offset are the Period's own and never change. Static: the Period
     // starts at the first retained number, so PTO moves its media time to the Period start.
-    const start = win?.firstMsn ?? tl.firstMsn
+    const start = win?.firstMsn ?? span.firstMsn
     return el('SegmentTemplate', {
       timescale: ts, duration: slot, startNumber: start, presentationTimeOffset: (start - tl.firstMsn) * slot, ...common,
       // DASH-IF IOP LL (9.X.4.3): a chunked segment may be requested this long before it completes.
@@ -90,15 +96,15 @@ function segmentTemplate(r: SessionRendition, tl: SessionTimeline, ctx: PeriodCo
   })
   const first = complete[0]
   return el('SegmentTemplate', {
-    timescale: ts, startNumber: first?.msn ?? tl.firstMsn,
-    presentationTimeOffset: win && first ? t0(first) : 0, ...common,
+    timescale: ts, startNumber: first?.msn ?? span.firstMsn,
+    presentationTimeOffset: win && first ? t0(first) : Math.round(span.startSeconds * ts), ...common,
   }, [el('SegmentTimeline', {}, entries.map((e, i) => el('S', { t: i === 0 || !contiguous(entries[i - 1]!, e) ? e.t : undefined, d: e.d, r: e.r || undefined })))])
 }
 
 const contiguous = (a: { t: number; d: number; r: number }, b: { t: number }): boolean => a.t + a.d * (a.r + 1) === b.t
 const round3 = (x: number): number => Math.round(x * 1000) / 1000
 
-function representation(r: SessionRendition, tl: SessionTimeline, ctx: PeriodContext, win: StaticWindow | undefined): XmlElement | undefined {
+function representation(r: SessionRendition, tl: SessionTimeline, span: PeriodSpan, ctx: PeriodContext, win: StaticWindow | undefined): XmlElement | undefined {
   const figures = measureFigures(r.store)
   if (!figures) return undefined
   const v = r.init.tracks.find((t) => t.kind === 'video')
@@ -113,7 +119,7 @@ function representation(r: SessionRendition, tl: SessionTimeline, ctx: PeriodCon
     audioSamplingRate: a?.sampleRate,
   }, [
     a?.channels !== undefined && el('AudioChannelConfiguration', { schemeIdUri: 'urn:mpeg:dash:23003:3:audio_channel_configuration:2011', value: a.channels }),
-    segmentTemplate(r, tl, ctx, win),
+    segmentTemplate(r, tl, span, ctx, win),
   ])
 }
 
@@ -157,7 +163,7 @@ function kindOf(init: InitRecord): Kind {
 }
 
 /** AdaptationSets of a Period: one for video (or muxed) renditions, one per audio language. */
-export function adaptationSets(renditions: SessionRendition[], tl: SessionTimeline, ctx: PeriodContext, win?: StaticWindow): XmlElement[] {
+export function adaptationSets(renditions: SessionRendition[], tl: SessionTimeline, span: PeriodSpan, ctx: PeriodContext, win?: StaticWindow): XmlElement[] {
   const groups = new Map<string, SessionRendition[]>()
   for (const r of renditions) {
     const kind = kindOf(r.init)
@@ -169,7 +175,7 @@ export function adaptationSets(renditions: SessionRendition[], tl: SessionTimeli
   const keys = [...groups.keys()].sort((x, y) => (x.startsWith('audio') ? 1 : 0) - (y.startsWith('audio') ? 1 : 0) || x.localeCompare(y))
   for (const key of keys) {
     const members = groups.get(key)!
-    const reps = members.map((r) => representation(r, tl, ctx, win)).filter((x): x is XmlElement => x !== undefined)
+    const reps = members.map((r) => representation(r, tl, span, ctx, win)).filter((x): x is XmlElement => x !== undefined)
     if (reps.length === 0) continue
     const audio = key.startsWith('audio:')
     const lang = audio ? key.slice(6) : undefined
