@@ -1,6 +1,7 @@
 /**
  * The MPD renderer over hand-built streams (synthetic samples through the real
- * Segmenter and RenditionStore, one shared clock): a worker restart with a new init mid-session (a new Period at the
+ * Segmenter and RenditionStore, one shared clock): audio renditions in two
+ * languages, a worker restart with a new init mid-session (a new Period at the
  * restart, 23009-1 5.3.9.2 one Initialization per Representation and Period),
  * and ProducerReferenceTime@inband only when the segments carry `prft`.
  */
@@ -87,6 +88,24 @@ function mpdOf(stream: LiveStream): { root: XmlEl; text: string } {
 
 const initUrl = (rep: XmlEl, set: XmlEl): string =>
   (kids(rep, 'SegmentTemplate')[0] ?? kid(set, 'SegmentTemplate')).getAttribute('initialization')!
+
+t.test('two audio languages: one AdaptationSet each, with its lang', async (t) => {
+  const feeds = [new Feed('video', initOf(videoTrack(360), 'v1')), new Feed('audio-eng', initOf(audioTrack('eng'), 'ae')), new Feed('audio-fra', initOf(audioTrack('fra'), 'af'))]
+  for (const f of feeds) f.until(5)
+  const { root } = mpdOf(liveStream(feeds))
+  const sets = kids(kid(root, 'Period'), 'AdaptationSet')
+  t.same(sets.map((s) => s.getAttribute('contentType')), ['video', 'audio', 'audio'], 'video first, then the two audio sets')
+  t.same(sets.map((s) => s.getAttribute('id')), ['0', '1', '2'], 'ids unique within the Period')
+  const audio = sets.slice(1)
+  t.same(audio.map((s) => s.getAttribute('lang')), ['en', 'fr'], 'BCP 47 lang per set (from ISO 639-2 eng, fra)')
+  t.same(audio.map((s) => kids(s, 'Representation').map((r) => r.getAttribute('id'))), [['audio-eng'], ['audio-fra']], 'each language its own Representation')
+  for (const s of audio) {
+    t.equal(s.getAttribute('mimeType'), 'audio/mp4')
+    t.equal(kid(s, 'Role').getAttribute('value'), 'main')
+    t.equal(kid(kid(s, 'Representation'), 'AudioChannelConfiguration').getAttribute('value'), '2')
+  }
+  t.notOk(sets[0]!.hasAttribute('lang'), 'video carries no lang')
+})
 
 t.test('a worker restart with a new init starts a new Period at its first segment', async (t) => {
   const video = new Feed('video', initOf(videoTrack(360), 'v1'))
