@@ -223,7 +223,7 @@ export function mainTable(rows) {
 
 /** Details: the latency's parts, start-up, steady state, player behaviour. */
 export function detailTable(rows) {
-  const head = '| config | runs | samples | p50 / p95 after first 10 s | hls.latency p50 | target | edge ahead of playhead p50 | edge behind wall clock p50 | PDT ahead of arrival | TTFF first frame / `playing` | media responses before first frame | rate > 1 | seeks | dropped frames | hls.js errors |'
+  const head = '| config | runs | samples | p50 / p95 after first 10 s | player latency p50 (hls.latency, dash.js getCurrentLiveLatency) | target | edge ahead of playhead p50 | edge behind wall clock p50 | PDT ahead of arrival | TTFF first frame / `playing` | media responses before first frame | rate > 1 | seeks | dropped frames | player errors |'
   const sep = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|'
   const lines = rows.map((r) => `| ${r.label} | ${r.runs} | ${r.samples} | ${f(r.steadyP50)} / ${f(r.steadyP95)} s | ${f(r.hlsLatP50)} s | ${f(r.targetLatency)} s | ${f(r.edgeAheadP50)} s | ${f(r.edgeLagP50)} s | ${f(r.pdtAhead, 3)} s | ${f(r.ttffFrame)} / ${f(r.ttffPlaying)} s | ${f(r.mediaBeforeFirstFrame, 0)} | ${f(r.rateAbove1 * 100, 0)}% | ${r.seeks} | ${r.dropped} | ${r.errors || 'none'} |`)
   return [head, sep, ...lines].join('\n')

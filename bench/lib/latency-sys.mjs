@@ -8,6 +8,9 @@ import { CLK_TCK } from './serve-procs.mjs'
 
 export { CLK_TCK, childPids, cpuSeconds, freePort } from './serve-procs.mjs'
 
+/** The 1-, 5- and 15-minute load averages from /proc/loadavg. */
+export const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+
 /** Busy CPU seconds per core (all but idle and iowait) from /proc/stat. */
 export function coreBusy() {
   const out = []

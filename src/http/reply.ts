@@ -45,7 +45,7 @@ export type ReplyListener = (reply: Reply) => void
 
 /** A response that is safe to finish from any context, exactly once. */
 export class Reply {
-  /** Status sent, for metrics; 0 until sent. */
+  /** Status sent, for metrics; 0 until sent, and 0 again when the response is cut short. */
   status = 0
   /** Label the owner attaches for its end listener (the route kind). */
   label = ''
@@ -84,6 +84,9 @@ export class Reply {
   private watchAbort(): void {
     this.res.onAborted(() => {
       this.aborted = true
+      // Ended before its last byte (the client left, or close() cut a stream short): whatever
+      // status went out with the headers, the response did not succeed, so it counts as aborted.
+      if (!this.finished) this.status = 0
       this.finish()
     })
   }

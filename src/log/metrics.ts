@@ -36,7 +36,7 @@ export class Metrics {
     const tally = this.requestTally
     this.httpRequests = new Counter({
       name: 'streamd_http_requests_total',
-      help: 'HTTP requests by route and status (aborted: the client left first)',
+      help: 'HTTP requests by route and status (aborted: the response did not complete, e.g. the client left first)',
       labelNames: ['route', 'status'],
       registers,
       collect() {
@@ -61,7 +61,7 @@ export class Metrics {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'streamd_' })
   }
 
-  /** Count one finished HTTP request; status 0 means the client went away first. */
+  /** Count one finished HTTP request; status 0 means it did not complete (the client went away first). */
   countRequest(route: string, status: number): void {
     let byStatus = this.requestTally.get(route)
     if (!byStatus) this.requestTally.set(route, (byStatus = new Map()))

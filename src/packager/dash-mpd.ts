@@ -10,7 +10,7 @@
 import { dateTime, duration, el, serialize, type XmlElement } from '../formats/dash/xml.js'
 import type { LiveStream, SessionTimeline } from './live-stream.js'
 import type { RenditionStore } from './rendition-store.js'
-import { PRT_ID, adaptationSets, type PeriodContext, type SessionRendition, type StaticWindow } from './dash-period.js'
+import { PRT_ID, adaptationSets, type PeriodContext, type PeriodSpan, type SessionRendition, type StaticWindow } from './dash-period.js'
 
 /** UTCTiming scheme of streamd's `/time` endpoint: an ISO 8601 date over HTTP (5.8.5.7). */
 export const UTC_HTTP_ISO = 'urn:mpeg:dash:utc:http-iso:2014'
@@ -41,15 +41,16 @@ export function latencyTargets(partTarget: number, segmentTarget: number): Laten
 
 interface PlannedPeriod {
   tl: SessionTimeline
+  span: PeriodSpan
   renditions: SessionRendition[]
   window?: StaticWindow
   seconds?: number
 }
 
-function sessionRenditions(stream: LiveStream, tl: SessionTimeline, hi: number, current: boolean): SessionRendition[] {
+function sessionRenditions(stream: LiveStream, tl: SessionTimeline, lo: number, hi: number, current: boolean): SessionRendition[] {
   const out: SessionRendition[] = []
   for (const store of stream.renditions.values()) {
-    const segments = store.segments.filter((s) => s.msn >= tl.firstMsn && s.msn < hi && (s.parts.length > 0 || s.gap))
+    const segments = store.segments.filter((s) => s.msn >= lo && s.msn < hi && (s.parts.length > 0 || s.gap))
     const withMedia = segments.filter((s) => !s.gap)
     // A shed rendition is no longer offered live (HLS drops it from the multivariant too).
     const init = withMedia[withMedia.length - 1]?.init ?? (current && !store.shed && store.edge() ? store.currentInit : undefined)
@@ -58,6 +59,28 @@ function sessionRenditions(stream: LiveStream, tl: SessionTimeline, hi: number, 
     out.push({ store, init, segments })
   }
   return out
+}
+
+/**
+ * A session's Periods: one, plus one more wherever a rendition's init changed (a worker
+ * restarted with a new codec configuration, where HLS writes EXT-X-DISCONTINUITY and a
+ * new EXT-X-MAP). 23009-1 5.3.9.2 allows one Initialization per Representation and
+ * Period, so old segments keep their init only in a Period of their own. Numbers and
+ * media time run on across the boundary (the restarted worker continues the session's
+ * timeline), so the new Period starts at its first segment's media time.
+ */
+function spans(stream: LiveStream, tl: SessionTimeline, hi: number): Array<PeriodSpan & { hi: number }> {
+  const cuts = new Map<number, number>()
+  for (const store of stream.renditions.values()) {
+    for (const c of store.initChanges) {
+      // previousMsn inside the session: a restart, not the first segment of a republish.
+      if (c.msn <= tl.firstMsn || c.msn >= hi || c.previousMsn < tl.firstMsn || cuts.has(c.msn)) continue
+      const at = tl.gridSeconds !== undefined ? (c.msn - tl.firstMsn) * tl.gridSeconds : Math.max(0, (c.pdt - tl.wallAtZero!) / 1000)
+      cuts.set(c.msn, at)
+    }
+  }
+  const starts = [{ firstMsn: tl.firstMsn, startSeconds: 0 }, ...[...cuts].sort(([a], [b]) => a - b).map(([firstMsn, startSeconds]) => ({ firstMsn, startSeconds }))]
+  return starts.map((sp, i) => ({ ...sp, hi: starts[i + 1]?.firstMsn ?? hi }))
 }
 
 /** Static window of a Period: numbers complete in every rendition that has them. */
@@ -85,16 +108,19 @@ function plan(stream: LiveStream, live: boolean): PlannedPeriod[] {
   const out: PlannedPeriod[] = []
   tls.forEach((tl, i) => {
     if (tl.wallAtZero === undefined) return
-    const hi = tls[i + 1]?.firstMsn ?? Infinity
-    const current = live && i === tls.length - 1
-    const renditions = sessionRenditions(stream, tl, hi, current)
-    if (renditions.length === 0) return
-    if (live) return out.push({ tl, renditions })
-    const window = staticWindow(renditions)
-    if (!window) return
-    const p: PlannedPeriod = { tl, renditions, window }
-    p.seconds = staticSeconds(p)
-    out.push(p)
+    const sessionEnd = tls[i + 1]?.firstMsn ?? Infinity
+    const parts = spans(stream, tl, sessionEnd)
+    parts.forEach((span, k) => {
+      const current = live && i === tls.length - 1 && k === parts.length - 1
+      const renditions = sessionRenditions(stream, tl, span.firstMsn, span.hi, current)
+      if (renditions.length === 0) return
+      if (live) return out.push({ tl, span, renditions })
+      const window = staticWindow(renditions)
+      if (!window) return
+      const p: PlannedPeriod = { tl, span, renditions, window }
+      p.seconds = staticSeconds(p)
+      out.push(p)
+    })
   })
   return out
 }
@@ -123,13 +149,13 @@ export function renderMpd(stream: LiveStream, o: MpdOptions): string | undefined
   const periodEls: XmlElement[] = periods.map((p) => {
     let start: number
     if (live) {
-      start = (p.tl.wallAtZero! - ast) / 1000
+      start = (p.tl.wallAtZero! - ast) / 1000 + p.span.startSeconds
     } else {
       start = staticStart
       staticStart += p.seconds!
     }
-    return el('Period', { id: `p${p.tl.firstMsn}`, start: duration(Math.max(0, start)), duration: live ? undefined : duration(p.seconds!) },
-      adaptationSets(p.renditions, p.tl, ctx, p.window))
+    return el('Period', { id: `p${p.span.firstMsn}`, start: duration(Math.max(0, start)), duration: live ? undefined : duration(p.seconds!) },
+      adaptationSets(p.renditions, p.tl, p.span, ctx, p.window))
   })
   const root = el('MPD', {
     xmlns: 'urn:mpeg:dash:schema:mpd:2011',

@@ -12,6 +12,7 @@ import { el, type XmlElement } from '../formats/dash/xml.js'
 import type { SessionTimeline } from './live-stream.js'
 import type { RenditionStore } from './rendition-store.js'
 import type { InitRecord, SegmentRecord } from './types.js'
+import { startsWithPrft } from '../formats/mp4/prft.js'
 import { BCP47 } from './hls-multivariant.js'
 import { measureFigures } from './stats.js'
 
@@ -37,6 +38,12 @@ export interface SessionRendition {
   segments: SegmentRecord[]
 }
 
+/** Where a Period begins within its session: first segment number and media time (s). */
+export interface PeriodSpan {
+  firstMsn: number
+  startSeconds: number
+}
+
 /** The Period's window in static presentations (numbers actually retained). */
 export interface StaticWindow {
   firstMsn: number
@@ -57,7 +64,7 @@ export function leadTimescale(init: InitRecord): number {
   return (init.tracks.find((t) => t.kind === 'video') ?? init.tracks[0])?.timescale ?? 1000
 }
 
-function segmentTemplate(r: SessionRendition, tl: SessionTimeline, ctx: PeriodContext, win: StaticWindow | undefined): XmlElement {
+function segmentTemplate(r: SessionRendition, tl: SessionTimeline, span: PeriodSpan, ctx: PeriodContext, win: StaticWindow | undefined): XmlElement {
   const ts = leadTimescale(r.init)
   const common = {
     media: `${r.store.name}/$Number$.m4s`,
@@ -65,9 +72,9 @@ function segmentTemplate(r: SessionRendition, tl: SessionTimeline, ctx: PeriodCo
   }
   if (tl.gridSeconds !== undefined) {
     const slot = Math.round(tl.gridSeconds * ts)
-    // Live: numbers and offset are the session's own and never change. Static: the Period
+    // Live: numbers and offset are the Period's own and never change. Static: the Period
     // starts at the first retained number, so PTO moves its media time to the Period start.
-    const start = win?.firstMsn ?? tl.firstMsn
+    const start = win?.firstMsn ?? span.firstMsn
     return el('SegmentTemplate', {
       timescale: ts, duration: slot, startNumber: start, presentationTimeOffset: (start - tl.firstMsn) * slot, ...common,
       // DASH-IF IOP LL (9.X.4.3): a chunked segment may be requested this long before it completes.
@@ -89,15 +96,15 @@ function segmentTemplate(r: SessionRendition, tl: SessionTimeline, ctx: PeriodCo
   })
   const first = complete[0]
   return el('SegmentTemplate', {
-    timescale: ts, startNumber: first?.msn ?? tl.firstMsn,
-    presentationTimeOffset: win && first ? t0(first) : 0, ...common,
+    timescale: ts, startNumber: first?.msn ?? span.firstMsn,
+    presentationTimeOffset: win && first ? t0(first) : Math.round(span.startSeconds * ts), ...common,
   }, [el('SegmentTimeline', {}, entries.map((e, i) => el('S', { t: i === 0 || !contiguous(entries[i - 1]!, e) ? e.t : undefined, d: e.d, r: e.r || undefined })))])
 }
 
 const contiguous = (a: { t: number; d: number; r: number }, b: { t: number }): boolean => a.t + a.d * (a.r + 1) === b.t
 const round3 = (x: number): number => Math.round(x * 1000) / 1000
 
-function representation(r: SessionRendition, tl: SessionTimeline, ctx: PeriodContext, win: StaticWindow | undefined): XmlElement | undefined {
+function representation(r: SessionRendition, tl: SessionTimeline, span: PeriodSpan, ctx: PeriodContext, win: StaticWindow | undefined): XmlElement | undefined {
   const figures = measureFigures(r.store)
   if (!figures) return undefined
   const v = r.init.tracks.find((t) => t.kind === 'video')
@@ -112,20 +119,38 @@ function representation(r: SessionRendition, tl: SessionTimeline, ctx: PeriodCon
     audioSamplingRate: a?.sampleRate,
   }, [
     a?.channels !== undefined && el('AudioChannelConfiguration', { schemeIdUri: 'urn:mpeg:dash:23003:3:audio_channel_configuration:2011', value: a.channels }),
-    segmentTemplate(r, tl, ctx, win),
+    segmentTemplate(r, tl, span, ctx, win),
   ])
+}
+
+/**
+ * Whether every listed segment of these renditions opens with a `prft` box (the segmenter
+ * writes one per segment; segments from elsewhere, e.g. tests, may lack it). Only then
+ * may the MPD say the reference is also carried inband.
+ */
+export function prftInband(members: SessionRendition[]): boolean {
+  let seen = 0
+  for (const r of members) {
+    for (const s of r.segments) {
+      const first = s.parts[0]
+      if (s.gap || !first) continue
+      if (!startsWithPrft(first.data)) return false
+      seen++
+    }
+  }
+  return seen > 0
 }
 
 /**
  * ProducerReferenceTime (ISO/IEC 23009-1 5.12): media time zero of the session was
  * captured at the session's wall-clock anchor, the same one PROGRAM-DATE-TIME uses.
- * Not signalled inband: the segments carry no `prft` boxes (they are shared byte for byte
- * with LL-HLS, and the MPD's mapping is exact because the anchor is fixed per session).
+ * 5.12.2 @inband: each segment also starts with a `prft` on that same mapping.
  */
-function producerReferenceTime(tl: SessionTimeline, ctx: PeriodContext): XmlElement | undefined {
+function producerReferenceTime(tl: SessionTimeline, ctx: PeriodContext, members: SessionRendition[]): XmlElement | undefined {
   if (tl.wallAtZero === undefined) return undefined
   return el('ProducerReferenceTime', {
-    id: PRT_ID, type: 'encoder', wallClockTime: new Date(tl.wallAtZero).toISOString(), presentationTime: 0,
+    id: PRT_ID, inband: prftInband(members) || undefined, type: 'encoder',
+    wallClockTime: new Date(tl.wallAtZero).toISOString(), presentationTime: 0,
   }, [el('UTCTiming', { schemeIdUri: ctx.utcScheme, value: ctx.utcUrl })])
 }
 
@@ -138,7 +163,7 @@ function kindOf(init: InitRecord): Kind {
 }
 
 /** AdaptationSets of a Period: one for video (or muxed) renditions, one per audio language. */
-export function adaptationSets(renditions: SessionRendition[], tl: SessionTimeline, ctx: PeriodContext, win?: StaticWindow): XmlElement[] {
+export function adaptationSets(renditions: SessionRendition[], tl: SessionTimeline, span: PeriodSpan, ctx: PeriodContext, win?: StaticWindow): XmlElement[] {
   const groups = new Map<string, SessionRendition[]>()
   for (const r of renditions) {
     const kind = kindOf(r.init)
@@ -150,7 +175,7 @@ export function adaptationSets(renditions: SessionRendition[], tl: SessionTimeli
   const keys = [...groups.keys()].sort((x, y) => (x.startsWith('audio') ? 1 : 0) - (y.startsWith('audio') ? 1 : 0) || x.localeCompare(y))
   for (const key of keys) {
     const members = groups.get(key)!
-    const reps = members.map((r) => representation(r, tl, ctx, win)).filter((x): x is XmlElement => x !== undefined)
+    const reps = members.map((r) => representation(r, tl, span, ctx, win)).filter((x): x is XmlElement => x !== undefined)
     if (reps.length === 0) continue
     const audio = key.startsWith('audio:')
     const lang = audio ? key.slice(6) : undefined
@@ -167,7 +192,7 @@ export function adaptationSets(renditions: SessionRendition[], tl: SessionTimeli
       maxHeight: videos.length ? Math.max(...videos.map((t) => t.height ?? 0)) || undefined : undefined,
     }, [
       // Schema order (5.3.7): ProducerReferenceTime (RepresentationBase) before Role.
-      producerReferenceTime(tl, ctx),
+      producerReferenceTime(tl, ctx, members),
       audio && el('Role', { schemeIdUri: 'urn:mpeg:dash:role:2011', value: 'main' }),
       ...reps,
     ]))

@@ -3,7 +3,7 @@
  * segments and parts, and the waiters that watch it. Memory is bounded by the
  * window, never by the stream's length.
  */
-import type { EdgePosition, InitRecord, PartRecord, SegmentRecord } from './types.js'
+import type { EdgePosition, InitChange, InitRecord, PartRecord, SegmentRecord } from './types.js'
 import { WaiterSet } from './waiters.js'
 
 /** Fixed parameters of a rendition's timeline. */
@@ -26,6 +26,8 @@ export interface GapFill {
 
 /** Segments kept past the playlist window, for players that just loaded an older playlist. */
 const GRACE_SEGMENTS = 3
+/** Init changes remembered (each one a DASH Period while any of its segments is retained). */
+const MAX_INIT_CHANGES = 16
 
 /** One rendition's window of segments and parts. */
 export class RenditionStore {
@@ -50,6 +52,10 @@ export class RenditionStore {
   private readonly inits = new Map<string, InitRecord>()
   private pendingDiscontinuity = false
   private readonly listeners = new Set<() => void>()
+  /** Newest media segment's number and init hash. */
+  private lastMedia: { msn: number; hash: string } | undefined
+  /** Where the init changed, oldest first (bounded). */
+  readonly initChanges: InitChange[] = []
 
   constructor(name: string, timing: RenditionTiming, firstMsn: number, onWaiterCount?: (d: number) => void) {
     this.name = name
@@ -103,6 +109,12 @@ export class RenditionStore {
     this.nextMsn = seg.msn + 1
     this.pendingDiscontinuity = false
     this.segs.push(seg)
+    const prev = this.lastMedia
+    if (prev && prev.hash !== this.init.hash && prev.msn < seg.msn) {
+      this.initChanges.push({ msn: seg.msn, pdt, previousMsn: prev.msn })
+      if (this.initChanges.length > MAX_INIT_CHANGES) this.initChanges.shift()
+    }
+    this.lastMedia = { msn: seg.msn, hash: this.init.hash }
     return seg
   }
 

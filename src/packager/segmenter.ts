@@ -7,6 +7,7 @@
 import type { Logger } from 'pino'
 import type { Sample, TrackInfo } from '../media/types.js'
 import { buildFragment } from '../formats/mp4/write-fragment.js'
+import { buildPrft } from '../formats/mp4/prft.js'
 import type { RenditionStore } from './rendition-store.js'
 import type { InitRecord, PartRecord, SegmentRecord } from './types.js'
 
@@ -231,7 +232,8 @@ export class Segmenter {
       .filter(([, list]) => list.length > 0)
       .sort(([a], [b]) => a - b)
       .map(([trackId, samples]) => ({ trackId, samples }))
-    const data = buildFragment(this.sequence++, tracks)
+    const fragment = buildFragment(this.sequence++, tracks)
+    const data = this.segTicks === 0 ? Buffer.concat([this.producerReference(leadSamples[0]!), fragment]) : fragment
     // Frames over the segment so far: exact where millisecond timestamps jitter, and known
     // from the first part on (the multivariant playlist's FRAME-RATE needs it early).
     const elapsed = this.segTicks + this.partTicks
@@ -243,6 +245,17 @@ export class Segmenter {
     this.partTicks = 0
     this.pending = new Map()
     this.opts.onPart?.(part)
+  }
+
+  /**
+   * The `prft` (ISO/IEC 14496-12 §8.16.5) that opens each segment: the wall-clock time of
+   * its first lead frame, on the same clock as PROGRAM-DATE-TIME and the MPD's
+   * ProducerReferenceTime, so DASH players can measure latency from the segment itself.
+   * Flags 0 ("input to the encoder") match ProducerReferenceTime@type="encoder".
+   */
+  private producerReference(first: Sample): Buffer {
+    const pts = Math.max(0, first.dts + first.cts)
+    return buildPrft({ referenceTrackId: this.lead.id, wallClockMs: this.opts.wallClockAt(pts / this.lead.timescale), mediaTime: pts })
   }
 
   private completeSegment(): void {

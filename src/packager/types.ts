@@ -56,3 +56,17 @@ export interface EdgePosition {
   /** Index of the newest complete part of `msn`; -1 when it has none yet. */
   part: number
 }
+
+/**
+ * A segment whose init differs from the rendition's previous media segment's (a worker
+ * restarted with a new codec configuration). Kept after the segment leaves the window:
+ * DASH starts a Period there, and that Period's start must not move.
+ */
+export interface InitChange {
+  /** First segment with the new init. */
+  msn: number
+  /** Its program date time (ms). */
+  pdt: number
+  /** The last segment with the old init (tells a restart within a session from a new session). */
+  previousMsn: number
+}

@@ -3,12 +3,14 @@
  * clock or arithmetic is off asks for numbers outside the window): far future,
  * far past, negative, non-numeric, absurdly long. Each gets a 404 at once (never
  * a held request), and a client that leaves mid-way through a chunked segment
- * releases everything it held while others keep being served.
+ * releases everything it held, is counted as aborted in /metrics (not as the
+ * 200 its headers said), while others keep being served.
  */
 import t from 'tap'
 import { connect } from 'node:net'
 import { get } from '../helpers/origin.js'
 import { startDashLive } from '../helpers/dash.js'
+import { metric, metricsText } from '../helpers/conformance.js'
 
 t.test('DASH bad input', async (t) => {
   const f = await startDashLive(t, 'dashbad')
@@ -47,6 +49,9 @@ t.test('DASH bad input', async (t) => {
     const store = s()
     const target = (store.openSegment()?.msn ?? store.upcomingMsn) + 1
     const port = f.o.httpPort
+    const count = async (status: string): Promise<number> =>
+      metric(await metricsText(f.o), 'streamd_http_requests_total', `route="segment",status="${status}"`) || 0
+    const [aborted0, ok0] = [await count('aborted'), await count('200')]
     const gotBody = await new Promise<boolean>((resolve, reject) => {
       const sock = connect(port, '127.0.0.1', () => {
         sock.write(`GET /live/${f.name}/source/${target}.m4s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)
@@ -68,6 +73,8 @@ t.test('DASH bad input', async (t) => {
     t.ok(gotBody, 'left while the segment was still streaming')
     await new Promise((r) => setTimeout(r, 300))
     t.equal(store.waiters.size, 0, 'its wait was released when it left, not when the segment completed')
+    t.equal(await count('aborted') - aborted0, 1, '/metrics counts the cut-short chunked response as aborted')
+    t.equal(await count('200') - ok0, 0, '... and not as a 200')
     const r = await get(`${f.base}/source/${target}.m4s`)
     t.equal(r.status, 200, 'the same segment still serves others')
     t.ok(r.body.length > 0)

@@ -1,7 +1,7 @@
 /**
  * Issue 4: a publisher that changes resolution mid-stream keeps the ladder
- * playing (a new init segment after EXT-X-DISCONTINUITY in the copied rung, the
- * encoded rungs carry on); one that switches to a codec streamd cannot ingest
+ * playing (a new init segment after EXT-X-DISCONTINUITY in the copied rung, and
+ * a new DASH Period there; the encoded rungs carry on); one that switches to a codec streamd cannot ingest
  * gets a clear refusal, never a silent stall.
  */
 import t from 'tap'
@@ -13,6 +13,7 @@ import { makeTestFile } from '../helpers/ffmpeg.js'
 import { RawRtmpClient } from '../helpers/rtmp-client.js'
 import { readFlv, publishTags } from '../helpers/flv-file.js'
 import { parseStrict } from '../helpers/playlists.js'
+import { fetchMpd, kid, kids, seconds } from '../helpers/dash.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'streamd-midchange-'))
 
@@ -62,6 +63,19 @@ t.test('a resolution change mid-stream: new init after a discontinuity, encoded 
   parseStrict(lowAfter)
   const mv = (await get(`${base}/index.m3u8`)).text
   t.match(mv, /RESOLUTION=320x180[^\n]*\nsource\/index\.m3u8/, 'the multivariant playlist shows the new source size')
+  // DASH: one Initialization per Representation and Period (23009-1 5.3.9.2), so the new init opens a Period.
+  const restartMsn = Number(after.split('#EXT-X-DISCONTINUITY\n')[1]!.match(/^(\d+)\.m4s$/m)![1])
+  const mpd = (await fetchMpd(`${base}/manifest.mpd`)).root
+  const periods = kids(mpd, 'Period')
+  const sourceIn = (p: Element): Element | undefined => kids(p, 'AdaptationSet').flatMap((a) => kids(a, 'Representation')).find((r) => r.getAttribute('id') === 'source')
+  const last = periods.at(-1)!
+  t.equal(last.getAttribute('id'), `p${restartMsn}`, `the MPD's last Period begins at the restart segment ${restartMsn}`)
+  t.equal(sourceIn(last)?.getAttribute('width'), '320', 'its source Representation has the new size')
+  t.equal(kid(sourceIn(last)!, 'SegmentTemplate').getAttribute('initialization'), `source/${maps.at(-1)}`, '... and names the new init')
+  const prev = periods.at(-2)!
+  t.equal(sourceIn(prev)?.getAttribute('width'), '640', 'the Period before keeps the old size')
+  t.equal(kid(sourceIn(prev)!, 'SegmentTemplate').getAttribute('initialization'), `source/${firstMap}`, '... and the old init')
+  t.ok(seconds(last.getAttribute('start')) > seconds(prev.getAttribute('start')), 'and starts later')
 })
 
 t.test('a switch to a codec streamd cannot ingest ends the publish with a clear reason', async (t) => {
