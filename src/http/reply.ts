@@ -2,7 +2,8 @@
  * The one place that reads uWebSockets.js requests and writes responses. uWS's
  * `req` dies with the first callback (rule 2), so its fields are copied out at
  * once; responses apply DESIGN.md's rules:
- * onAborted registered at once (1), one `done` flag and idempotent cleanup (3),
+ * onAborted registered before the handler returns an unfinished response (1), one
+ * `done` flag and idempotent cleanup (3),
  * every write corked (4), known-size bodies through tryEnd + onWritable (5).
  */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js'

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import uws from 'uWebSockets.js'
+import { listenApp, type Listening } from './listen.js'
 import type { Logger } from 'pino'
 import type { Metrics } from '../log/metrics.js'
 import type { StreamDirectory } from '../packager/live-stream.js'
@@ -40,7 +41,7 @@ export class HttpServer {
   private readonly deps: HttpDeps
   private readonly app: uws.TemplatedApp
   private readonly hlsJs: Buffer
-  private listenSocket: uws.us_listen_socket | undefined
+  private listening: Listening | undefined
 
   constructor(deps: HttpDeps) {
     this.deps = deps
@@ -64,20 +65,15 @@ export class HttpServer {
   }
 
   /** Listen on host:port (0 = any free port); resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (token) => {
-        if (!token) return reject(new Error(`cannot listen for HTTP on ${host}:${port} (in use or not permitted)`))
-        this.listenSocket = token
-        resolve(uws.us_socket_local_port(token))
-      })
-    })
+  async listen(host: string, port: number): Promise<number> {
+    this.listening = await listenApp(this.app, host, port)
+    return this.listening.port
   }
 
   /** Stop accepting connections. */
   close(): void {
-    if (this.listenSocket) uws.us_listen_socket_close(this.listenSocket)
-    this.listenSocket = undefined
+    this.listening?.close()
+    this.listening = undefined
   }
 
   private handle(ctx: RequestContext, reply: Reply): void {

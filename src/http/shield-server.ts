@@ -4,10 +4,11 @@
  * as the origin's server (414, 405, CORS preflight) so a CDN sees one behaviour.
  */
 import uws from 'uWebSockets.js'
+import { listenApp, type Listening } from './listen.js'
 import type { Logger } from 'pino'
 import type { Metrics } from '../log/metrics.js'
 import type { ShieldCache } from '../cache/shield-cache.js'
-import { CORS, readRequest, type RequestContext } from './reply.js'
+import { CORS, readRequest, type Reply, type RequestContext } from './reply.js'
 import { StreamReply } from './stream-reply.js'
 import { MAX_PATH, MAX_QUERY } from './router.js'
 import { NO_STORE } from './cache-policy.js'
@@ -24,15 +25,19 @@ export interface ShieldHttpDeps {
 export class ShieldHttpServer {
   private readonly deps: ShieldHttpDeps
   private readonly app: uws.TemplatedApp
-  private listenSocket: uws.us_listen_socket | undefined
+  private listening: Listening | undefined
 
   constructor(deps: ShieldHttpDeps) {
     this.deps = deps
     // Slow clients that never finish their headers are uWS's to time out (it drops
     // connections idle for 10 s), so they cost a socket each and never a fill.
     this.app = uws.App()
+    // Counted by route and final status once each response ends, as on the origin.
+    const count = (reply: Reply): void => {
+      if (reply.label) deps.metrics.countRequest(reply.label, reply.status)
+    }
     this.app.any('/*', (res, req) => {
-      const reply = new StreamReply(res)
+      const reply = new StreamReply(res, count, true)
       let ctx: RequestContext | undefined
       try {
         ctx = readRequest(res, req)
@@ -40,36 +45,31 @@ export class ShieldHttpServer {
       } catch (err) {
         deps.logger.error({ err, path: ctx?.path }, 'shield handler failed')
         reply.text(500, 'internal error', { 'Cache-Control': NO_STORE })
+      } finally {
+        reply.leaveHandler()
       }
     })
   }
 
   /** Listen on host:port (0 = any free port); resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (token) => {
-        if (!token) return reject(new Error(`cannot listen for HTTP on ${host}:${port} (in use or not permitted)`))
-        this.listenSocket = token
-        resolve(uws.us_socket_local_port(token))
-      })
-    })
+  async listen(host: string, port: number): Promise<number> {
+    this.listening = await listenApp(this.app, host, port)
+    return this.listening.port
   }
 
   /** Stop accepting connections. */
   close(): void {
-    if (this.listenSocket) uws.us_listen_socket_close(this.listenSocket)
-    this.listenSocket = undefined
+    this.listening?.close()
+    this.listening = undefined
   }
 
   private handle(ctx: RequestContext, reply: StreamReply): void {
-    const count = (route: string): void =>
-      reply.onDone(() => this.deps.metrics.httpRequests.inc({ route, status: reply.status === 0 ? 'aborted' : String(reply.status) }))
     if (ctx.path.length > MAX_PATH || ctx.query.length > MAX_QUERY) {
-      count('other')
+      reply.label = 'other'
       return reply.text(414, 'URI too long', { ...CORS, 'Cache-Control': NO_STORE })
     }
     if (ctx.method === 'OPTIONS') {
-      count('preflight')
+      reply.label = 'preflight'
       return reply.send(204, {
         ...CORS,
         'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
@@ -78,7 +78,7 @@ export class ShieldHttpServer {
       }, '')
     }
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-      count('other')
+      reply.label = 'other'
       return reply.text(405, 'method not allowed', { ...CORS, Allow: 'GET, HEAD, OPTIONS' })
     }
     if (ctx.path === '/healthz') return reply.text(200, 'ok\n', { 'Cache-Control': NO_STORE })
@@ -90,7 +90,7 @@ export class ShieldHttpServer {
       )
       return
     }
-    count('shield')
+    reply.label = 'shield'
     serveShield(ctx, reply, this.deps.cache)
   }
 }
