@@ -8,7 +8,7 @@ import type { StreamDirectory } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import type { PartRecord, SegmentRecord } from '../packager/types.js'
 import type { Metrics } from '../log/metrics.js'
-import { CORS, HeaderBlock, type Reply, type RequestContext } from './reply.js'
+import { CORS, HeaderBlock, joinHeaders, type Reply, type RequestContext } from './reply.js'
 import * as cache from './cache-policy.js'
 import { parseRange } from './range.js'
 
@@ -73,11 +73,11 @@ const mediaBlock = (type: string): HeaderBlock => {
   return b
 }
 
-// Cache-Control and Expires for a whole-second lifetime, rebuilt once a second:
-// formatting a date per request costs more than the rest of the headers.
+// Cache-Control and Expires for a whole-second lifetime, rebuilt once a second and
+// encoded as one header pair: formatting a date per request costs more than the rest.
 let lifetimeSecond = -1
-const lifetimes = new Map<number, [string, string]>()
-function lifetime(ttl: number): [string, string] {
+const lifetimes = new Map<number, [Buffer, Buffer]>()
+function lifetime(ttl: number): [Buffer, Buffer] {
   const now = Date.now()
   const second = Math.floor(now / 1000)
   if (second !== lifetimeSecond) {
@@ -86,16 +86,19 @@ function lifetime(ttl: number): [string, string] {
   }
   const whole = Math.max(1, Math.floor(ttl))
   let l = lifetimes.get(whole)
-  if (!l) lifetimes.set(whole, (l = [cache.media(whole), new Date(second * 1000 + whole * 1000).toUTCString()]))
+  if (!l) {
+    const [k, v] = joinHeaders([['Cache-Control', cache.media(whole)], ['Expires', new Date(second * 1000 + whole * 1000).toUTCString()]])!
+    lifetimes.set(whole, (l = [Buffer.from(k), Buffer.from(v)]))
+  }
   return l
 }
 
 /** Send media bytes: Range, a strong ETag, and a lifetime (Cache-Control + Expires, 6.2.2). */
 export function sendMedia(ctx: RequestContext, reply: Reply, data: Buffer, type: string, o: { etag?: string; ttl?: number; cacheControl?: string }): void {
-  let more: string[]
+  let more: Array<string | Buffer>
   if (o.ttl !== undefined) {
-    const [cc, expires] = lifetime(o.ttl)
-    more = ['Cache-Control', cc, 'Expires', expires]
+    const [name, value] = lifetime(o.ttl)
+    more = [name, value]
   } else {
     more = ['Cache-Control', o.cacheControl ?? cache.IMMUTABLE]
   }

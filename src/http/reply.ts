@@ -32,11 +32,25 @@ export const CORS: Headers = {
  * times a second (segments, parts): each string header costs uWS a UTF-8 copy.
  */
 export class HeaderBlock {
-  /** Name, value, name, value... */
+  /** Name, value, name, value... (at most one pair: see joinHeaders). */
   readonly lines: readonly Buffer[]
   constructor(headers: Headers) {
-    this.lines = Object.entries(headers).flatMap(([k, v]) => [Buffer.from(k), Buffer.from(v)])
+    const joined = joinHeaders(Object.entries(headers))
+    this.lines = joined ? [Buffer.from(joined[0]), Buffer.from(joined[1])] : []
   }
+}
+
+/**
+ * Several header lines as one name/value pair: `[n1, "v1\r\nn2: v2..."]`. uWS writes
+ * `name: value\r\n` as given, so the bytes on the wire are exactly those of one call per
+ * header, at the cost of one native call; the values are streamd's own constants, never
+ * anything a client sent (a CR or LF in one is refused here).
+ */
+export function joinHeaders(pairs: ReadonlyArray<readonly [string, string]>): [string, string] | undefined {
+  const [first, ...rest] = pairs
+  if (!first) return undefined
+  for (const [k, v] of pairs) if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new Error(`header ${JSON.stringify(k)} holds a line break`)
+  return [first[0], [first[1], ...rest.map(([k, v]) => `${k}: ${v}`)].join('\r\n')]
 }
 
 const EMPTY = Buffer.alloc(0)
@@ -107,7 +121,7 @@ export class Reply {
    * Send status, headers and a complete body; `head` sends headers only.
    * `more` adds name, value, name, value... after `headers` (per-response values beside a shared block).
    */
-  send(status: number, headers: Headers | HeaderBlock, body: Buffer | string, head = false, more?: readonly string[]): void {
+  send(status: number, headers: Headers | HeaderBlock, body: Buffer | string, head = false, more?: ReadonlyArray<string | Uint8Array>): void {
     if (!this.open) return
     const buf = typeof body === 'string' ? (body === '' ? EMPTY : Buffer.from(body)) : body
     this.status = status
@@ -130,7 +144,7 @@ export class Reply {
     this.send(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, body)
   }
 
-  private write(status: number, headers: Headers | HeaderBlock, buf: Buffer, head: boolean, more: readonly string[] | undefined): void {
+  private write(status: number, headers: Headers | HeaderBlock, buf: Buffer, head: boolean, more: ReadonlyArray<string | Uint8Array> | undefined): void {
     const res = this.res
     res.writeStatus(STATUS_LINE.get(status) ?? `${status} Status`)
     if (headers instanceof HeaderBlock) {
@@ -215,7 +229,8 @@ class Context implements RequestContext {
     this.method = req.getCaseSensitiveMethod()
     this.path = req.getUrl()
     this.query = req.getQuery() ?? ''
-    this.acceptEncoding = req.getHeader('accept-encoding')
+    // Media (.m4s, .mp4) is never compressed: only other paths need Accept-Encoding.
+    this.acceptEncoding = this.path.endsWith('.m4s') || this.path.endsWith('.mp4') ? '' : req.getHeader('accept-encoding')
     this.range = req.getHeader('range')
     this.ifNoneMatch = req.getHeader('if-none-match')
     // Headers only some routes use are read for those paths alone: each read is a native call.
