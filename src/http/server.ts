@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import uws from 'uWebSockets.js'
-import { listenApp, type Listening } from './listen.js'
+import { answeredBeforeRouting, handleEvery, listenApp, type Listening } from './front.js'
 import type { Logger } from 'pino'
 import type { Metrics } from '../log/metrics.js'
 import type { StreamDirectory } from '../packager/live-stream.js'
-import { CORS, Reply, readRequest, type RequestContext } from './reply.js'
-import { MAX_PATH, MAX_QUERY, route, type Route } from './router.js'
+import { CORS, Reply, type RequestContext } from './reply.js'
+import { route, type Route } from './router.js'
 import { serveLive } from './live-routes.js'
 import { serveTime } from './live-dash.js'
 import { renderPage } from './page.js'
@@ -49,19 +49,7 @@ export class HttpServer {
     this.app = uws.App()
     // One listener for every response: counts it by route and final status once it ends.
     const count = (reply: Reply): void => deps.metrics.countRequest(reply.label, reply.status)
-    this.app.any('/*', (res, req) => {
-      const reply = new Reply(res, count, true)
-      let ctx: RequestContext | undefined
-      try {
-        ctx = readRequest(res, req)
-        this.handle(ctx, reply)
-      } catch (err) {
-        deps.logger.error({ err, path: ctx?.path }, 'http handler failed')
-        reply.text(500, 'internal error', { 'Cache-Control': NO_STORE })
-      } finally {
-        reply.leaveHandler()
-      }
-    })
+    handleEvery(this.app, deps.logger, (res) => new Reply(res, count, true), (ctx, reply) => this.handle(ctx, reply))
   }
 
   /** Listen on host:port (0 = any free port); resolves with the bound port. */
@@ -77,17 +65,7 @@ export class HttpServer {
   }
 
   private handle(ctx: RequestContext, reply: Reply): void {
-    if (ctx.path.length > MAX_PATH || ctx.query.length > MAX_QUERY) {
-      return this.finish(reply, 'other', () => reply.text(414, 'URI too long', { ...CORS, 'Cache-Control': NO_STORE }))
-    }
-    if (ctx.method === 'OPTIONS') {
-      return this.finish(reply, 'preflight', () => reply.send(204, {
-        ...CORS,
-        'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
-        'Access-Control-Allow-Headers': 'Range, If-None-Match',
-        'Access-Control-Max-Age': '86400',
-      }, ''))
-    }
+    if (answeredBeforeRouting(ctx, reply)) return
     const r = route(ctx.path)
     // The API answers its own methods (DELETE) and auth.
     if (r.kind === 'api-streams' || r.kind === 'api-stream') return this.finish(reply, r.kind, () => serveApi(r, ctx, reply, this.deps))

@@ -4,13 +4,12 @@
  * as the origin's server (414, 405, CORS preflight) so a CDN sees one behaviour.
  */
 import uws from 'uWebSockets.js'
-import { listenApp, type Listening } from './listen.js'
+import { answeredBeforeRouting, handleEvery, listenApp, type Listening } from './front.js'
 import type { Logger } from 'pino'
 import type { Metrics } from '../log/metrics.js'
 import type { ShieldCache } from '../cache/shield-cache.js'
-import { CORS, readRequest, type Reply, type RequestContext } from './reply.js'
+import { CORS, type Reply, type RequestContext } from './reply.js'
 import { StreamReply } from './stream-reply.js'
-import { MAX_PATH, MAX_QUERY } from './router.js'
 import { NO_STORE } from './cache-policy.js'
 import { serveShield } from './shield-routes.js'
 
@@ -36,19 +35,7 @@ export class ShieldHttpServer {
     const count = (reply: Reply): void => {
       if (reply.label) deps.metrics.countRequest(reply.label, reply.status)
     }
-    this.app.any('/*', (res, req) => {
-      const reply = new StreamReply(res, count, true)
-      let ctx: RequestContext | undefined
-      try {
-        ctx = readRequest(res, req)
-        this.handle(ctx, reply)
-      } catch (err) {
-        deps.logger.error({ err, path: ctx?.path }, 'shield handler failed')
-        reply.text(500, 'internal error', { 'Cache-Control': NO_STORE })
-      } finally {
-        reply.leaveHandler()
-      }
-    })
+    handleEvery(this.app, deps.logger, (res) => new StreamReply(res, count, true), (ctx, reply) => this.handle(ctx, reply))
   }
 
   /** Listen on host:port (0 = any free port); resolves with the bound port. */
@@ -64,19 +51,7 @@ export class ShieldHttpServer {
   }
 
   private handle(ctx: RequestContext, reply: StreamReply): void {
-    if (ctx.path.length > MAX_PATH || ctx.query.length > MAX_QUERY) {
-      reply.label = 'other'
-      return reply.text(414, 'URI too long', { ...CORS, 'Cache-Control': NO_STORE })
-    }
-    if (ctx.method === 'OPTIONS') {
-      reply.label = 'preflight'
-      return reply.send(204, {
-        ...CORS,
-        'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
-        'Access-Control-Allow-Headers': 'Range, If-None-Match',
-        'Access-Control-Max-Age': '86400',
-      }, '')
-    }
+    if (answeredBeforeRouting(ctx, reply)) return
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       reply.label = 'other'
       return reply.text(405, 'method not allowed', { ...CORS, Allow: 'GET, HEAD, OPTIONS' })

@@ -1,0 +1,74 @@
+/**
+ * What the uWebSockets.js fronts streamd runs (origin and shield) share: the
+ * catch-all handler with its error answer, the answers before routing (414,
+ * CORS preflight), listening and closing. One place, so a CDN sees one behaviour.
+ */
+import uws from 'uWebSockets.js'
+import type { Logger } from 'pino'
+import { CORS, readRequest, type Reply, type RequestContext } from './reply.js'
+import { MAX_PATH, MAX_QUERY } from './router.js'
+import { NO_STORE } from './cache-policy.js'
+
+/**
+ * Route every request of `app` to `handle` with a Reply made by `makeReply` inside
+ * uWS's handler; a throw is logged once and answered 500, and the reply learns when
+ * the handler has returned (rule 1: onAborted for what outlives it).
+ */
+export function handleEvery<R extends Reply>(app: uws.TemplatedApp, logger: Logger, makeReply: (res: uws.HttpResponse) => R, handle: (ctx: RequestContext, reply: R) => void): void {
+  app.any('/*', (res, req) => {
+    const reply = makeReply(res)
+    let ctx: RequestContext | undefined
+    try {
+      ctx = readRequest(res, req)
+      handle(ctx, reply)
+    } catch (err) {
+      logger.error({ err, path: ctx?.path }, 'http handler failed')
+      reply.text(500, 'internal error', { 'Cache-Control': NO_STORE })
+    } finally {
+      reply.leaveHandler()
+    }
+  })
+}
+
+/** Answer what needs no route (an overlong target: 414; a CORS preflight: 204); true when answered. */
+export function answeredBeforeRouting(ctx: RequestContext, reply: Reply): boolean {
+  if (ctx.path.length > MAX_PATH || ctx.query.length > MAX_QUERY) {
+    reply.label = 'other'
+    reply.text(414, 'URI too long', { ...CORS, 'Cache-Control': NO_STORE })
+    return true
+  }
+  if (ctx.method === 'OPTIONS') {
+    reply.label = 'preflight'
+    reply.send(204, {
+      ...CORS,
+      'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+      'Access-Control-Allow-Headers': 'Range, If-None-Match',
+      'Access-Control-Max-Age': '86400',
+    }, '')
+    return true
+  }
+  return false
+}
+
+/** A listening app: its bound port and how to stop accepting. */
+export interface Listening {
+  port: number
+  close(): void
+}
+
+/** Listen on host:port (0 = any free port); resolves once bound. */
+export function listenApp(app: uws.TemplatedApp, host: string, port: number): Promise<Listening> {
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (token) => {
+      if (!token) return reject(new Error(`cannot listen for HTTP on ${host}:${port} (in use or not permitted)`))
+      let open = true
+      resolve({
+        port: uws.us_socket_local_port(token),
+        close: () => {
+          if (open) uws.us_listen_socket_close(token)
+          open = false
+        },
+      })
+    })
+  })
+}
