@@ -8,6 +8,7 @@ import type { RenditionStore } from '../packager/rendition-store.js'
 import { queryParam } from './router.js'
 import type { Reply, RequestContext } from './reply.js'
 import * as cache from './cache-policy.js'
+import { mediaHeaders } from './media-wire.js'
 import { M4S, MP4, notFound, observeDelay, plannedTtl, sendMedia, unavailable, type LiveDeps } from './live-common.js'
 
 /** GET .../init.mp4[?v=HASH] */
@@ -58,11 +59,22 @@ function partMedia(store: RenditionStore, msn: number, index: number): Media | u
   return s && p ? { data: p.data, etag: `"${s.init.hash}-${msn}.${index}"`, ttl: plannedTtl(store, s) } : undefined
 }
 
+/**
+ * Send a ready segment or part. A plain GET (no Range, no If-None-Match: nearly every
+ * request) gets headers encoded once a second for `record`; `etag` and `ttl` run only then.
+ */
+function sendReady(ctx: RequestContext, reply: Reply, record: object, data: Buffer, etag: () => string, ttl: () => number): void {
+  if (ctx.range === '' && ctx.ifNoneMatch === '') return reply.send(200, mediaHeaders(record, M4S, etag, ttl), data, ctx.method === 'HEAD')
+  sendMedia(ctx, reply, data, M4S, { etag: etag(), ttl: ttl() })
+}
+
 /** GET .../{msn}.m4s */
 export function serveSegment(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: number): void {
   // Nearly every request names a segment that exists: answer it without building a waiter.
-  const ready = segmentMedia(store, msn)
-  if (ready) return sendMedia(ctx, reply, ready.data, M4S, ready)
+  const seg = store.segment(msn)
+  if (seg?.complete && !seg.gap && seg.data) {
+    return sendReady(ctx, reply, seg, seg.data, () => `"${seg.init.hash}-${msn}"`, () => plannedTtl(store, seg))
+  }
   hold(ctx, reply, store, {
     get: () => segmentMedia(store, msn),
     // Worth waiting for: the segment in production, or the one about to start.
@@ -72,8 +84,9 @@ export function serveSegment(ctx: RequestContext, reply: Reply, store: Rendition
 
 /** GET .../{msn}.{part}.m4s */
 export function servePart(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: number, index: number, deps: LiveDeps): void {
-  const ready = partMedia(store, msn, index)
-  if (ready) return sendMedia(ctx, reply, ready.data, M4S, ready)
+  const seg = store.segment(msn)
+  const part = seg?.parts[index]
+  if (seg && part) return sendReady(ctx, reply, part, part.data, () => `"${seg.init.hash}-${msn}.${index}"`, () => plannedTtl(store, seg))
   hold(ctx, reply, store, {
     get: () => partMedia(store, msn, index),
     // Worth waiting for: exactly the part the playlist hints next.

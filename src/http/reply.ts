@@ -34,8 +34,9 @@ export const CORS: Headers = {
 export class HeaderBlock {
   /** Name, value, name, value... (at most one pair: see joinHeaders). */
   readonly lines: readonly Buffer[]
-  constructor(headers: Headers) {
-    const joined = joinHeaders(Object.entries(headers))
+  /** `headers` as an object, or as name/value pairs in the order they are to be sent. */
+  constructor(headers: Headers | ReadonlyArray<readonly [string, string]>) {
+    const joined = joinHeaders(Array.isArray(headers) ? headers : Object.entries(headers))
     this.lines = joined ? [Buffer.from(joined[0]), Buffer.from(joined[1])] : []
   }
 }
@@ -146,7 +147,8 @@ export class Reply {
 
   private write(status: number, headers: Headers | HeaderBlock, buf: Buffer, head: boolean, more: ReadonlyArray<string | Uint8Array> | undefined): void {
     const res = this.res
-    res.writeStatus(STATUS_LINE.get(status) ?? `${status} Status`)
+    // uWS sends "200 OK" unless told otherwise: the most common status costs no call.
+    if (status !== 200) res.writeStatus(STATUS_LINE.get(status) ?? `${status} Status`)
     if (headers instanceof HeaderBlock) {
       const l = headers.lines
       for (let i = 0; i < l.length; i += 2) res.writeHeader(l[i]!, l[i + 1]!)

@@ -40,8 +40,25 @@ function media(stream: string, rendition: string, file: string): Route {
   return { kind: 'part', stream, rendition, msn, part: Number(m[2]) }
 }
 
-/** Map a raw (undecoded) URL path to a route. */
+// Every viewer asks for the same few new URLs: parsing each once saves the splitting and
+// name checks per request. Only routes to live objects are kept (a stranger's random
+// paths never fill it), and the map starts over when full, so it stays small.
+const parsed = new Map<string, Route>()
+const PARSED_MAX = 4096
+
+/** Map a raw (undecoded) URL path to a route. The result is shared: never modify it. */
 export function route(path: string): Route {
+  const known = parsed.get(path)
+  if (known) return known
+  const r = parse(path)
+  if (r.kind === 'part' || r.kind === 'segment' || r.kind === 'media-playlist' || r.kind === 'init') {
+    if (parsed.size >= PARSED_MAX) parsed.clear()
+    parsed.set(path, r)
+  }
+  return r
+}
+
+function parse(path: string): Route {
   switch (path) {
     case '/':
       return { kind: 'page' }
