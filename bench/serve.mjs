@@ -32,7 +32,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { benchObjects, writeObjects } from './lib/serve-objects.mjs'
-import { coreBusy, cpuOf, killAllSync, stopAll } from './lib/serve-procs.mjs'
+import { coreBusy, cpuOf, killAllSync, loadavg, stopAll } from './lib/serve-procs.mjs'
 import { startNginx, startStreamd, startUws } from './lib/serve-servers.mjs'
 import { runWrk } from './lib/serve-wrk.mjs'
 import { goals, summarise, table } from './lib/serve-report.mjs'
@@ -126,10 +126,6 @@ async function verify(srv, objects, sha, headerSamples) {
     }
     if (o.key === objects[0].key && !headerSamples[srv.name]) headerSamples[srv.name] = r.headers
   }
-}
-
-function loadavg() {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
 }
 
 const tmpRoots = []

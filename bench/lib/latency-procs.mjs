@@ -15,7 +15,7 @@ import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import { spawn } from 'node:child_process'
-import { childPids, cpuSeconds, freePort, readyLine } from './latency-sys.mjs'
+import { childPids, cpuSeconds, freePort, readyLine } from './serve-procs.mjs'
 
 /** Every child started here and not yet seen exit: pid → { proc, stopSignal }. */
 const live = new Map()

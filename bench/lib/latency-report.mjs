@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import { loadavg } from './latency-sys.mjs'
+import { loadavg } from './serve-procs.mjs'
 import {
   addHistograms, blockingTable, detailTable, histFractionBelow, histQuantile, loadTable, mainTable, median, verdict,
 } from './latency-stats.mjs'

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync,
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { coreBusy, loadavg } from './latency-sys.mjs'
+import { coreBusy, loadavg } from './serve-procs.mjs'
 import { cpuBetween, cpuSnapshot, launchBrowser, startFfmpeg, startHlsNginx, startOriginChild } from './latency-procs.mjs'
 import { playerPage, servePage } from './latency-page.mjs'
 import { dashPlayerPage } from './latency-dash-page.mjs'

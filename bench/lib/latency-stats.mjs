@@ -3,7 +3,7 @@
  * and media events, Prometheus histogram parsing and bucket-interpolated
  * quantiles, and the Markdown tables.
  */
-import { median } from './latency-sys.mjs'
+import { median } from './serve-procs.mjs'
 
 export { median }
 

@@ -1,6 +1,7 @@
 /**
- * Child process bookkeeping: start pinned children, stop them by pid (never by
- * name), read their CPU time from /proc, find a free loopback port.
+ * Child process bookkeeping shared by the benches: start pinned children, stop
+ * them by pid (never by name), read their CPU time and the machine's load from
+ * /proc, find a free loopback port; and a median.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
@@ -33,13 +34,14 @@ export function readyLine(proc, what, timeoutMs = 20_000) {
       const nl = out.indexOf('\n')
       if (nl < 0) return
       cleanup()
-      try { resolve(JSON.parse(out.slice(0, nl))) } catch (e) { reject(new Error(`${what}: bad ready line ${out.slice(0, nl)}`)) }
+      try { resolve(JSON.parse(out.slice(0, nl))) } catch { reject(new Error(`${what}: bad ready line ${out.slice(0, nl)}`)) }
     }
     const onErr = (d) => { err += d }
     const onExit = (code, sig) => fail(new Error(`${what}: exited (${code ?? sig}) before ready\n${err}`))
     const cleanup = () => {
       clearTimeout(timer)
       proc.stdout.off('data', onData)
+      proc.stderr.off('data', onErr)
       proc.off('exit', onExit)
     }
     const fail = (e) => { cleanup(); reject(e) }
@@ -141,4 +143,15 @@ export function coreBusy() {
     out[Number(m[1])] = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / CLK_TCK
   }
   return out
+}
+
+/** The 1-, 5- and 15-minute load averages from /proc/loadavg. */
+export const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+
+/** Median of a list of numbers (mean of the middle two for even lengths); NaN if empty. */
+export function median(xs) {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b)
+  const n = s.length
+  if (n === 0) return NaN
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
 }
