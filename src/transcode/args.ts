@@ -14,17 +14,36 @@ export const FMP4_OUTPUT = [
   'pipe:1',
 ]
 
-/** Remux FLV on stdin to fragmented MP4 on stdout without re-encoding. */
-export function passthroughArgs(opts: { logLevel?: string } = {}): string[] {
+/** What a worker reads on stdin: FLV (H.264 + one AAC track) or MPEG-TS (also HEVC, several audio tracks). */
+export interface WorkerInput {
+  format?: 'flv' | 'mpegts'
+  /** The video is HEVC: a copy is tagged `hvc1` (parameter sets in the sample entry, as Apple players need). */
+  hevc?: boolean
+}
+
+/** The stdin input arguments of a worker. */
+export function inputArgs(input: WorkerInput = {}): string[] {
   return [
-    '-hide_banner', '-nostdin', '-loglevel', opts.logLevel ?? 'warning',
-    // Small probe: the feeder sends both sequence headers first, so little is needed.
+    // Small probe: the feeder sends the sequence headers (or PAT/PMT and parameter sets) first.
     '-probesize', '65536', '-analyzeduration', '500000',
     // Keep the input timestamps: a restarted worker continues the stream's timeline.
     '-copyts',
-    '-f', 'flv', '-i', 'pipe:0',
+    '-f', input.format ?? 'flv', '-i', 'pipe:0',
+  ]
+}
+
+/** Output tag of copied video: `hvc1` for HEVC (RFC 8216bis and CMAF want parameter sets out of band). */
+export function copyTag(input: WorkerInput = {}): string[] {
+  return input.hevc ? ['-tag:v', 'hvc1'] : []
+}
+
+/** Remux the worker input on stdin to fragmented MP4 on stdout without re-encoding. */
+export function passthroughArgs(opts: { logLevel?: string; input?: WorkerInput } = {}): string[] {
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', opts.logLevel ?? 'warning',
+    ...inputArgs(opts.input),
     '-map', '0:v?', '-map', '0:a?',
-    '-c', 'copy',
+    '-c', 'copy', ...copyTag(opts.input),
     ...FMP4_OUTPUT,
   ]
 }
