@@ -37,6 +37,18 @@ export function copyTag(input: WorkerInput = {}): string[] {
   return input.hevc ? ['-tag:v', 'hvc1'] : []
 }
 
+/**
+ * Copied AAC from MPEG-TS is ADTS-framed; MP4 stores raw frames (FFmpeg 5.1's mp4 muxer refuses
+ * ADTS). The filter learns the AudioSpecificConfig from the first frame only, so the moov waits
+ * for it (delay_moov: written with the first fragment) or its esds would lack the config.
+ */
+export function copyAudioOutput(input: WorkerInput = {}): string[] {
+  if (input.format !== 'mpegts') return FMP4_OUTPUT
+  const out = [...FMP4_OUTPUT]
+  out[out.indexOf('-movflags') + 1] += '+delay_moov'
+  return ['-bsf:a', 'aac_adtstoasc', ...out]
+}
+
 /** Remux the worker input on stdin to fragmented MP4 on stdout without re-encoding. */
 export function passthroughArgs(opts: { logLevel?: string; input?: WorkerInput } = {}): string[] {
   return [
@@ -44,7 +56,7 @@ export function passthroughArgs(opts: { logLevel?: string; input?: WorkerInput }
     ...inputArgs(opts.input),
     '-map', '0:v?', '-map', '0:a?',
     '-c', 'copy', ...copyTag(opts.input),
-    ...FMP4_OUTPUT,
+    ...copyAudioOutput(opts.input),
   ]
 }
 

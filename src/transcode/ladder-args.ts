@@ -5,7 +5,7 @@
  * top rung read the normalized input themselves.
  */
 import type { VideoRung } from './ladder.js'
-import { FMP4_OUTPUT, copyTag, inputArgs, type WorkerInput } from './args.js'
+import { FMP4_OUTPUT, copyAudioOutput, copyTag, inputArgs, type WorkerInput } from './args.js'
 
 const base = (logLevel = 'warning'): string[] => ['-hide_banner', '-nostdin', '-loglevel', logLevel]
 
@@ -57,7 +57,8 @@ export function encoderArgs(rung: VideoRung, sourceFps: number, segmentSeconds: 
 /** An audio rendition: one audio track of the input, copied when it is AAC, else encoded. */
 export function audioArgs(opts: { copy: boolean; bitrateKbps: number; track?: number; input?: WorkerInput }): string[] {
   const codec = opts.copy ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', `${opts.bitrateKbps}k`, '-ar', '48000']
-  return [...base(), ...inputArgs(opts.input), '-vn', '-map', `0:a:${opts.track ?? 0}`, ...codec, ...FMP4_OUTPUT]
+  const out = opts.copy ? copyAudioOutput(opts.input) : FMP4_OUTPUT
+  return [...base(), ...inputArgs(opts.input), '-vn', '-map', `0:a:${opts.track ?? 0}`, ...codec, ...out]
 }
 
 /** The copied top rung: the source's video as is. */
