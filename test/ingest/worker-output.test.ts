@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
 import { FFMPEG, FFPROBE, countFrames } from '../helpers/ffmpeg.js'
+import { toneHz } from '../helpers/tone.js'
 import { TsToFlv } from '../../src/formats/mpegts/ts-to-flv.js'
 import { FlvNormalizer, type AttachOptions } from '../../src/ingest/flv-normalizer.js'
 
@@ -53,15 +54,6 @@ async function probe(bytes: Buffer, name: string): Promise<{ file: string; strea
   writeFileSync(file, bytes)
   const { stdout } = await run(FFPROBE, ['-v', 'error', '-print_format', 'json', '-show_streams', file])
   return { file, streams: JSON.parse(stdout).streams }
-}
-
-/** Dominant frequency of audio stream `index` of a file: zero crossings per second of the decoded tone. */
-async function toneHz(file: string, index: number): Promise<number> {
-  const { stdout } = await run(FFMPEG, ['-v', 'error', '-i', file, '-map', `0:a:${index}`, '-ac', '1', '-f', 's16le', '-'], { encoding: 'buffer', maxBuffer: 64 << 20 })
-  const n = stdout.length / 2
-  let crossings = 0
-  for (let i = 1; i < n; i++) if ((stdout.readInt16LE(i * 2 - 2) < 0) !== (stdout.readInt16LE(i * 2) < 0)) crossings++
-  return crossings / 2 / (n / 48000)
 }
 
 for (const hevc of [true, false]) {
