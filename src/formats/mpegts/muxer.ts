@@ -21,6 +21,8 @@ const WRAP = 2 ** 33
 export interface TsProgram {
   video?: { streamType: 0x1b | 0x24 }
   audio: Array<{ language?: string }>
+  /** PMT version_number (a changed program announces a new one). */
+  version?: number
 }
 
 /** Writes one program's transport stream. */
@@ -36,7 +38,7 @@ export class TsMuxer {
     // §2.4.4.9: PCR_PID is the video's; an audio-only program clocks on its first track.
     const pcrPid = program.video ? VIDEO_PID : AUDIO_PID_BASE
     this.pat = buildPat(1, PMT_PID)
-    this.pmt = buildPmt(1, pcrPid, entries)
+    this.pmt = buildPmt(1, pcrPid, entries, program.version ?? 0)
   }
 
   /** PID carrying the program clock. */
@@ -44,7 +46,7 @@ export class TsMuxer {
     return this.program.video ? VIDEO_PID : AUDIO_PID_BASE
   }
 
-  /** PAT and PMT, two packets: written first and again before every key frame. */
+  /** PAT and PMT: written first and again before every key frame. */
   tables(): Buffer {
     return Buffer.concat([this.psiPacket(0, this.pat), this.psiPacket(PMT_PID, this.pmt)])
   }
@@ -67,14 +69,19 @@ export class TsMuxer {
     return c
   }
 
+  /** A section in as many packets as it needs (a PMT of many tracks outgrows one), 0xFF after its end. */
   private psiPacket(pid: number, section: Buffer): Buffer {
-    const p = Buffer.alloc(PACKET, 0xff)
-    p[0] = 0x47
-    p.writeUInt16BE(0x4000 | pid, 1) // payload_unit_start_indicator
-    p[3] = 0x10 | this.nextCc(pid)
-    p[4] = 0 // pointer_field
-    section.copy(p, 5)
-    return p
+    const data = Buffer.concat([Buffer.from([0]), section]) // pointer_field 0 in the first packet
+    const packets: Buffer[] = []
+    for (let off = 0; off < data.length; off += PACKET - 4) {
+      const p = Buffer.alloc(PACKET, 0xff)
+      p[0] = 0x47
+      p.writeUInt16BE((off === 0 ? 0x4000 : 0) | pid, 1) // payload_unit_start_indicator on the first
+      p[3] = 0x10 | this.nextCc(pid)
+      data.copy(p, 4, off, Math.min(data.length, off + PACKET - 4))
+      packets.push(p)
+    }
+    return Buffer.concat(packets)
   }
 
   private pes(pid: number, streamId: number, payload: Buffer, pts: number, dts: number, o: { pcr?: number; randomAccess: boolean; unbounded: boolean }): Buffer {
