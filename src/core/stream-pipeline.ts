@@ -10,16 +10,17 @@ import type { Metrics } from '../log/metrics.js'
 import type { MediaSink, MediaTag } from '../ingest/types.js'
 import { FlvNormalizer } from '../ingest/flv-normalizer.js'
 import { parseVideoTagHeader } from '../formats/flv.js'
-import { FlvWorker, type AttachFlv, type RenditionOutput } from '../transcode/flv-worker.js'
+import { FlvWorker, type AttachFlv, type RenditionOutput, type WorkerFeed } from '../transcode/flv-worker.js'
 import { VideoLadder } from '../transcode/video-ladder.js'
-import { passthroughArgs } from '../transcode/args.js'
+import { passthroughArgs, type WorkerInput } from '../transcode/args.js'
 import { audioArgs, copyVideoArgs } from '../transcode/ladder-args.js'
 import type { SourceVideo } from '../transcode/ladder.js'
 import type { LiveStream } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import { RenditionFeed } from './rendition-feed.js'
 import { PipelineSupervisor } from './pipeline-supervisor.js'
-import { AUDIO_RENDITION, metadataVideoKbps, planStream, renditionNames, sourceFromMetadata, type StreamPlan } from './stream-plan.js'
+import { SOURCE_RENDITION, metadataVideoKbps, planStream, renditionNames, sourceFromMetadata, type StreamPlan } from './stream-plan.js'
+import { AudioWait } from './audio-wait.js'
 
 /** What a pipeline needs from the origin that builds it. */
 export interface PipelineDeps {
@@ -53,6 +54,7 @@ export class StreamPipeline implements MediaSink {
   private supervisor: PipelineSupervisor | undefined
   private stores: RenditionStore[] = []
   private ended = false
+  private readonly audioWait = new AudioWait()
   private lastInputAt = 0
   private bytesWindow: Array<{ at: number; bytes: number }> = []
   private resolveStopped!: () => void
@@ -96,7 +98,12 @@ export class StreamPipeline implements MediaSink {
     this.deps.metrics.ingestBytes.inc({ stream: this.deps.stream.name, protocol: this.deps.protocol }, tag.data.length)
     this.measure(tag)
     this.normalizer.push(tag)
-    if (!this.plan && this.normalizer.canStart) this.begin()
+    if (!this.plan && this.normalizer.canStart && this.audioWait.ready(this.normalizer.audioTracks.map((a) => a.track), tag.arrival)) this.begin()
+  }
+
+  /** MediaSink: the source's audio tracks, before their media. */
+  announceAudio(tracks: Array<{ track: number; language?: string }>): void {
+    this.audioWait.announce(tracks.map((t) => t.track))
   }
 
   /** MediaSink: the publisher is gone. Stops the workers, then ends the stores. */
@@ -115,14 +122,16 @@ export class StreamPipeline implements MediaSink {
   }
 
   /**
-   * H.264 only: the FFmpeg streamd runs (Debian's 5.1) cannot read HEVC or AV1 from FLV.
-   * Anything else ends the publish with a clear reason instead of a worker crash loop.
+   * H.264, and HEVC from MPEG-TS (SRT): workers read those as MPEG-TS. HEVC over RTMP
+   * (Enhanced RTMP) is refused until a publisher of it is tested end to end. Anything
+   * else ends the publish with a clear reason instead of a worker crash loop.
    */
   private videoCodecSupported(body: Buffer): boolean {
     let codec: string
     try {
       const h = parseVideoTagHeader(body)
       if (h.codecId === 7 || h.fourCc === 'avc1' || h.frameType === 5) return true
+      if (h.codecId === 12 && h.fourCc === undefined && this.deps.protocol === 'srt') return true
       codec = h.fourCc ?? `FLV codec id ${h.codecId}`
     } catch {
       return true // unparseable tags are the normalizer's to skip
@@ -147,13 +156,13 @@ export class StreamPipeline implements MediaSink {
   private begin(): void {
     const { config } = this.deps
     const source = this.source()
-    let plan = planStream(config, source, this.normalizer.hasAudio, { stream: this.deps.stream.name, sourceKbps: metadataVideoKbps(this.normalizer.metadataBody) })
+    let plan = planStream(config, source, this.normalizer.audioTracks, { hasVideo: this.normalizer.videoConfig !== undefined, stream: this.deps.stream.name, sourceKbps: metadataVideoKbps(this.normalizer.metadataBody) })
     if (plan.mode === 'ladder' && plan.dropped?.length) {
       this.log.warn({ dropped: plan.dropped }, `configured rungs left out for this source: ${plan.dropped.map((d) => `${d.name} (${d.why})`).join('; ')}`)
     }
-    if (plan.mode === 'ladder' && this.normalizer.videoConfig && !source) {
+    if (plan.mode === 'ladder' && this.normalizer.videoConfig && !source && (plan.encoded.length > 0 || !plan.copy)) {
       this.log.warn('source size unknown (no metadata, unreadable SPS); passing it through without a ladder')
-      plan = { mode: 'passthrough' }
+      plan = plan.audio.length > 1 ? { ...plan, copy: { kind: 'copy', name: SOURCE_RENDITION }, encoded: [] } : { mode: 'passthrough' }
     }
     this.plan = plan
     const names = renditionNames(plan)
@@ -186,8 +195,13 @@ export class StreamPipeline implements MediaSink {
     const onExit = (wanted: boolean): void => { if (wanted) this.deps.metrics.workerRestarts.inc({ stream: this.deps.stream.name }) }
     const attach: AttachFlv = (write, opts) => this.normalizer.attach(write, opts)
     const common = { ffmpeg: this.deps.ffmpeg, attach, logger: this.log, minBackoffMs: config.worker.minBackoffMs, maxBackoffMs: config.worker.maxBackoffMs, onOutput }
-    const flv = (rendition: string, args: string[]): Running => {
-      const w = new FlvWorker({ ...common, rendition, args, onExit })
+    // FLV carries H.264 and one AAC track; MPEG-TS also HEVC and several tracks with languages.
+    const hevc = this.normalizer.videoConfig !== undefined && parseVideoTagHeader(this.normalizer.videoConfig).codecId === 12
+    const input: WorkerInput = { format: hevc || (plan.mode === 'ladder' && plan.audio.length > 1) ? 'mpegts' : 'flv', hevc }
+    const ts = input.format === 'mpegts'
+    this.log.info({ input: input.format, hevc, audio: plan.mode === 'ladder' ? plan.audio : undefined }, 'worker input chosen')
+    const flv = (rendition: string, args: string[], feed: WorkerFeed = {}): Running => {
+      const w = new FlvWorker({ ...common, rendition, args, onExit, feed: ts ? { format: 'mpegts', ...feed } : undefined })
       w.start()
       return { stop: () => w.stop(), pids: () => ({ [rendition]: w.pid }) }
     }
@@ -205,14 +219,17 @@ export class StreamPipeline implements MediaSink {
     })
     this.supervisor.start()
     if (plan.mode === 'passthrough') {
-      this.running.push(flv(names[0]!, passthroughArgs()))
+      this.running.push(flv(names[0]!, passthroughArgs({ input })))
       return
     }
-    if (plan.copy) this.running.push(flv(plan.copy.name, copyVideoArgs()))
-    if (plan.audio) this.running.push(flv(AUDIO_RENDITION, audioArgs({ copy: true, bitrateKbps: config.ladder.audioBitrate })))
+    if (plan.copy) this.running.push(flv(plan.copy.name, copyVideoArgs(input), { select: { audio: [] } }))
+    // One worker per audio rendition, each sent only its track (which it then reads as 0:a:0).
+    for (const a of plan.audio) {
+      this.running.push(flv(a.name, audioArgs({ copy: true, bitrateKbps: config.ladder.audioBitrate, input }), { select: { video: false, audio: [a.track] } }))
+    }
     if (plan.encoded.length > 0 && plan.source) {
       const ladder = new VideoLadder({
-        ...common, rungs: plan.encoded, sourceFps: plan.source.fps, segmentSeconds: config.hls.segmentTarget,
+        ...common, input, rungs: plan.encoded, sourceFps: plan.source.fps, segmentSeconds: config.hls.segmentTarget,
         onEncoderExit: (_r, wanted) => onExit(wanted),
       })
       ladder.start()

@@ -1,7 +1,7 @@
 /**
  * What renditions a stream gets, decided once its first key frame is in: a
  * muxed passthrough, or a ladder (video rungs on the segment grid plus one
- * audio rendition) planned from the source's size and frame rate.
+ * audio rendition per audio track) planned from the source's size and frame rate.
  */
 import { availableParallelism } from 'node:os'
 import type { Config } from '../config/schema.js'
@@ -9,16 +9,19 @@ import { decodeAmf0 } from '../formats/amf0.js'
 import { planLadder, type CopyRung, type Rung, type SourceVideo, type VideoRung } from '../transcode/ladder.js'
 import { rungsFromSpecs, type SpecLadder } from '../transcode/ladder-spec.js'
 import { sourceVideoInfo } from '../formats/h264-sps.js'
+import { parseVideoTagHeader } from '../formats/flv.js'
+import { parseHevcDecoderConfig, parseHevcSps } from '../formats/hevc-sps.js'
+import { AUDIO_RENDITION, audioRenditions, type AudioRendition, type AudioTrackInfo } from './audio-renditions.js'
+
+export { AUDIO_RENDITION }
 
 /** Name of the rendition that carries the source as is. */
 export const SOURCE_RENDITION = 'source'
-/** Name of the audio rendition of a ladder. */
-export const AUDIO_RENDITION = 'audio'
 
 /** The renditions of one publish session. */
 export type StreamPlan =
   | { mode: 'passthrough' }
-  | { mode: 'ladder'; source?: SourceVideo; copy?: CopyRung; encoded: VideoRung[]; audio: boolean; /** configured rungs left out */ dropped?: SpecLadder['dropped'] }
+  | { mode: 'ladder'; source?: SourceVideo; copy?: CopyRung; encoded: VideoRung[]; audio: AudioRendition[]; /** configured rungs left out */ dropped?: SpecLadder['dropped'] }
 
 /** A positive number field of an onMetaData tag body, by name; undefined when absent or garbage. */
 function metadataNumber(body: Buffer | undefined, ...keys: string[]): number | undefined {
@@ -51,13 +54,21 @@ export function metadataVideoKbps(body: Buffer | undefined): number | undefined 
 export interface PlanContext { stream?: string; sourceKbps?: number }
 
 /**
- * Plan a session's renditions. `source` is undefined for audio-only streams. The ladder
- * is the stream's own from `ladder.streams`, else `ladder.rungs`, else derived from the source.
+ * Plan a session's renditions. `source` is undefined for audio-only streams; `audio` is
+ * the source's audio tracks (true: one). The ladder is the stream's own from
+ * `ladder.streams`, else `ladder.rungs`, else derived from the source. Without a ladder,
+ * several audio tracks still become one rendition each beside the copied video, since a
+ * muxed variant could offer only one language.
  */
-export function planStream(config: Config, source: SourceVideo | undefined, hasAudio: boolean, ctx: PlanContext = {}): StreamPlan {
+export function planStream(config: Config, source: SourceVideo | undefined, audioTracks: boolean | AudioTrackInfo[], ctx: PlanContext & { hasVideo?: boolean } = {}): StreamPlan {
   const l = config.ladder
-  if (!l.enabled) return { mode: 'passthrough' }
-  if (!source) return { mode: 'ladder', encoded: [], audio: hasAudio }
+  const audio = audioRenditions(audioTracks === true ? [{ track: 0 }] : audioTracks === false ? [] : audioTracks)
+  if (!l.enabled) {
+    if (audio.length <= 1) return { mode: 'passthrough' }
+    const video = ctx.hasVideo ?? source !== undefined
+    return { mode: 'ladder', source, copy: video ? { kind: 'copy', name: SOURCE_RENDITION } : undefined, encoded: [], audio }
+  }
+  if (!source) return { mode: 'ladder', encoded: [], audio }
   const specs = (ctx.stream !== undefined ? l.streams[ctx.stream]?.rungs : undefined) ?? l.rungs
   const configured = specs ? rungsFromSpecs(specs, source, l.preset) : undefined
   // A configured ladder with nothing left for this source (all larger) falls back to the derived one.
@@ -73,7 +84,7 @@ export function planStream(config: Config, source: SourceVideo | undefined, hasA
     .map((r) => (r.fpsCap ? { ...r, fpsCap: wholeFrameFps(r.fpsCap, config.hls.partTarget, config.hls.segmentTarget) } : r))
   // The derived ladder's copy rung is always `source`; a configured one keeps its name.
   const copyRung = copy && !configured?.rungs.length ? { ...copy, name: SOURCE_RENDITION } : copy
-  return { mode: 'ladder', source, copy: copyRung, encoded, audio: hasAudio, dropped: configured?.dropped }
+  return { mode: 'ladder', source, copy: copyRung, encoded, audio, dropped: configured?.dropped }
 }
 
 /**
@@ -92,12 +103,20 @@ export function wholeFrameFps(cap: number, partTarget: number, segmentTarget: nu
 /** Rendition names a plan produces, video first. */
 export function renditionNames(plan: StreamPlan): string[] {
   if (plan.mode === 'passthrough') return [SOURCE_RENDITION]
-  return [...(plan.copy ? [plan.copy.name] : []), ...plan.encoded.map((r) => r.name), ...(plan.audio ? [AUDIO_RENDITION] : [])]
+  return [...(plan.copy ? [plan.copy.name] : []), ...plan.encoded.map((r) => r.name), ...plan.audio.map((a) => a.name)]
 }
 
-/** Width, height and frame rate from an FLV AVC sequence header body (its SPS); {} when unreadable. */
+/** Width, height and frame rate from an FLV AVC or HEVC sequence header body (its SPS); {} when unreadable. */
 export function probeSps(videoConfig: Buffer): Partial<SourceVideo> {
   try {
+    const h = parseVideoTagHeader(videoConfig)
+    if (h.codecId === 12) {
+      // The HEVC frame rate sits in the VUI, which is not read: the caller's default applies.
+      const sps = parseHevcDecoderConfig(videoConfig.subarray(h.headerSize)).sps[0]
+      if (!sps) return {}
+      const info = parseHevcSps(sps)
+      return { width: info.width, height: info.height }
+    }
     const info = sourceVideoInfo(videoConfig)
     return { width: info.width, height: info.height, fps: info.frameRate }
   } catch {

@@ -1,14 +1,16 @@
 /**
  * Turns a publisher's media messages into the byte streams workers read: FLV
- * files that start at a key frame with the sequence headers in front. All
+ * or MPEG-TS (worker-output.ts) that start at a key frame with the sequence
+ * headers in front. All
  * consumers share one timeline (the epoch): timestamps count from the epoch's
  * first key frame, whose wall-clock arrival dates media time zero. A consumer
  * attached later (a restarted worker) starts at the next key frame with
  * timestamps that continue that timeline, so its output lines up with the rest.
  */
 import type { Logger } from 'pino'
-import { flvHeader, flvTag, parseAudioTagHeader, parseVideoTagHeader } from '../formats/flv.js'
+import { parseAudioTagHeader, parseVideoTagHeader } from '../formats/flv.js'
 import type { MediaTag } from './types.js'
+import { workerOutput, type TrackSelection, type WorkerFormat, type WorkerOutput } from './worker-output.js'
 
 /** Where normalized bytes go; returns false when the consumer is over its buffer bound. */
 export type FlvWrite = (bytes: Buffer) => boolean
@@ -25,6 +27,10 @@ export interface AttachOptions {
   replay?: boolean
   /** Called once with the media time (ms on the epoch's timeline) of the consumer's first tag. */
   onStart?: (startMs: number, epoch: Epoch) => void
+  /** Bytes to write: FLV (default; video and the first audio track) or MPEG-TS. */
+  format?: WorkerFormat
+  /** Tracks this consumer is sent (default: video and the first audio track). */
+  select?: TrackSelection
 }
 
 interface Consumer {
@@ -32,6 +38,7 @@ interface Consumer {
   opts: AttachOptions
   started: boolean
   dropping: boolean
+  out?: WorkerOutput
 }
 
 /** Audio seen this long (ms of its timestamps) without video: treat the stream as audio-only. */
@@ -46,7 +53,7 @@ export class FlvNormalizer {
   private readonly log: Logger
   private metadata: MediaTag | undefined
   private videoSeq: MediaTag | undefined
-  private audioSeq: MediaTag | undefined
+  private readonly audioSeq = new Map<number, MediaTag>()
   private firstAudioTs: number | undefined
   private lastAudioTs = 0
   private epoch: Epoch | undefined
@@ -85,7 +92,12 @@ export class FlvNormalizer {
 
   /** True once the stream is known to carry audio. */
   get hasAudio(): boolean {
-    return this.audioSeq !== undefined
+    return this.audioSeq.size > 0
+  }
+
+  /** The audio tracks with a sequence header so far, by track number, with their languages. */
+  get audioTracks(): Array<{ track: number; language?: string }> {
+    return [...this.audioSeq.entries()].sort((a, b) => a[0] - b[0]).map(([track, tag]) => (tag.language ? { track, language: tag.language } : { track }))
   }
 
   /** The current timeline, once a consumer has started it. */
@@ -142,7 +154,9 @@ export class FlvNormalizer {
     } else {
       const h = parseAudioTagHeader(tag.data)
       if (h.aacPacketType === 'seq') {
-        this.audioSeq = tag
+        // A repeated header keeps the language its track was first announced with.
+        const language = tag.language ?? this.audioSeq.get(tag.track ?? 0)?.language
+        this.audioSeq.set(tag.track ?? 0, language ? { ...tag, language } : tag)
         return
       }
       this.firstAudioTs ??= tag.timestamp
@@ -180,13 +194,11 @@ export class FlvNormalizer {
       this.epoch = { base: tag.timestamp, wallAtZero: tag.arrival }
       this.lastTs = 0
     }
-    const head = [flvHeader(this.audioSeq !== undefined, this.videoSeq !== undefined)]
     const at = Math.max(0, this.timeOf(tag))
-    if (this.metadata) head.push(flvTag('data', at, this.metadata.data))
-    if (this.videoSeq) head.push(flvTag('video', at, this.videoSeq.data))
-    if (this.audioSeq) head.push(flvTag('audio', at, this.audioSeq.data))
+    const audioSeq = new Map([...this.audioSeq].map(([track, t]) => [track, { data: t.data, language: t.language }]))
+    c.out = workerOutput(c.opts.format ?? 'flv', { metadata: this.metadata?.data, videoSeq: this.videoSeq?.data, audioSeq }, c.opts.select)
     c.started = true
-    c.write(Buffer.concat(head))
+    c.write(c.out.begin(at))
     c.opts.onStart?.(at, this.epoch)
     return true
   }
@@ -211,7 +223,8 @@ export class FlvNormalizer {
       c.dropping = false
     }
     this.lastTs = Math.max(this.lastTs, ts)
-    if (!c.write(flvTag(tag.kind, ts, tag.data))) {
+    const bytes = c.out!.tag(tag, ts, keyframe)
+    if (bytes && !c.write(bytes)) {
       // Over the buffer bound: drop until the next key frame instead of growing memory.
       c.dropping = true
       this.drop()

@@ -31,6 +31,10 @@ export interface MediaTag {
   data: Buffer
   /** Date.now() when the last byte of the message arrived. */
   arrival: number
+  /** Audio: which track of a multi-track source (SRT/MPEG-TS); absent means track 0. */
+  track?: number
+  /** Audio sequence headers: the track's ISO 639-2 language, when the source names one. */
+  language?: string
 }
 
 /** Where an accepted publisher's media goes. */
@@ -39,6 +43,11 @@ export interface MediaSink {
   write(tag: MediaTag): void
   /** Called once when the publisher goes away (cleanly or not); `reason` for logs. */
   end(reason: string): void
+  /**
+   * The audio tracks the source announces before their media (an MPEG-TS PMT), so the
+   * sink can wait for each one's first frame before planning renditions.
+   */
+  announceAudio?(tracks: Array<{ track: number; language?: string }>): void
 }
 
 /** Outcome of a publish request. */

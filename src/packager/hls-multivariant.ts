@@ -36,12 +36,15 @@ function produced(store: RenditionStore): Produced | undefined {
 /** ISO 639-2 (mdhd) to BCP 47 for the common two-letter cases (HLS LANGUAGE, DASH @lang). */
 export const BCP47: Record<string, string> = { eng: 'en', hin: 'hi', tam: 'ta', tel: 'te', ben: 'bn', mar: 'mr', urd: 'ur', spa: 'es', fra: 'fr', deu: 'de', ara: 'ar', por: 'pt', jpn: 'ja', zho: 'zh', rus: 'ru' }
 
-function audioMedia(p: Produced, isDefault: boolean): string {
+function audioMedia(p: Produced, isDefault: boolean, names: Set<string>): string {
   const lang = p.audio!.language
+  // 4.4.6.1: NAME is unique within its group; a second track of a language goes by its rendition name.
+  const name = lang !== 'und' && !names.has(lang) ? lang : p.store.name
+  names.add(name)
   return tag('EXT-X-MEDIA', attributes({
     TYPE: enumValue('AUDIO'),
     'GROUP-ID': AUDIO_GROUP,
-    NAME: lang !== 'und' ? lang : p.store.name,
+    NAME: name,
     LANGUAGE: lang !== 'und' ? BCP47[lang] ?? lang : undefined,
     DEFAULT: isDefault ? enumValue('YES') : enumValue('NO'),
     AUTOSELECT: enumValue('YES'),
@@ -60,7 +63,8 @@ export function renderMultivariant(stream: LiveStream): string | undefined {
   const lines = ['#EXTM3U', tag('EXT-X-VERSION', '6')]
   // With video variants, audio-only renditions are alternatives in a group; without, variants.
   const grouped = videos.length > 0 ? audioOnly : []
-  grouped.forEach((p, i) => lines.push(audioMedia(p, i === 0)))
+  const names = new Set<string>()
+  grouped.forEach((p, i) => lines.push(audioMedia(p, i === 0, names)))
   // 4.4.6.2: BANDWIDTH covers every rendition a variant may play, so add the largest audio.
   const audioPeak = Math.max(0, ...grouped.map((p) => p.figures.peakBitrate))
   const audioAvg = Math.max(0, ...grouped.map((p) => p.figures.averageBitrate))

@@ -14,18 +14,49 @@ export const FMP4_OUTPUT = [
   'pipe:1',
 ]
 
-/** Remux FLV on stdin to fragmented MP4 on stdout without re-encoding. */
-export function passthroughArgs(opts: { logLevel?: string } = {}): string[] {
+/** What a worker reads on stdin: FLV (H.264 + one AAC track) or MPEG-TS (also HEVC, several audio tracks). */
+export interface WorkerInput {
+  format?: 'flv' | 'mpegts'
+  /** The video is HEVC: a copy is tagged `hvc1` (parameter sets in the sample entry, as Apple players need). */
+  hevc?: boolean
+}
+
+/** The stdin input arguments of a worker. */
+export function inputArgs(input: WorkerInput = {}): string[] {
   return [
-    '-hide_banner', '-nostdin', '-loglevel', opts.logLevel ?? 'warning',
-    // Small probe: the feeder sends both sequence headers first, so little is needed.
+    // Small probe: the feeder sends the sequence headers (or PAT/PMT and parameter sets) first.
     '-probesize', '65536', '-analyzeduration', '500000',
     // Keep the input timestamps: a restarted worker continues the stream's timeline.
     '-copyts',
-    '-f', 'flv', '-i', 'pipe:0',
+    '-f', input.format ?? 'flv', '-i', 'pipe:0',
+  ]
+}
+
+/** Output tag of copied video: `hvc1` for HEVC (RFC 8216bis and CMAF want parameter sets out of band). */
+export function copyTag(input: WorkerInput = {}): string[] {
+  return input.hevc ? ['-tag:v', 'hvc1'] : []
+}
+
+/**
+ * Copied AAC from MPEG-TS is ADTS-framed; MP4 stores raw frames (FFmpeg 5.1's mp4 muxer refuses
+ * ADTS). The filter learns the AudioSpecificConfig from the first frame only, so the moov waits
+ * for it (delay_moov: written with the first fragment) or its esds would lack the config.
+ */
+export function copyAudioOutput(input: WorkerInput = {}): string[] {
+  if (input.format !== 'mpegts') return FMP4_OUTPUT
+  const out = [...FMP4_OUTPUT]
+  out[out.indexOf('-movflags') + 1] += '+delay_moov'
+  return ['-bsf:a', 'aac_adtstoasc', ...out]
+}
+
+/** Remux the worker input on stdin to fragmented MP4 on stdout without re-encoding. */
+export function passthroughArgs(opts: { logLevel?: string; input?: WorkerInput } = {}): string[] {
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', opts.logLevel ?? 'warning',
+    ...inputArgs(opts.input),
     '-map', '0:v?', '-map', '0:a?',
-    '-c', 'copy',
-    ...FMP4_OUTPUT,
+    '-c', 'copy', ...copyTag(opts.input),
+    ...copyAudioOutput(opts.input),
   ]
 }
 

@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import { SupervisedWorker } from './worker.js'
+import type { TrackSelection, WorkerFormat } from '../ingest/worker-output.js'
 
 /** One process generation's output of a rendition. */
 export interface RenditionOutput {
@@ -14,10 +15,13 @@ export interface RenditionOutput {
   pid: number
 }
 
-/** How a worker joins the stream's FLV: write bytes (false = over bound); returns detach. */
+/** How a worker reads the stream: in which format, which tracks. */
+export interface WorkerFeed { format?: WorkerFormat; select?: TrackSelection }
+
+/** How a worker joins the stream's normalized input: write bytes (false = over bound); returns detach. */
 export type AttachFlv = (
   write: (bytes: Buffer) => boolean,
-  opts: { replay?: boolean; onStart?: (startMs: number, epoch: { wallAtZero: number }) => void },
+  opts: WorkerFeed & { replay?: boolean; onStart?: (startMs: number, epoch: { wallAtZero: number }) => void },
 ) => () => void
 
 /** Bytes a worker's stdin may buffer before the normalizer drops to the next key frame (write returns false, and refuses once over). */
@@ -34,6 +38,8 @@ export interface FlvWorkerOptions {
   maxBackoffMs: number
   onOutput: (out: RenditionOutput) => void
   onExit?: (wanted: boolean) => void
+  /** Input format and tracks (default: FLV with video and the first audio track). */
+  feed?: WorkerFeed
 }
 
 /** A worker fed from the normalizer, producing one rendition. */
@@ -62,7 +68,7 @@ export class FlvWorker {
           },
           // Only a session's first process may replay the current GOP: a restarted one
           // must not produce media the rendition already has.
-          { replay: io.generation === 0 },
+          { ...o.feed, replay: io.generation === 0 },
         )
         io.stdout.once('close', detach)
         o.onOutput({ rendition: o.rendition, stdout: io.stdout, generation: io.generation, pid: io.pid })

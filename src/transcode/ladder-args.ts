@@ -2,12 +2,11 @@
  * FFmpeg commands of a ladder. The source is decoded once: one decoder process
  * scales it for every rung and writes raw frames on one pipe per rung; one
  * encoder process per rung reads its pipe and writes fMP4. Audio and a copied
- * top rung read the normalized FLV themselves.
+ * top rung read the normalized input themselves.
  */
 import type { VideoRung } from './ladder.js'
-import { FMP4_OUTPUT } from './args.js'
+import { FMP4_OUTPUT, copyAudioOutput, copyTag, inputArgs, type WorkerInput } from './args.js'
 
-const INPUT = ['-probesize', '65536', '-analyzeduration', '500000', '-copyts', '-f', 'flv', '-i', 'pipe:0']
 const base = (logLevel = 'warning'): string[] => ['-hide_banner', '-nostdin', '-loglevel', logLevel]
 
 /** Frames per second a rung is encoded at. */
@@ -21,17 +20,17 @@ export function frameBytes(rung: VideoRung): number {
 }
 
 /**
- * The decoder: FLV on stdin, one raw yuv420p pipe per rung on fds 3, 4, ...
+ * The decoder: the worker input (FLV or MPEG-TS) on stdin, one raw yuv420p pipe per rung on fds 3, 4, ...
  * A constant frame rate (fps filter) makes frame index × duration the media
  * time, which is what lets the encoders, fed untimed frames, stay aligned.
  */
-export function decoderArgs(rungs: VideoRung[], sourceFps: number): string[] {
+export function decoderArgs(rungs: VideoRung[], sourceFps: number, input?: WorkerInput): string[] {
   const labels = rungs.map((_, i) => `s${i}`)
   const chains = rungs.map((r, i) =>
     `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,fps=${rungFps(r, sourceFps)},format=yuv420p[o${i}]`)
   const graph = `[0:v]fps=${sourceFps},split=${rungs.length}${labels.map((l) => `[${l}]`).join('')};${chains.join(';')}`
   const outputs = rungs.flatMap((_, i) => ['-map', `[o${i}]`, '-f', 'rawvideo', `pipe:${3 + i}`])
-  return [...base(), ...INPUT, '-an', '-filter_complex', graph, ...outputs]
+  return [...base(), ...inputArgs(input), '-an', '-filter_complex', graph, ...outputs]
 }
 
 /**
@@ -55,13 +54,14 @@ export function encoderArgs(rung: VideoRung, sourceFps: number, segmentSeconds: 
   ]
 }
 
-/** An audio rendition: one audio track of the FLV, copied when it is AAC, else encoded. */
-export function audioArgs(opts: { copy: boolean; bitrateKbps: number; track?: number }): string[] {
+/** An audio rendition: one audio track of the input, copied when it is AAC, else encoded. */
+export function audioArgs(opts: { copy: boolean; bitrateKbps: number; track?: number; input?: WorkerInput }): string[] {
   const codec = opts.copy ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', `${opts.bitrateKbps}k`, '-ar', '48000']
-  return [...base(), ...INPUT, '-vn', '-map', `0:a:${opts.track ?? 0}`, ...codec, ...FMP4_OUTPUT]
+  const out = opts.copy ? copyAudioOutput(opts.input) : FMP4_OUTPUT
+  return [...base(), ...inputArgs(opts.input), '-vn', '-map', `0:a:${opts.track ?? 0}`, ...codec, ...out]
 }
 
 /** The copied top rung: the source's video as is. */
-export function copyVideoArgs(): string[] {
-  return [...base(), ...INPUT, '-an', '-map', '0:v:0', '-c:v', 'copy', ...FMP4_OUTPUT]
+export function copyVideoArgs(input?: WorkerInput): string[] {
+  return [...base(), ...inputArgs(input), '-an', '-map', '0:v:0', '-c:v', 'copy', ...copyTag(input), ...FMP4_OUTPUT]
 }

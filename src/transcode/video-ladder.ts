@@ -14,7 +14,8 @@ import { SupervisedWorker } from './worker.js'
 import { RawRelay } from './raw-relay.js'
 import { decoderArgs, encoderArgs, frameBytes, rungFps } from './ladder-args.js'
 import type { VideoRung } from './ladder.js'
-import type { AttachFlv, RenditionOutput } from './flv-worker.js'
+import type { AttachFlv, RenditionOutput, WorkerFeed } from './flv-worker.js'
+import type { WorkerInput } from './args.js'
 
 /** What a video ladder needs. */
 export interface VideoLadderOptions {
@@ -27,6 +28,8 @@ export interface VideoLadderOptions {
   minBackoffMs: number
   maxBackoffMs: number
   onOutput: (out: RenditionOutput) => void
+  /** The decoder's input format (default FLV); it is always sent the video only. */
+  input?: WorkerInput
   /** An encoder exited (restarts follow while wanted). */
   onEncoderExit?: (rendition: string, wanted: boolean) => void
 }
@@ -59,7 +62,7 @@ export class VideoLadder {
     this.rungs = o.rungs.map((rung) => this.makeRung(rung))
     this.decoder = new SupervisedWorker({
       ffmpeg: o.ffmpeg,
-      args: decoderArgs(o.rungs, o.sourceFps),
+      args: decoderArgs(o.rungs, o.sourceFps, o.input),
       extraOutputs: o.rungs.length,
       logger: o.logger.child({ worker: 'decoder' }),
       minBackoffMs: o.minBackoffMs,
@@ -77,6 +80,7 @@ export class VideoLadder {
             return io.stdin.writableLength < 16 * 1024 * 1024
           },
           {
+            ...(o.input?.format === 'mpegts' ? { format: 'mpegts', select: { audio: [] } } satisfies WorkerFeed : {}),
             replay: io.generation === 0,
             onStart: (startMs) => {
               this.t0 = startMs / 1000

@@ -70,7 +70,9 @@ export class SrtConnection {
       onTracks: (tracks) => {
         this.log.info({ tracks }, 'srt: program tracks')
         o.onTracks?.(tracks)
+        o.sink.announceAudio?.(tracks.filter((t) => t.track !== undefined).map((t) => (t.language ? { track: t.track!, language: t.language } : { track: t.track! })))
       },
+      onNotice: (message, detail) => this.log.warn({ ...detail, stream: o.stream }, `srt: ${message}`),
     })
     this.timer = setInterval(() => this.guard(() => this.tick()), TICK_MS)
   }

@@ -13,6 +13,9 @@ import { TsToFlv, type FlvLikeTag, type TsTrack } from '../../../src/formats/mpe
 import { flvHeader, flvTag, parseVideoTagHeader } from '../../../src/formats/flv.js'
 import { parseAvcDecoderConfig } from '../../../src/formats/h264-sps.js'
 import { TS_PACKET_SIZE } from '../../../src/formats/mpegts/demuxer.js'
+import { parseHevcDecoderConfig } from '../../../src/formats/hevc-sps.js'
+import { hevcCodec } from '../../../src/formats/mp4/codec-config.js'
+import { probeSps } from '../../../src/core/stream-plan.js'
 
 const run = promisify(execFile)
 const dir = mkdtempSync(join(tmpdir(), 'streamd-ts-'))
@@ -42,7 +45,8 @@ t.test('H.264 + two AAC tracks with languages', async (t) => {
     const { tags, tracks, conv } = convert(ts, chunk)
     t.equal(conv.stats.ccErrors, 0, `no continuity errors (chunk ${chunk})`)
     const video = tags.filter((x) => x.kind === 'video')
-    const audio = tags.filter((x) => x.kind === 'audio')
+    const audio = tags.filter((x) => x.kind === 'audio' && x.track === 0)
+    const second = tags.filter((x) => x.kind === 'audio' && x.track === 1)
     t.equal(video[0]!.data[0], 0x17, 'first video tag is an AVC key-frame header')
     t.equal(video[0]!.data[1], 0, 'first video tag is the sequence header')
     const cfg = parseAvcDecoderConfig(video[0]!.data.subarray(5))
@@ -57,23 +61,25 @@ t.test('H.264 + two AAC tracks with languages', async (t) => {
     // 48 kHz AudioSpecificConfig: AAC-LC (2), index 3, 1 channel.
     t.same(audio[0]!.data.subarray(2), Buffer.from([0x11, 0x88]))
     t.ok(Math.abs(audio.length - 1 - 2 * 48000 / 1024) <= 3, `~94 AAC frames of the first track, got ${audio.length - 1}`)
-    t.same(tracks.map((x) => [x.kind, x.codec, x.language ?? null, x.selected]),
-      [['video', 'H.264', null, true], ['audio', 'AAC (ADTS)', 'eng', true], ['audio', 'AAC (ADTS)', 'fra', false]])
+    t.ok(Math.abs(second.length - 1 - 2 * 44100 / 1024) <= 3, `~86 AAC frames of the second track, got ${second.length - 1}`)
+    t.same([audio[0]!.language, second[0]!.language], ['eng', 'fra'], 'each sequence header carries its language')
+    t.same(tracks.map((x) => [x.kind, x.codec, x.language ?? null, x.selected, x.track ?? null]),
+      [['video', 'H.264', null, true, null], ['audio', 'AAC (ADTS)', 'eng', true, 0], ['audio', 'AAC (ADTS)', 'fra', true, 1]])
   }
 })
 
-t.test('a configured language picks its audio track', async (t) => {
+t.test('a configured language is numbered first (the default rendition)', async (t) => {
   const ts = await makeTs('b.ts', [])
   const { tags, tracks } = convert(ts, 1316, 'fra')
-  t.same(tracks.filter((x) => x.selected).map((x) => x.language ?? x.kind), ['video', 'fra'])
+  t.same(tracks.filter((x) => x.kind === 'audio').map((x) => [x.language, x.track]), [['eng', 1], ['fra', 0]])
   // 44.1 kHz: index 4.
-  t.same(tags.find((x) => x.kind === 'audio')!.data.subarray(2), Buffer.from([0x12, 0x08]))
+  t.same(tags.find((x) => x.kind === 'audio' && x.track === 0)!.data.subarray(2), Buffer.from([0x12, 0x08]))
 })
 
 t.test('the tags remux into an FLV FFmpeg decodes whole', async (t) => {
   const ts = await makeTs('c.ts', [])
   const { tags } = convert(ts)
-  const flv = Buffer.concat([flvHeader(true, true), ...tags.map((x) => flvTag(x.kind, x.timestamp, x.data))])
+  const flv = Buffer.concat([flvHeader(true, true), ...tags.filter((x) => !x.track).map((x) => flvTag(x.kind, x.timestamp, x.data))])
   const file = join(dir, 'c.flv')
   writeFileSync(file, flv)
   const probe = await ffprobeJson(file)
@@ -106,9 +112,30 @@ t.test('bytes that are not MPEG-TS are refused', async (t) => {
   t.throws(() => conv.push(junk), { code: 'ERR_MEDIA_FORMAT' })
 })
 
-t.test('HEVC is reported as unsupported with the reason', async (t) => {
-  const ts = await makeTs('f.ts', ['-frames:v', '10'], { hevc: true })
+t.test('HEVC becomes CodecID 12 tags after an hvcC built from VPS/SPS/PPS', async (t) => {
+  const ts = await makeTs('f.ts', ['-frames:v', '40'], { hevc: true })
   const { conv, tags } = convert(ts)
-  t.match(conv.unsupported ?? '', /HEVC/)
+  t.equal(conv.unsupported, undefined)
+  const video = tags.filter((x) => x.kind === 'video')
+  t.same([...video[0]!.data.subarray(0, 2)], [0x1c, 0], 'key frame, CodecID 12, sequence header')
+  const cfg = parseHevcDecoderConfig(video[0]!.data.subarray(5))
+  t.same([cfg.vps.length, cfg.sps.length, cfg.pps.length, cfg.lengthSize, cfg.profileIdc], [1, 1, 1, 4, 1])
+  t.same(probeSps(video[0]!.data), { width: 320, height: 240 }, 'the plan reads the picture size from it')
+  const frames = video.slice(1).map((x) => parseVideoTagHeader(x.data))
+  t.equal(frames.length, 40)
+  t.equal(frames.filter((h) => h.keyframe).length, 2, 'IRAP pictures are key frames (keyint 30)')
+  // The codec string the packager derives from an init holding this record.
+  t.match(hevcCodec('hvc1', video[0]!.data.subarray(5)), /^hvc1\.1\.6\.L\d+\.[0-9A-F]+/)
+})
+
+t.test('HEVC with a broken SPS is refused with the reason, before any video tag', async (t) => {
+  const ts = await makeTs('g.ts', ['-frames:v', '10'], { hevc: true })
+  // Damage the SPS: its picture width becomes 0 (§7.4.3.2.1 forbids it) or its fields overrun.
+  const at = ts.indexOf(Buffer.from([0, 0, 1, 0x42, 0x01]))
+  t.ok(at > 0, 'the SPS is in the stream')
+  const bad = Buffer.from(ts)
+  bad.fill(0, at + 5 + 14, at + 5 + 20)
+  const { conv, tags } = convert(bad)
+  t.match(conv.unsupported ?? '', /HEVC sequence parameter set unreadable/)
   t.equal(tags.filter((x) => x.kind === 'video').length, 0)
 })
