@@ -14,14 +14,30 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { cpuOf, killAllSync, readyLine, spawnPinned, stopAll, stopChild } from './lib/serve-procs.mjs'
 import { startStreamdShield } from './lib/shield-peers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const opt = (n, d) => { const i = process.argv.indexOf(`--${n}`); return i > 0 ? process.argv[i + 1] : d }
-const STEPS = opt('viewers', '500,1000,2000').split(',').map(Number)
-const RAMP_S = Number(opt('ramp-s', 10))
-const SECONDS = Number(opt('seconds', 30))
+// Strict: a mistyped or unknown option (--help included) stops here instead of starting a load run.
+const { values: opt } = parseArgs({
+  options: {
+    viewers: { type: 'string', default: '500,1000,2000' },
+    'ramp-s': { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '30' },
+    json: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+})
+if (opt.help) {
+  process.stdout.write('usage: npm run bench:surge [-- --viewers 500,1000,2000] [--ramp-s 10] [--seconds 30] [--json FILE]\n')
+  process.exit(0)
+}
+const STEPS = opt.viewers.split(',').map(Number)
+const RAMP_S = Number(opt['ramp-s'])
+const SECONDS = Number(opt.seconds)
+for (const n of STEPS) if (!Number.isInteger(n) || n < 1 || n > 20_000) throw new Error(`--viewers: each count must be an integer in [1, 20000], got ${n}`)
+if (!(RAMP_S >= 0 && RAMP_S <= 600) || !(SECONDS > 0 && SECONDS <= 600)) throw new Error('--ramp-s must be in [0, 600] and --seconds in (0, 600]')
 const PART_MS = 500
 
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
@@ -61,5 +77,5 @@ console.log('|---|---|---|---|---|---|---|---|---|')
 for (const r of rows) {
   console.log(`| ${r.viewers} | ${r.requests} | ${r.errors} (${Object.entries(r.byStatus).map(([s, c]) => `${s}: ${c}`).join(', ')}) | ${r.delayP50} ms | ${r.delayP99} ms | ${r.delayMax} ms | ${r.originReqPerS.toFixed(1)} | ${r.shieldCpuS.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} MiB |`)
 }
-const json = opt('json', undefined)
+const json = opt.json
 if (json) writeFileSync(json, JSON.stringify(rows, null, 1))
