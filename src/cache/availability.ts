@@ -12,6 +12,9 @@ import { LRUCache } from 'lru-cache'
 import type { ObjectKind } from './key.js'
 import { satisfies, type PlaylistInfo } from './playlist-info.js'
 
+/** Segments a playlist may lag the newest one seen (a late answer); further back, the origin restarted. */
+const RESTART_GAP = 10
+
 /** A rendition's last known state. */
 interface Known {
   info: PlaylistInfo
@@ -44,8 +47,11 @@ export class RenditionKnowledge {
   /** Remember what a media playlist for `dir` says (a multivariant one teaches nothing). */
   learn(dir: string, info: PlaylistInfo): void {
     const prev = this.known.get(dir)
-    // Never step back: an older playlist answered late must not make a listed object look unavailable.
-    const newer = !prev || info.lastMsn > prev.info.lastMsn || (info.lastMsn === prev.info.lastMsn && info.trailingParts >= prev.info.trailingParts) || info.ended
+    // Never step back for an older playlist answered late (a listed object must not look
+    // unavailable), but follow an origin that restarted its numbering far below.
+    const restarted = prev !== undefined && info.lastMsn < prev.info.lastMsn - RESTART_GAP
+    const newer = !prev || restarted || info.ended || info.lastMsn > prev.info.lastMsn ||
+      (info.lastMsn === prev.info.lastMsn && info.trailingParts >= prev.info.trailingParts)
     this.known.set(dir, {
       info: newer ? info : prev.info,
       targetDuration: info.targetDuration ?? prev?.targetDuration,
