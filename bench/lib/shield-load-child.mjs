@@ -3,6 +3,11 @@
  * the shield, then write one GET for the same path on all of them at once, and
  * record for each the time to the first body byte and to the last (from the
  * moment the requests were written). Prints one JSON line.
+ *
+ * The client is the floor every shield's numbers sit on, so it does as little as
+ * it can per byte: reads land in one shared 1 MiB buffer (`onread`: no buffer
+ * allocated per read, fewer reads per body), body bytes are counted, never kept
+ * or concatenated, only the response head is parsed, and Nagle is off.
  * usage: node shield-load-child.mjs PORT PATH N [TIMEOUT_MS]
  */
 import { connect } from 'node:net'
@@ -10,18 +15,22 @@ import { connect } from 'node:net'
 const [port, path, n, timeoutArg] = process.argv.slice(2)
 const N = Number(n)
 const TIMEOUT = Number(timeoutArg ?? 20_000)
+// One buffer for every socket: each read is handled before the next one can land.
+const READ_BUFFER = Buffer.allocUnsafe(1024 * 1024)
+const CRLF2 = Buffer.from('\r\n\r\n')
 
-const sockets = await Promise.all(Array.from({ length: N }, () => new Promise((resolve) => {
-  const s = connect(Number(port), '127.0.0.1', () => resolve(s))
-  s.on('error', () => resolve(s))
-})))
 const results = []
-const t0 = performance.now()
-await Promise.all(sockets.map((s) => new Promise((resolve) => {
-  const r = { status: 0, ttfb: NaN, ttlb: NaN, error: undefined }
+const sockets = await Promise.all(Array.from({ length: N }, () => new Promise((resolve) => {
+  const r = { status: 0, ttfb: NaN, ttlb: NaN, error: undefined, onread: () => {} }
   results.push(r)
-  let buf = Buffer.alloc(0)
-  let headerEnd = -1
+  const s = connect({ port: Number(port), host: '127.0.0.1', noDelay: true, onread: { buffer: READ_BUFFER, callback: (nread, buf) => r.onread(nread, buf) } }, () => resolve({ s, r }))
+  s.on('error', () => resolve({ s, r }))
+})))
+const t0 = performance.now()
+await Promise.all(sockets.map(({ s, r }) => new Promise((resolve) => {
+  let head = null // bytes of the response head until its end is seen
+  let headerDone = false
+  let body = 0
   let length = -1
   const timer = setTimeout(() => finish('timeout'), TIMEOUT)
   const finish = (error) => {
@@ -30,21 +39,30 @@ await Promise.all(sockets.map((s) => new Promise((resolve) => {
     s.destroy()
     resolve()
   }
-  s.on('data', (d) => {
-    buf = buf.length === 0 ? d : Buffer.concat([buf, d])
-    if (headerEnd < 0) {
-      headerEnd = buf.indexOf('\r\n\r\n')
-      if (headerEnd < 0) return
-      const head = buf.subarray(0, headerEnd).toString('latin1')
-      r.status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0)
-      length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? -1)
+  r.onread = (nread, buf) => {
+    let bytes = nread
+    if (!headerDone) {
+      head = head === null ? Buffer.from(buf.subarray(0, nread)) : Buffer.concat([head, buf.subarray(0, nread)])
+      const end = head.indexOf(CRLF2)
+      if (end < 0) return
+      const text = head.subarray(0, end).toString('latin1')
+      r.status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0)
+      length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(text)?.[1] ?? -1)
+      bytes = head.length - end - 4
+      head = null
+      headerDone = true
     }
-    const bodyBytes = buf.length - headerEnd - 4
-    if (bodyBytes > 0 && Number.isNaN(r.ttfb)) r.ttfb = performance.now() - t0
-    if (length >= 0 && bodyBytes >= length) {
+    body += bytes
+    if (bytes > 0 && Number.isNaN(r.ttfb)) r.ttfb = performance.now() - t0
+    if (length >= 0 && body >= length) {
       r.ttlb = performance.now() - t0
       finish()
     }
+  }
+  // Without Content-Length the body ends with the connection (Connection: close).
+  s.on('end', () => {
+    if (headerDone && length < 0 && Number.isNaN(r.ttlb)) r.ttlb = performance.now() - t0
+    finish('closed early')
   })
   s.on('close', () => finish('closed early'))
   s.on('error', (e) => finish(e.code ?? e.message))

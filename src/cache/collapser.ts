@@ -32,6 +32,8 @@ export interface FillContext {
   /** Path and normalised query sent upstream. */
   target: string
   timeouts: UpstreamTimeouts
+  /** First-byte wait on an upstream already out of rotation: it gets no long hold. */
+  quickFirstByteMs: number
   /** May serve stale on upstream error (media, not playlists). */
   staleIfError: boolean
 }
@@ -147,10 +149,16 @@ export class Collapser {
       entry.upstream = base
       // A 5xx is passed on only from the last upstream, and only with nothing stale to give.
       // A health probe that takes this upstream out of rotation moves a fill still
-      // waiting for its head to the next upstream at once, not after the whole hold.
+      // waiting for its head to the next upstream at once, not after the whole hold;
+      // on the last upstream only a failed probe does (a 503 for one held request says
+      // nothing about the others), and the fill ends in stale or a fast 504.
       const abort = new AbortController()
-      const stopWatching = last ? () => {} : this.upstreams.onDown((b) => { if (b === base && !entry.hasHead) abort.abort() })
-      const err = await this.client.fetch(base, ctx.target, entry, ctx.timeouts, (status) => status < 500 || (last && !stale), abort.signal)
+      const stopWatching = this.upstreams.onDown((b, cause) => {
+        if (b === base && !entry.hasHead && (!last || cause === 'probe')) abort.abort()
+      })
+      // An upstream whose probe found it frozen gets no long hold: it is tried, briefly.
+      const timeouts = this.upstreams.probeDown(base) ? { ...ctx.timeouts, firstByteMs: Math.min(ctx.timeouts.firstByteMs, ctx.quickFirstByteMs) } : ctx.timeouts
+      const err = await this.client.fetch(base, ctx.target, entry, timeouts, (status) => status < 500 || (last && !stale), abort.signal)
       stopWatching()
       if (entry.hasHead) {
         if (err) this.upstreams.failed(base)

@@ -11,7 +11,7 @@ export type EntryHeaders = Record<string, string>
 
 /** Why a fill failed; readers that already sent headers must cut the response. */
 export class FillError extends Error {
-  /** Stable code: ERR_UPSTREAM_CONNECT, ERR_UPSTREAM_TIMEOUT, ERR_UPSTREAM_LENGTH, ERR_UPSTREAM_ABORTED, ERR_UPSTREAM_STATUS, ERR_UPSTREAM_TOO_LARGE. */
+  /** Stable code: ERR_UPSTREAM_CONNECT, ERR_UPSTREAM_TIMEOUT, ERR_UPSTREAM_LENGTH, ERR_UPSTREAM_ABORTED, ERR_UPSTREAM_STATUS, ERR_UPSTREAM_TOO_LARGE, ERR_UPSTREAM_ENCODING. */
   readonly code: string
   constructor(code: string, message: string) {
     super(message)

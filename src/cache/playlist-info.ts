@@ -9,6 +9,8 @@
 export interface PlaylistInfo {
   /** EXT-X-TARGETDURATION, seconds; undefined for a multivariant playlist. */
   targetDuration: number | undefined
+  /** EXT-X-PART-INF PART-TARGET, seconds; undefined without parts. */
+  partTarget: number | undefined
   /** Media sequence number of the last complete segment listed; -1 when none. */
   lastMsn: number
   /** Parts listed after the last complete segment (of segment lastMsn + 1). */
@@ -23,6 +25,7 @@ export interface PlaylistInfo {
 /** Read the facts from playlist text (unknown tags ignored). */
 export function playlistInfo(text: string): PlaylistInfo {
   let td: number | undefined
+  let pt: number | undefined
   let seq = 0
   let segments = 0
   let parts = 0
@@ -46,6 +49,7 @@ export function playlistInfo(text: string): PlaylistInfo {
       continue
     }
     if (line.startsWith('#EXT-X-TARGETDURATION:')) td = Number(line.slice(22))
+    else if (line.startsWith('#EXT-X-PART-INF:')) pt = Number(/PART-TARGET=([\d.]+)/.exec(line)?.[1])
     else if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) seq = Number(line.slice(22))
     else if (line.startsWith('#EXT-X-PART:')) {
       parts++
@@ -57,6 +61,7 @@ export function playlistInfo(text: string): PlaylistInfo {
   }
   return {
     targetDuration: td !== undefined && Number.isFinite(td) && td > 0 ? td : undefined,
+    partTarget: pt !== undefined && Number.isFinite(pt) && pt > 0 ? pt : undefined,
     lastMsn: Number.isFinite(seq) ? seq + skipped + segments - 1 : -1,
     trailingParts: parts,
     ended,

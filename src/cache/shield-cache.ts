@@ -6,7 +6,6 @@
  * answers that question, and a playlist's preload hint is fetched before anyone
  * asks for it.
  */
-import { LRUCache } from 'lru-cache'
 import { cacheKey, objectKind, type CacheKey, type ObjectKind } from './key.js'
 import type { CacheEntry } from './entry.js'
 import { MemoryTier } from './memory-tier.js'
@@ -16,13 +15,14 @@ import { UpstreamSet } from './upstream-set.js'
 import { ttlMs } from './policy.js'
 import { DiskTier } from './disk-tier.js'
 import { playlistInfo, satisfies } from './playlist-info.js'
+import { RenditionKnowledge } from './availability.js'
 
 /** Shield cache settings (see the `shield` config section). */
 export interface ShieldCacheOptions {
   upstreams: string[]
   memoryBytes: number
   maxWaiters: number
-  /** Longest wait for a non-blocking object's response head, ms. */
+  /** Longest wait for the response head of an object the origin is not holding, ms: past it the upstream has stalled. */
   waitTimeoutMs: number
   prefetchHints: boolean
   keepQuery: string[]
@@ -31,11 +31,14 @@ export interface ShieldCacheOptions {
   /** Window in which stale media may answer for a failing upstream, ms. */
   staleIfErrorMs?: number
   connectTimeoutMs?: number
+  /** Longest silence mid-body, ms (a segment still being produced gets at least one part duration more). */
   idleTimeoutMs?: number
   /** Largest object fetched, bytes (default 64 MiB); larger than the memory tier is streamed but not kept. */
   maxObjectBytes?: number
   /** Health probe interval, ms, and path. */
   probeMs?: number
+  /** A probe unanswered this long fails, ms (default the larger of probeMs and 2 s). */
+  probeTimeoutMs?: number
   healthPath?: string
   /** Disk tier (directory and byte bound); none when undefined. */
   disk?: { dir: string; maxBytes: number } | undefined
@@ -46,6 +49,12 @@ export interface CacheRequest extends CacheKey {
   kind: ObjectKind
   msn: number | undefined
   part: number | undefined
+}
+
+/** Segment number and part of a media path under the URL contract (`{msn}.m4s`, `{msn}.{part}.m4s`). */
+function mediaPosition(path: string): { msn: number | undefined; part: number | undefined } {
+  const m = /\/(\d{1,15})(?:\.(\d{1,9}))?\.m4s$/.exec(path)
+  return m ? { msn: Number(m[1]), part: m[2] === undefined ? undefined : Number(m[2]) } : { msn: undefined, part: undefined }
 }
 
 /** Media without Cache-Control is kept this long, seconds. */
@@ -61,13 +70,13 @@ export class ShieldCache {
   private readonly o: Required<Omit<ShieldCacheOptions, 'disk'>>
   private readonly client = new UpstreamClient()
   private readonly keep: Set<string>
-  /** Target duration per playlist directory, learnt from playlists (bounded). */
-  private readonly targetDurations = new LRUCache<string, number>({ max: 10_000 })
+  /** Per playlist directory: target duration and how far the stream got, learnt from playlists. */
+  readonly knowledge = new RenditionKnowledge()
 
   constructor(opts: ShieldCacheOptions) {
     this.o = {
-      defaultTargetDuration: 6, staleIfErrorMs: 60_000, connectTimeoutMs: 2000, idleTimeoutMs: 5000,
-      probeMs: 1000, healthPath: '/healthz', maxObjectBytes: 64 * 1024 * 1024, ...opts,
+      defaultTargetDuration: 6, staleIfErrorMs: 60_000, connectTimeoutMs: 2000, idleTimeoutMs: 2000,
+      probeMs: 1000, probeTimeoutMs: Math.max(opts.probeMs ?? 1000, 2000), healthPath: '/healthz', maxObjectBytes: 64 * 1024 * 1024, ...opts,
     }
     this.disk = opts.disk ? new DiskTier(opts.disk.dir, opts.disk.maxBytes) : undefined
     this.keep = new Set(opts.keepQuery)
@@ -77,7 +86,7 @@ export class ShieldCache {
       const kind = objectKind(e.key.split('?')[0]!)
       if (this.disk && e.status === 200 && e.fresh() && (kind === 'segment' || kind === 'part' || kind === 'init')) void this.disk.put(e)
     }
-    this.upstreams = new UpstreamSet(opts.upstreams, { probeMs: this.o.probeMs, healthPath: this.o.healthPath })
+    this.upstreams = new UpstreamSet(opts.upstreams, { probeMs: this.o.probeMs, probeTimeoutMs: this.o.probeTimeoutMs, healthPath: this.o.healthPath })
     this.collapser = new Collapser({
       client: this.client, upstreams: this.upstreams, maxWaiters: opts.maxWaiters,
       sink: { stale: (k) => this.memory.get(k), completed: (e, ctx) => this.completed(e, ctx) },
@@ -129,26 +138,26 @@ export class ShieldCache {
 
   private join(r: CacheRequest, deliver: (l: Lookup) => void): () => void {
     const ctx = this.context(r)
-    // Each upstream may take its full first-byte time before the next is tried.
-    const waitMs = ctx.timeouts.firstByteMs * this.o.upstreams.length + 500
+    // Each upstream may take its connect and first-byte time before the next is tried.
+    const waitMs = (ctx.timeouts.connectMs + ctx.timeouts.firstByteMs) * this.o.upstreams.length + 500
     return this.collapser.join(r.key, ctx, waitMs, deliver)
   }
 
-  /**
-   * How long the origin may hold this request: blocking playlists, parts and
-   * segments are held up to three target durations (6.2.5.2, 6.2.6); plus a margin.
-   */
-  holdMs(r: CacheRequest): number {
-    const held = (r.kind === 'playlist' && r.msn !== undefined) || r.kind === 'part' || r.kind === 'segment'
-    if (!held) return this.o.waitTimeoutMs
-    return Math.max(this.o.waitTimeoutMs, 3 * this.targetDuration(r.path) * 1000 + 1000)
+  /** First-byte and idle timeouts for `r`: the full hold only where the origin may be holding it. */
+  timeouts(r: CacheRequest): { firstByteMs: number; idleMs: number } {
+    const pos = r.kind === 'part' || r.kind === 'segment' ? mediaPosition(r.path) : { msn: r.msn, part: r.part }
+    return this.knowledge.timeouts(this.dir(r.path), r.kind, pos.msn, pos.part, r.msn !== undefined, {
+      firstByteMs: this.o.waitTimeoutMs, idleMs: this.o.idleTimeoutMs, defaultTargetDuration: this.o.defaultTargetDuration,
+    })
   }
 
   private context(r: CacheRequest): FillContext {
+    const t = this.timeouts(r)
     return {
       target: r.key,
       staleIfError: r.kind === 'part' || r.kind === 'segment' || r.kind === 'init',
-      timeouts: { connectMs: this.o.connectTimeoutMs, firstByteMs: this.holdMs(r), idleMs: this.o.idleTimeoutMs, maxBodyBytes: this.o.maxObjectBytes },
+      quickFirstByteMs: this.o.waitTimeoutMs,
+      timeouts: { connectMs: this.o.connectTimeoutMs, firstByteMs: t.firstByteMs, idleMs: t.idleMs, maxBodyBytes: this.o.maxObjectBytes },
     }
   }
 
@@ -156,20 +165,12 @@ export class ShieldCache {
     return path.slice(0, path.lastIndexOf('/') + 1)
   }
 
-  private targetDuration(path: string): number {
-    return this.targetDurations.get(this.dir(path)) ?? this.o.defaultTargetDuration
-  }
-
   private completed(e: CacheEntry, ctx: FillContext): void {
     const r = this.request(ctx.target.split('?')[0]!, ctx.target.split('?')[1] ?? '')
-    let td = this.targetDurations.get(this.dir(r.path))
     let answers = true
     if (r.kind === 'playlist' && e.status === 200) {
       const info = playlistInfo(e.body().toString('utf8'))
-      if (info.targetDuration !== undefined) {
-        td = info.targetDuration
-        this.targetDurations.set(this.dir(r.path), td)
-      }
+      if (info.targetDuration !== undefined) this.knowledge.learn(this.dir(r.path), info)
       // A playlist that does not reach the asked msn/part must not be stored under that question.
       if (r.msn !== undefined) answers = satisfies(info, r.msn, r.part)
       // A 404 kept for an object this playlist now lists (or hints) is out of date: drop it,
@@ -180,6 +181,7 @@ export class ShieldCache {
       }
       if (info.preloadHint !== undefined && this.o.prefetchHints && !info.ended) this.prefetch(r.path, info.preloadHint)
     }
+    const td = this.knowledge.targetDuration(this.dir(r.path))
     e.ttlMs = answers
       ? ttlMs({ status: e.status, cacheControl: e.headers['cache-control'], kind: r.kind, blocking: r.msn !== undefined, targetDuration: td, defaultMediaTtl: DEFAULT_MEDIA_TTL })
       : 0

@@ -5,6 +5,8 @@
  * the entry is never stored half-written.
  */
 import http from 'node:http'
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
+import type { Readable } from 'node:stream'
 import { FillError, type CacheEntry, type EntryHeaders } from './entry.js'
 
 /** Timeouts of one upstream request, ms. */
@@ -20,6 +22,20 @@ export interface UpstreamTimeouts {
 
 /** Headers worth keeping from upstream; hop-by-hop and connection headers are not. */
 const KEEP = ['content-type', 'cache-control', 'etag', 'last-modified', 'expires', 'age', 'content-encoding', 'vary', 'retry-after', 'content-range', 'accept-ranges']
+
+/**
+ * A decoder for a body the upstream encoded although asked for identity: the
+ * cache holds one plain form (and makes gzip itself for clients that take it),
+ * so a client that does not accept an encoding is never sent it. Null: unknown coding.
+ */
+function decoder(coding: string): Readable & NodeJS.WritableStream | null | undefined {
+  const c = coding.trim().toLowerCase()
+  if (c === '' || c === 'identity') return undefined
+  if (c === 'gzip' || c === 'x-gzip') return createGunzip()
+  if (c === 'deflate') return createInflate()
+  if (c === 'br') return createBrotliDecompress()
+  return null
+}
 
 /** Keep-alive HTTP client for one or more upstream origins. */
 export class UpstreamClient {
@@ -82,26 +98,40 @@ export class UpstreamClient {
           const v = res.headers[name]
           if (typeof v === 'string') headers[name] = v
         }
+        const decode = decoder(headers['content-encoding'] ?? '')
+        if (decode === null) {
+          res.resume()
+          return fail(new FillError('ERR_UPSTREAM_ENCODING', `upstream ${url.host} sent Content-Encoding ${headers['content-encoding']}, asked for identity`))
+        }
         const cl = res.headers['content-length']
-        const expected = cl !== undefined && /^\d{1,15}$/.test(cl) ? Number(cl) : undefined
+        // A decoded body's length is not the announced (encoded) one.
+        const expected = !decode && cl !== undefined && /^\d{1,15}$/.test(cl) ? Number(cl) : undefined
         if (expected !== undefined && expected > t.maxBodyBytes) {
           res.resume()
           return fail(new FillError('ERR_UPSTREAM_TOO_LARGE', `upstream announced ${expected} bytes, more than ${t.maxBodyBytes}`))
         }
+        const coding = headers['content-encoding'] ?? ''
+        if (decode) {
+          delete headers['content-encoding']
+          delete headers['content-range']
+        }
         entry.setHead(status, headers, expected)
         arm(t.idleMs, 'ERR_UPSTREAM_TIMEOUT', 'idle timeout mid-body')
-        res.on('data', (chunk: Buffer) => {
+        const body: Readable = decode ? res.pipe(decode) : res
+        if (decode) res.on('data', () => { if (!settled) arm(t.idleMs, 'ERR_UPSTREAM_TIMEOUT', 'idle timeout mid-body') })
+        body.on('data', (chunk: Buffer) => {
           if (settled) return
           if (expected !== undefined && entry.size + chunk.length > expected) {
             return fail(new FillError('ERR_UPSTREAM_LENGTH', `upstream sent more than its Content-Length ${expected}`))
           }
+          // Decoded bytes count here: a small compressed body cannot inflate past the bound.
           if (entry.size + chunk.length > t.maxBodyBytes) {
             return fail(new FillError('ERR_UPSTREAM_TOO_LARGE', `upstream body exceeds ${t.maxBodyBytes} bytes`))
           }
           entry.push(chunk)
           arm(t.idleMs, 'ERR_UPSTREAM_TIMEOUT', 'idle timeout mid-body')
         })
-        res.on('end', () => {
+        body.on('end', () => {
           if (settled) return
           if (expected !== undefined && entry.size !== expected) {
             return fail(new FillError('ERR_UPSTREAM_LENGTH', `upstream body ${entry.size} bytes, Content-Length said ${expected}`))
@@ -109,6 +139,7 @@ export class UpstreamClient {
           entry.end()
           settle()
         })
+        if (decode) decode.on('error', (e: Error) => fail(new FillError('ERR_UPSTREAM_ENCODING', `upstream ${url.host}: bad ${coding} body: ${e.message}`)))
         res.on('aborted', () => fail(new FillError('ERR_UPSTREAM_ABORTED', `upstream ${url.host} closed mid-body`)))
         res.on('error', (e) => fail(new FillError('ERR_UPSTREAM_ABORTED', `upstream ${url.host}: ${e.message}`)))
         res.on('close', () => {

@@ -87,8 +87,10 @@ export interface Config {
     cacheDir: string | null
     /** Requests that may wait for one object's response head; more get 503 + Retry-After. */
     maxWaiters: number
-    /** Longest wait for a non-held object's response head, ms (held LL-HLS requests wait 3 TD + 1 s). */
+    /** First-byte timeout for an object the origin has, ms: silence past it is a stall (held LL-HLS requests wait 3 TD + 1 s). */
     waitTimeoutMs: number
+    /** Longest silence mid-body, ms (a segment still being produced: at least one part duration + 1 s). */
+    idleTimeoutMs: number
     /** Fetch the part a playlist's EXT-X-PRELOAD-HINT names before any client asks. */
     prefetchHints: boolean
     /** Query parameters kept in cache keys besides `_HLS_*`. */
@@ -112,7 +114,7 @@ export const DEFAULTS: Config = {
   worker: { minBackoffMs: 250, maxBackoffMs: 8000 },
   shield: {
     upstreams: [], memoryBytes: 256 * 1024 * 1024, diskBytes: 1024 ** 3, cacheDir: null,
-    maxWaiters: 10_000, waitTimeoutMs: 5000, prefetchHints: true, keepQuery: ['v'],
+    maxWaiters: 10_000, waitTimeoutMs: 2000, idleTimeoutMs: 2000, prefetchHints: true, keepQuery: ['v'],
   },
   dataDir: './data',
   log: { level: 'info' },
@@ -190,6 +192,7 @@ export const CHECKS = {
     cacheDir: strOrNull,
     maxWaiters: int(1, 1_000_000),
     waitTimeoutMs: int(100, 120_000),
+    idleTimeoutMs: int(100, 120_000),
     prefetchHints: bool,
     keepQuery: list(param, 32),
   },

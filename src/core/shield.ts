@@ -25,7 +25,7 @@ export class Shield {
     this.log = logger
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics })
     this.cache = new ShieldCache({
-      upstreams: s.upstreams, memoryBytes: s.memoryBytes, maxWaiters: s.maxWaiters, waitTimeoutMs: s.waitTimeoutMs,
+      upstreams: s.upstreams, memoryBytes: s.memoryBytes, maxWaiters: s.maxWaiters, waitTimeoutMs: s.waitTimeoutMs, idleTimeoutMs: s.idleTimeoutMs,
       prefetchHints: s.prefetchHints, keepQuery: s.keepQuery,
       disk: s.cacheDir !== null && s.diskBytes > 0 ? { dir: s.cacheDir, maxBytes: s.diskBytes } : undefined,
       ...opts.cache,

@@ -136,7 +136,7 @@ export class StreamPipeline implements MediaSink {
     } catch {
       return true // unparseable tags are the normalizer's to skip
     }
-    this.log.error({ codec }, `publish ended: video codec ${codec} is not supported over RTMP (send H.264)`)
+    this.log.error({ codec }, `publish ended: video codec ${codec} is not supported over ${this.deps.protocol.toUpperCase()} (send H.264)`)
     this.end(`unsupported video codec ${codec}`)
     this.kick?.()
     return false

@@ -39,10 +39,13 @@ export function answeredBeforeRouting(ctx: RequestContext, reply: Reply): boolea
   }
   if (ctx.method === 'OPTIONS') {
     reply.label = 'preflight'
+    // The API is the one place a page may DELETE (kick a publisher) with a bearer token;
+    // Authorization is never covered by a wildcard (Fetch standard, CORS-safelisted headers), so it is named.
+    const api = ctx.path === '/api/v1' || ctx.path.startsWith('/api/v1/')
     reply.send(204, {
       ...CORS,
-      'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
-      'Access-Control-Allow-Headers': 'Range, If-None-Match',
+      'Access-Control-Allow-Methods': api ? 'GET, HEAD, DELETE, OPTIONS' : 'GET, HEAD, OPTIONS',
+      'Access-Control-Allow-Headers': api ? 'Authorization, Range, If-None-Match' : 'Range, If-None-Match',
       'Access-Control-Max-Age': '86400',
     }, '')
     return true

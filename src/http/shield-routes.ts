@@ -29,7 +29,11 @@ const CASED = new Map(PASS.map((n) => [n, n.replace(/(^|-)([a-z])/g, (_m, d: str
 /** The origin's headers as sent on, computed once per entry (hits are the hot path). */
 const passed = new WeakMap<CacheEntry, Headers>()
 
-/** Response headers for a cached or filling entry. */
+/**
+ * Response headers for a cached or filling entry. A compressible text says
+ * `Vary: Accept-Encoding` in both its forms (RFC 9110 12.5.5), so a cache
+ * below the shield never hands the gzip form to a client that did not ask.
+ */
 export function entryHeaders(entry: CacheEntry, source: string): Headers {
   let base = passed.get(entry)
   if (!base) {
@@ -38,6 +42,7 @@ export function entryHeaders(entry: CacheEntry, source: string): Headers {
       const v = entry.headers[name]
       if (v !== undefined) base[cased] = v
     }
+    if (compressible(entry)) base.Vary = withAcceptEncoding(base.Vary)
     passed.set(entry, base)
   }
   return { ...base, Age: String(entry.age()), 'X-Cache': source.toUpperCase() }
@@ -47,9 +52,22 @@ export function entryHeaders(entry: CacheEntry, source: string): Headers {
 const gzipped = new WeakMap<CacheEntry, Buffer>()
 const TEXT = /mpegurl|dash\+xml|json|text\//i
 
+/** A successful plain text (the upstream client decodes whatever came encoded). */
+const compressible = (entry: CacheEntry): boolean =>
+  entry.status === 200 && !entry.headers['content-encoding'] && TEXT.test(entry.headers['content-type'] ?? '')
+
+/** `vary` with Accept-Encoding in it once. */
+function withAcceptEncoding(vary: string | undefined): string {
+  if (!vary) return 'Accept-Encoding'
+  return /(^|,)\s*(accept-encoding|\*)\s*(,|$)/i.test(vary) ? vary : `${vary}, Accept-Encoding`
+}
+
+/** The gzip form's validator: another encoding is another representation, so a strong ETag turns weak (RFC 9110 8.8.3). */
+const weak = (etag: string | undefined): string | undefined => (etag === undefined || etag.startsWith('W/') ? etag : `W/${etag}`)
+
 /** The gzip form of a complete text entry the client accepts gzip for (6.2.1: playlists gzip-able). */
 function gzipFor(ctx: RequestContext, entry: CacheEntry): Buffer | undefined {
-  if (entry.status !== 200 || entry.headers['content-encoding'] || !TEXT.test(entry.headers['content-type'] ?? '')) return undefined
+  if (!compressible(entry)) return undefined
   if (!acceptsGzip(ctx.acceptEncoding)) return undefined
   let gz = gzipped.get(entry)
   if (!gz) {
@@ -59,8 +77,10 @@ function gzipFor(ctx: RequestContext, entry: CacheEntry): Buffer | undefined {
   return gz
 }
 
+/** If-None-Match uses the weak comparison (RFC 9110 13.1.2): `W/"x"` (the gzip form's) matches `"x"`. */
+const opaque = (etag: string): string => (etag.startsWith('W/') ? etag.slice(2) : etag)
 const matches = (ifNoneMatch: string, etag: string | undefined): boolean =>
-  etag !== undefined && ifNoneMatch !== '' && ifNoneMatch.split(',').some((e) => e.trim() === etag || e.trim() === '*')
+  etag !== undefined && ifNoneMatch !== '' && ifNoneMatch.split(',').some((e) => e.trim() === '*' || opaque(e.trim()) === opaque(etag))
 
 /** Answer one lookup outcome. */
 export function answer(ctx: RequestContext, reply: StreamReply, l: Lookup): void {
@@ -85,7 +105,12 @@ export function answer(ctx: RequestContext, reply: StreamReply, l: Lookup): void
   // A complete body goes out in one tryEnd; a filling one follows the fill.
   if (entry.done && !entry.error) {
     const gz = gzipFor(ctx, entry)
-    if (gz) return reply.send(entry.status, { ...headers, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' }, gz, head)
+    if (gz) {
+      const h: Headers = { ...headers, 'Content-Encoding': 'gzip' }
+      const etag = weak(headers.Etag)
+      if (etag !== undefined) h.Etag = etag
+      return reply.send(entry.status, h, gz, head)
+    }
     return reply.send(entry.status, headers, entry.body(), head)
   }
   reply.streamEntry(entry.status, headers, entry, head)

@@ -90,10 +90,31 @@ export class Metrics {
     this.speedLabels.set(stream, set)
   }
 
-  /** Forget per-stream label sets once a stream is gone, so labels do not accumulate. */
+  /**
+   * Forget every label set naming `stream` once it is gone, counters included: stream
+   * names are chosen by publishers, so series kept for ended streams would grow without
+   * bound. (A name that returns starts its counters again, which Prometheus reads as a reset.)
+   */
   dropStream(stream: string): void {
     this.ingestBitrate.remove({ stream })
     for (const rendition of this.speedLabels.get(stream) ?? []) this.renditionSpeed.remove({ stream, rendition })
     this.speedLabels.delete(stream)
+    dropLabelled(this.ingestBytes, stream)
+    dropLabelled(this.parts, stream)
+    dropLabelled(this.segments, stream)
+    dropLabelled(this.workerRestarts, stream)
+    dropLabelled(this.rungsShed, stream)
+    dropLabelled(this.ingestDropped, stream)
   }
+}
+
+/**
+ * Remove every series of `counter` whose `stream` label is `stream`. prom-client lists
+ * series only through get(), which settles within microtasks (these counters have no
+ * collect), so no tag of a new publish under the same name can land in between.
+ */
+function dropLabelled<T extends string>(counter: Counter<T | 'stream'>, stream: string): void {
+  void counter.get().then((m) => {
+    for (const v of m.values) if (v.labels.stream === stream) counter.remove(v.labels)
+  })
 }

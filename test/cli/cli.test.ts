@@ -4,12 +4,12 @@
 import t from 'tap'
 import { spawn, execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { get, waitFor } from '../helpers/origin.js'
 import { freePort } from '../helpers/ports.js'
+import { tempDirSync } from '../helpers/temp-dir.js'
 
 const run = promisify(execFile)
 // Run as a user does (shebang), not as `node BIN`: tap rewrites node children's arguments.
@@ -36,7 +36,7 @@ t.test('bad flags and config are refused with the key, value and what is allowed
   const port = await cli(['serve', '--http-port', 'abc'])
   t.not(port.code, 0)
   t.match(port.stderr, /--http-port.*expected a port number from 0 to 65535/)
-  const dir = mkdtempSync(join(tmpdir(), 'streamd-cli-'))
+  const dir = tempDirSync(t, 'streamd-cli-')
   const cfg = join(dir, 'bad.json')
   writeFileSync(cfg, JSON.stringify({ hls: { partTarget: 'fast' } }))
   const bad = await cli(['serve', '--config', cfg])
@@ -48,7 +48,7 @@ t.test('bad flags and config are refused with the key, value and what is allowed
 })
 
 t.test('doctor reports FFmpeg, libx264, libsrt, ports and data dir', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'streamd-doctor-'))
+  const dir = tempDirSync(t, 'streamd-doctor-')
   const cfg = join(dir, 'c.json')
   writeFileSync(cfg, JSON.stringify({ http: { host: '127.0.0.1', port: await freePort() }, rtmp: { host: '127.0.0.1', port: await freePort() }, srt: { host: '127.0.0.1', port: await freePort() }, dataDir: join(dir, 'data') }))
   const r = await cli(['doctor', '--config', cfg])
@@ -69,7 +69,7 @@ t.test('serve --demo produces a live stream and stops cleanly on SIGTERM', async
   const http = await freePort()
   const rtmp = await freePort()
   // Publishing is closed by default; --demo opens it to loopback, and the key store lives in the data dir.
-  const dataDir = mkdtempSync(join(tmpdir(), 'streamd-demo-'))
+  const dataDir = tempDirSync(t, 'streamd-demo-')
   const child = spawn(BIN, ['serve', '--demo', '--http-port', String(http), '--rtmp-port', String(rtmp), '--data-dir', dataDir, '--srt-port', String(await freePort())], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (d) => { out += d })

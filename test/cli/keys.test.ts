@@ -5,17 +5,17 @@
 import t from 'tap'
 import { spawn, execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { KeyStore } from '../../src/store/keys.js'
 import { DB_FILE } from '../../src/store/database.js'
+import { tempDirSync } from '../helpers/temp-dir.js'
 
 const run = promisify(execFile)
 const BIN = fileURLToPath(new URL('../../bin/streamd', import.meta.url))
-const dir = (): string => mkdtempSync(join(tmpdir(), 'streamd-keys-cli-'))
+const dir = (t: { teardown: (fn: () => void) => void }): string => tempDirSync(t, 'streamd-keys-cli-')
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -29,7 +29,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 const secretOf = (stdout: string): string | undefined => /^key: ([A-Za-z0-9_-]{43})$/m.exec(stdout)?.[1]
 
 t.test('add prints the secret once with publish hints; list never shows it; revoke', async (t) => {
-  const d = dir()
+  const d = dir(t)
   const cfg = join(d, 'c.json')
   writeFileSync(cfg, JSON.stringify({ rtmp: { host: '192.0.2.7', port: 1936 }, dataDir: join(d, 'from-config') }))
   const add = await cli(['keys', 'add', 'cam1', '--config', cfg])
@@ -59,7 +59,7 @@ t.test('add prints the secret once with publish hints; list never shows it; revo
 })
 
 t.test('SQL-ish and bad names: refused with a clear error, the table intact', async (t) => {
-  const d = dir()
+  const d = dir(t)
   t.equal((await cli(['keys', 'add', 'keep', '--data-dir', d])).code, 0)
   for (const name of ["'; drop table keys; --", 'a b', '..', '-rf']) {
     const r = await cli(['keys', 'add', '--data-dir', d, '--', name])
@@ -75,7 +75,7 @@ t.test('SQL-ish and bad names: refused with a clear error, the table intact', as
 })
 
 t.test('kill -9 during keys add: the database opens and holds every key whose secret was printed', async (t) => {
-  const d = dir()
+  const d = dir(t)
   // Kill times chase the moment an add completes (later after a kill, sooner after a
   // finished add), so most kills land around the write and the secret's printing.
   let delay = 150

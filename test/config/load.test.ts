@@ -1,10 +1,10 @@
 import t from 'tap'
-import { writeFileSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildConfig, loadConfig } from '../../src/config/load.js'
 import { DEFAULTS } from '../../src/config/schema.js'
 import { ConfigError } from '../../src/errors.js'
+import { tempDirSync } from '../helpers/temp-dir.js'
 
 t.test('defaults apply for an empty config and the shipped file', async (t) => {
   t.same(buildConfig({}), DEFAULTS)
@@ -56,7 +56,7 @@ for (const [name, input, message] of bad) {
 }
 
 t.test('file errors name the file', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'streamd-config-'))
+  const dir = tempDirSync(t, 'streamd-config-')
   const broken = join(dir, 'broken.json')
   writeFileSync(broken, '{ "http": ')
   t.throws(() => loadConfig(broken), /broken\.json is not valid JSON/)

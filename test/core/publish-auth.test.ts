@@ -5,9 +5,6 @@
  */
 import t, { type Test } from 'tap'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { buildConfig } from '../../src/config/load.js'
 import { PublishAuth } from '../../src/core/publish-auth.js'
@@ -15,11 +12,12 @@ import { signBody, SIGNATURE_HEADER } from '../../src/core/hooks.js'
 import type { PublishRequest } from '../../src/ingest/types.js'
 import { KeyStore } from '../../src/store/keys.js'
 import { captureLogger } from '../helpers/recording-handler.js'
+import { tempDirSync } from '../helpers/temp-dir.js'
 
 const req = (o: Partial<PublishRequest> = {}): PublishRequest => ({ protocol: 'rtmp', app: 'live', stream: 'cam', remote: '192.0.2.9:40000', ...o })
 
 function setup(t: Test, config: Record<string, unknown>) {
-  const keys = KeyStore.open(mkdtempSync(join(tmpdir(), 'streamd-auth-')))
+  const keys = KeyStore.open(tempDirSync(t, 'streamd-auth-'))
   t.teardown(() => keys.close())
   const auth = new PublishAuth(buildConfig(config))
   auth.useKeys(keys)

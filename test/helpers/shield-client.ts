@@ -10,6 +10,8 @@ export interface ClientResult {
   status: number
   headers: http.IncomingHttpHeaders
   body: string
+  /** The body's bytes as received (not decoded). */
+  bytes: Buffer
   startAt: number
   firstByteAt: number
   doneAt: number
@@ -20,13 +22,14 @@ export interface ClientResult {
 export function shieldGet(url: string, o: { abortAfterFirstByte?: boolean; timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<ClientResult> {
   return new Promise((resolve) => {
     const startAt = performance.now()
-    const out: ClientResult = { status: 0, headers: {}, body: '', startAt, firstByteAt: 0, doneAt: 0, error: undefined }
+    const out: ClientResult = { status: 0, headers: {}, body: '', bytes: Buffer.alloc(0), startAt, firstByteAt: 0, doneAt: 0, error: undefined }
     let settled = false
     const done = (error?: string): void => {
       if (settled) return
       settled = true
       clearTimeout(timer)
       out.doneAt = performance.now()
+      out.bytes = Buffer.concat(chunks)
       out.error = error
       resolve(out)
     }
@@ -34,10 +37,10 @@ export function shieldGet(url: string, o: { abortAfterFirstByte?: boolean; timeo
       req.destroy()
       done('client timeout')
     }, o.timeoutMs ?? 15_000)
+    const chunks: Buffer[] = []
     const req = http.get(url, { agent: false, headers: o.headers }, (res) => {
       out.status = res.statusCode ?? 0
       out.headers = res.headers
-      const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => {
         if (out.firstByteAt === 0) out.firstByteAt = performance.now()
         chunks.push(c)

@@ -26,7 +26,7 @@ t.test('hostile paths are refused at the shield, never forwarded', async (t) => 
   }
   const post = await rawRequest(s.port, 'POST /live/a/v/1.m4s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n')
   t.equal(post.status, 405, 'POST refused')
-  t.same(o.log, [], 'nothing reached the origin')
+  t.same(o.log.filter((p) => p !== '/healthz'), [], 'nothing but health probes reached the origin')
   const ok = await shieldGet(`${s.url}/live/a/v/1.m4s`)
   t.equal(ok.body, 'ok', 'still serving')
   t.equal((await shieldGet(`${s.url}/healthz`)).status, 200)

@@ -85,5 +85,5 @@ t.test('2,000 slow clients (headers never finished) do not stop normal viewers',
   const rs = await Promise.all(Array.from({ length: 50 }, (_, i) => shieldGet(`${s.url}/live/s/v/n${i % 5}.m4s`)))
   t.ok(rs.every((r) => r.status === 200 && r.body === 'segment'), 'normal viewers served')
   t.equal(o.log.filter((p) => p.includes('/n')).length, 5, 'one upstream request per object')
-  t.equal(o.log.filter((p) => !p.includes('/n')).length, 0, 'no slow client reached the origin')
+  t.equal(o.log.filter((p) => !p.includes('/n') && p !== '/healthz').length, 0, 'no slow client reached the origin')
 })

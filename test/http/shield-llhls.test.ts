@@ -122,7 +122,7 @@ t.test('10,000 distinct missing keys keep the memory tier within its byte bound'
     statuses = new Set([...statuses, ...rs])
   }
   t.same([...statuses], [404])
-  t.equal(o.log.length, 10_000, 'each distinct key asked once')
+  t.equal(o.log.filter((p) => p !== '/healthz').length, 10_000, 'each distinct key asked once')
   t.ok(mem.bytes <= 1024 * 1024, `memory tier holds ${mem.bytes} bytes, within 1 MiB`)
   t.ok(mem.count < 10_000, `older negative entries evicted (${mem.count} kept)`)
 })

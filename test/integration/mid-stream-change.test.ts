@@ -5,8 +5,6 @@
  * gets a clear refusal, never a silent stall.
  */
 import t from 'tap'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startOrigin, get, waitFor } from '../helpers/origin.js'
 import { makeTestFile } from '../helpers/ffmpeg.js'
@@ -14,8 +12,9 @@ import { RawRtmpClient } from '../helpers/rtmp-client.js'
 import { readFlv, publishTags } from '../helpers/flv-file.js'
 import { parseStrict } from '../helpers/playlists.js'
 import { fetchMpd, kid, kids, seconds } from '../helpers/dash.js'
+import { tempDirSync } from '../helpers/temp-dir.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'streamd-midchange-'))
+const dir = tempDirSync(t, 'streamd-midchange-')
 
 async function publisher(port: number, name: string): Promise<RawRtmpClient> {
   const c = await RawRtmpClient.open(port)

@@ -6,9 +6,6 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -16,6 +13,7 @@ import { startOrigin, waitFor, waitForSegments } from '../helpers/origin.js'
 import { startPublisher } from '../helpers/ffmpeg.js'
 import { RawRtmpClient } from '../helpers/rtmp-client.js'
 import { captureLogger } from '../helpers/recording-handler.js'
+import { tempDirSync } from '../helpers/temp-dir.js'
 
 const run = promisify(execFile)
 const BIN = fileURLToPath(new URL('../../bin/streamd', import.meta.url))
@@ -37,7 +35,7 @@ async function attempt(url: string, ms = 15_000): Promise<{ code: number | null;
 }
 
 t.test('no key, wrong key, revoked key refused; the right key works; CLI changes apply without restart', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'streamd-pubkeys-'))
+  const dataDir = tempDirSync(t, 'streamd-pubkeys-')
   const log = captureLogger()
   const o = await startOrigin(t, { publish: { open: false }, dataDir }, { logger: log.logger })
 
@@ -72,7 +70,7 @@ t.test('no key, wrong key, revoked key refused; the right key works; CLI changes
 })
 
 t.test('a 10 MB key is refused cleanly and the server keeps serving a keyed publisher', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'streamd-bigkey-'))
+  const dataDir = tempDirSync(t, 'streamd-bigkey-')
   const log = captureLogger()
   const o = await startOrigin(t, { publish: { open: false }, dataDir }, { logger: log.logger })
   const secret = /^key: (\S+)$/m.exec(await keysCli(dataDir, 'add', 'ok'))![1]!

@@ -4,12 +4,12 @@
  * they name, and init + segment decode with ffprobe.
  */
 import t from 'tap'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startOrigin, get, waitForSegments } from '../helpers/origin.js'
 import { startPublisher, ffprobeJson, countFrames } from '../helpers/ffmpeg.js'
 import { parseStrict, parseM3u8 } from '../helpers/playlists.js'
+import { tempDirSync } from '../helpers/temp-dir.js'
 
 t.test('RTMP publish to LL-HLS', async (t) => {
   const o = await startOrigin(t)
@@ -86,7 +86,7 @@ t.test('RTMP publish to LL-HLS', async (t) => {
     t.equal(init.status, 200)
     t.equal(media.status, 200)
     t.match(init.headers.get('cache-control') ?? '', /immutable/)
-    const dir = mkdtempSync(join(tmpdir(), 'streamd-probe-'))
+    const dir = tempDirSync(t, 'streamd-probe-')
     const file = join(dir, 'seg.mp4')
     writeFileSync(file, Buffer.concat([init.body, media.body]))
     const probe = await ffprobeJson(file)

@@ -3,17 +3,17 @@
  * names that look like SQL, and a second connection seeing writes at once.
  */
 import t from 'tap'
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { KeyStore } from '../../src/store/keys.js'
 import { openDatabase, SCHEMA_VERSION, DB_FILE } from '../../src/store/database.js'
+import { tempDirSync } from '../helpers/temp-dir.js'
 
-const dir = (): string => mkdtempSync(join(tmpdir(), 'streamd-keys-'))
+const dir = (t: { teardown: (fn: () => void) => void }): string => tempDirSync(t, 'streamd-keys-')
 
 t.test('add returns a 256-bit secret that checks ok only for its name', async (t) => {
-  const store = KeyStore.open(dir())
+  const store = KeyStore.open(dir(t))
   t.teardown(() => store.close())
   const secret = store.add('cam1')
   t.match(secret, /^[A-Za-z0-9_-]{43}$/, 'base64url of 32 bytes')
@@ -27,7 +27,7 @@ t.test('add returns a 256-bit secret that checks ok only for its name', async (t
 })
 
 t.test('the secret itself is never stored, only its hash', async (t) => {
-  const d = dir()
+  const d = dir(t)
   const store = KeyStore.open(d)
   const secret = store.add('cam1')
   store.close()
@@ -39,7 +39,7 @@ t.test('the secret itself is never stored, only its hash', async (t) => {
 })
 
 t.test('revoke stops a key; duplicates need revoke or rotate', async (t) => {
-  const store = KeyStore.open(dir())
+  const store = KeyStore.open(dir(t))
   t.teardown(() => store.close())
   const first = store.add('cam1')
   t.throws(() => store.add('cam1'), { code: 'ERR_KEY', message: /already has a key; revoke it first .* or add it with --rotate/ })
@@ -57,7 +57,7 @@ t.test('revoke stops a key; duplicates need revoke or rotate', async (t) => {
 })
 
 t.test('SQL-looking names are refused by name validation and the table is intact', async (t) => {
-  const store = KeyStore.open(dir())
+  const store = KeyStore.open(dir(t))
   t.teardown(() => store.close())
   store.add('keep')
   for (const name of ["'; drop table keys; --", 'a"; DELETE FROM keys; --', 'x OR 1=1', '../etc', '', 'a'.repeat(65)]) {
@@ -69,7 +69,7 @@ t.test('SQL-looking names are refused by name validation and the table is intact
 })
 
 t.test('migrations: a fresh database reaches the current version; reopening changes nothing; a newer one is refused', async (t) => {
-  const d = dir()
+  const d = dir(t)
   const db = openDatabase(d)
   t.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION)
   t.equal(db.pragma('journal_mode', { simple: true }), 'wal')
@@ -83,13 +83,13 @@ t.test('migrations: a fresh database reaches the current version; reopening chan
 })
 
 t.test('an unusable data dir is a clear error', async (t) => {
-  const file = join(dir(), 'plain-file')
+  const file = join(dir(t), 'plain-file')
   writeFileSync(file, 'not a directory')
   t.throws(() => KeyStore.open(join(file, 'data')), { code: 'ERR_STORE', message: /cannot create data dir .*ENOTDIR/ })
 })
 
 t.test('a second connection (the server) sees keys added and revoked by another at once', async (t) => {
-  const d = dir()
+  const d = dir(t)
   const server = KeyStore.open(d)
   const cli = KeyStore.open(d)
   t.teardown(() => { server.close(); cli.close() })

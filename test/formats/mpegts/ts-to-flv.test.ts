@@ -5,8 +5,7 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FFMPEG, countFrames, ffprobeJson } from '../../helpers/ffmpeg.js'
 import { TsToFlv, type FlvLikeTag, type TsTrack } from '../../../src/formats/mpegts/ts-to-flv.js'
@@ -16,9 +15,10 @@ import { TS_PACKET_SIZE } from '../../../src/formats/mpegts/demuxer.js'
 import { parseHevcDecoderConfig } from '../../../src/formats/hevc-sps.js'
 import { hevcCodec } from '../../../src/formats/mp4/codec-config.js'
 import { probeSps } from '../../../src/core/stream-plan.js'
+import { tempDirSync } from '../../helpers/temp-dir.js'
 
 const run = promisify(execFile)
-const dir = mkdtempSync(join(tmpdir(), 'streamd-ts-'))
+const dir = tempDirSync(t, 'streamd-ts-')
 
 async function makeTs(name: string, extra: string[], opts: { bframes?: boolean; hevc?: boolean } = {}): Promise<Buffer> {
   const file = join(dir, name)

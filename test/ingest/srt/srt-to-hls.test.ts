@@ -4,13 +4,13 @@
  * numbering. Real FFmpeg (libsrt caller) against streamd's own listener.
  */
 import t, { type Test } from 'tap'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startOrigin, get, waitFor, waitForSegments } from '../../helpers/origin.js'
 import { ffprobeJson, countFrames } from '../../helpers/ffmpeg.js'
 import { parseStrict } from '../../helpers/playlists.js'
 import { srtUrl, startSrtPublisher } from '../../helpers/srt.js'
+import { tempDirSync } from '../../helpers/temp-dir.js'
 
 async function probeFirstSegment(t: Test, base: string): Promise<void> {
   const p = parseStrict((await get(`${base}/source/index.m3u8`)).text)
@@ -19,7 +19,7 @@ async function probeFirstSegment(t: Test, base: string): Promise<void> {
   const init = await get(`${base}/source/${seg.map.uri}`)
   const media = await get(`${base}/source/${seg.uri}`)
   t.equal(media.status, 200)
-  const file = join(mkdtempSync(join(tmpdir(), 'streamd-srt-')), 'seg.mp4')
+  const file = join(tempDirSync(t, 'streamd-srt-'), 'seg.mp4')
   writeFileSync(file, Buffer.concat([init.body, media.body]))
   const probe = await ffprobeJson(file)
   t.same(probe.streams.map((s: any) => s.codec_name).sort(), ['aac', 'h264'])
