@@ -5,10 +5,10 @@
  * track's own tone. The FLV output of an RTMP-shaped stream is unchanged.
  */
 import t from 'tap'
+import { tempDirSync } from '../helpers/temp-dir.js'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pino from 'pino'
 import { FFMPEG, FFPROBE, countFrames } from '../helpers/ffmpeg.js'
@@ -17,7 +17,7 @@ import { TsToFlv } from '../../src/formats/mpegts/ts-to-flv.js'
 import { FlvNormalizer, type AttachOptions } from '../../src/ingest/flv-normalizer.js'
 
 const run = promisify(execFile)
-const dir = mkdtempSync(join(tmpdir(), 'streamd-wo-'))
+const dir = tempDirSync(t, 'streamd-wo-')
 const FREQS = [300, 1200, 3000]
 
 async function makeTs(name: string, hevc: boolean): Promise<Buffer> {

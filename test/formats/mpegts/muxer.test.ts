@@ -4,10 +4,10 @@
  * continuity counters, PCR), and FFmpeg reading what it writes.
  */
 import t, { type Test } from 'tap'
+import { tempDirSync } from '../../helpers/temp-dir.js'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FFPROBE } from '../../helpers/ffmpeg.js'
 import { crc32Mpeg, buildPat, buildPmt } from '../../../src/formats/mpegts/psi-writer.js'
@@ -97,7 +97,7 @@ t.test("streamd's demuxer and FFmpeg read the program: one HEVC and three AAC tr
   demux.push(ts)
   t.equal(demux.stats.ccErrors, 0)
   t.same(seen, [0x24, 0x0f, 0x0f, 0x0f])
-  const file = join(mkdtempSync(join(tmpdir(), 'streamd-mux-')), 'x.ts')
+  const file = join(tempDirSync(t, 'streamd-mux-'), 'x.ts')
   writeFileSync(file, ts)
   const { stdout } = await run(FFPROBE, ['-v', 'error', '-print_format', 'json', '-show_streams', file])
   const streams = JSON.parse(stdout).streams

@@ -6,9 +6,9 @@
  * beside the audio renditions; ladder on: the same audio beside the rungs.
  */
 import t from 'tap'
+import { tempDirSync } from '../../helpers/temp-dir.js'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startOrigin, get, waitFor } from '../../helpers/origin.js'
 import { FFMPEG } from '../../helpers/ffmpeg.js'
@@ -35,7 +35,7 @@ async function heard(base: string, rendition: string): Promise<number> {
   const { manifest } = parseM3u8((await get(`${base}/${rendition}/index.m3u8`)).text)
   const seg = manifest.segments.filter((s: any) => s.uri)[1]
   const bytes = Buffer.concat([(await get(`${base}/${rendition}/${seg.map.uri}`)).body, (await get(`${base}/${rendition}/${seg.uri}`)).body])
-  const file = join(mkdtempSync(join(tmpdir(), 'streamd-tracks-')), `${rendition}.mp4`)
+  const file = join(tempDirSync(t, 'streamd-tracks-'), `${rendition}.mp4`)
   writeFileSync(file, bytes)
   return toneHz(file)
 }

@@ -4,10 +4,10 @@
  * stream published next to it keeps going.
  */
 import t from 'tap'
+import { tempDirSync } from '../../helpers/temp-dir.js'
 import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SrtServer } from '../../../src/ingest/srt/server.js'
 import { FFMPEG } from '../../helpers/ffmpeg.js'
@@ -17,7 +17,7 @@ import { srtUrl, startSrtPublisher } from '../../helpers/srt.js'
 const run = promisify(execFile)
 
 t.test('a broken HEVC SPS ends that publish with its reason; the other stream is unharmed', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'streamd-badsps-'))
+  const dir = tempDirSync(t, 'streamd-badsps-')
   const good = join(dir, 'good.ts')
   await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-t', '20',
     '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error:keyint=30', '-f', 'mpegts', '-y', good])

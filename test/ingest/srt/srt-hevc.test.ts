@@ -5,8 +5,8 @@
  * the HEVC. ffprobe reads init + segment of every rendition.
  */
 import t, { type Test } from 'tap'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { tempDirSync } from '../../helpers/temp-dir.js'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startOrigin, get, waitFor, waitForSegments } from '../../helpers/origin.js'
 import { ffprobeJson } from '../../helpers/ffmpeg.js'
@@ -24,7 +24,7 @@ export async function probeRendition(t: Test, base: string, rendition: string): 
   const init = await get(`${base}/${rendition}/${seg.map.uri}`)
   const media = await get(`${base}/${rendition}/${seg.uri}`)
   t.equal(media.status, 200, `${rendition} segment served`)
-  const file = join(mkdtempSync(join(tmpdir(), 'streamd-hevc-')), `${rendition}.mp4`)
+  const file = join(tempDirSync(t, 'streamd-hevc-'), `${rendition}.mp4`)
   writeFileSync(file, Buffer.concat([init.body, media.body]))
   return (await ffprobeJson(file, ['-count_frames'])).streams
 }
