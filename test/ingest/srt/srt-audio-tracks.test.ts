@@ -111,6 +111,11 @@ t.test('ladder on: a shared language and a track without one still get unique re
     { lang: 'en', label: ['audio-eng-2'], role: [`${ROLE}#alternate`], reps: ['audio-eng-2'] },
     { lang: null, label: ['audio-und'], role: [`${ROLE}#alternate`], reps: ['audio-und'] },
   ], 'DASH: two English tracks are two AdaptationSets (not bitrate alternatives), told apart by Label')
+  // Audio parts on the 2 s grid are ~0.4 s and INDEPENDENT=YES: valid per rfc8216bis 4.4.4.9 (helpers/part-floor.ts).
+  for (const n of ['audio-eng', 'audio-eng-2', 'audio-und']) {
+    const text = (await get(`${base}/${n}/index.m3u8`)).text
+    t.doesNotThrow(() => parseStrict(text), `${n}: the media playlist passes the strict parser`)
+  }
   const hz = await heard(base, 'audio-und')
   t.ok(Math.abs(hz - 4000) < 200, `the unnamed track plays its own tone: ${hz.toFixed(0)} Hz`)
 })
