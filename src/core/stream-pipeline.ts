@@ -21,6 +21,7 @@ import { RenditionFeed } from './rendition-feed.js'
 import { PipelineSupervisor } from './pipeline-supervisor.js'
 import { SOURCE_RENDITION, metadataVideoKbps, planStream, renditionNames, sourceFromMetadata, type StreamPlan } from './stream-plan.js'
 import { AudioWait } from './audio-wait.js'
+import { FrameRateProbe } from './frame-rate-probe.js'
 
 /** What a pipeline needs from the origin that builds it. */
 export interface PipelineDeps {
@@ -55,6 +56,8 @@ export class StreamPipeline implements MediaSink {
   private stores: RenditionStore[] = []
   private ended = false
   private readonly audioWait = new AudioWait()
+  private readonly frameRate = new FrameRateProbe()
+  private stated: { config: Buffer; video: Partial<SourceVideo> } | undefined
   private lastInputAt = 0
   private bytesWindow: Array<{ at: number; bytes: number }> = []
   private resolveStopped!: () => void
@@ -98,7 +101,30 @@ export class StreamPipeline implements MediaSink {
     this.deps.metrics.ingestBytes.inc({ stream: this.deps.stream.name, protocol: this.deps.protocol }, tag.data.length)
     this.measure(tag)
     this.normalizer.push(tag)
-    if (!this.plan && this.normalizer.canStart && this.audioWait.ready(this.normalizer.audioTracks.map((a) => a.track), tag.arrival)) this.begin()
+    if (this.plan) return
+    this.frameRate.observe(tag)
+    if (this.normalizer.canStart && this.audioWait.ready(this.normalizer.audioTracks.map((a) => a.track), tag.arrival) && this.rateKnown(tag.arrival)) this.begin()
+  }
+
+  /**
+   * True when planning need not wait for the frame rate: no ladder (nothing is
+   * resampled), no video, a rate the source states, or a measurement that is done.
+   */
+  private rateKnown(now: number): boolean {
+    if (!this.deps.config.ladder.enabled || !this.normalizer.videoConfig) return true
+    return this.statedVideo().fps !== undefined || this.frameRate.ready(now)
+  }
+
+  /** Size and rate the source states: onMetaData first, then its SPS (parsed once per configuration). */
+  private statedVideo(): Partial<SourceVideo> {
+    const config = this.normalizer.videoConfig
+    if (!config) return {}
+    if (this.stated?.config !== config) {
+      const meta = sourceFromMetadata(this.normalizer.metadataBody)
+      const probed = meta.width && meta.height && meta.fps ? {} : this.deps.probeSource?.(config) ?? {}
+      this.stated = { config, video: { width: meta.width ?? probed.width, height: meta.height ?? probed.height, fps: meta.fps ?? probed.fps } }
+    }
+    return this.stated.video
   }
 
   /** MediaSink: the source's audio tracks, before their media. */
@@ -143,14 +169,13 @@ export class StreamPipeline implements MediaSink {
   }
 
   private source(): SourceVideo | undefined {
-    const videoConfig = this.normalizer.videoConfig
-    if (!videoConfig) return undefined
-    const meta = sourceFromMetadata(this.normalizer.metadataBody)
-    const probed = meta.width && meta.height && meta.fps ? {} : this.deps.probeSource?.(videoConfig) ?? {}
-    const width = meta.width ?? probed.width
-    const height = meta.height ?? probed.height
+    const { width, height, fps } = this.statedVideo()
     if (!width || !height) return undefined
-    return { width, height, fps: meta.fps ?? probed.fps ?? 30 }
+    if (fps !== undefined) return { width, height, fps }
+    const measured = this.frameRate.fps
+    if (measured === undefined) this.log.warn('frame rate neither stated (metadata, SPS) nor measurable; planning at 30 fps')
+    else this.log.info({ fps: measured }, 'frame rate not stated by the source; measured from its timestamps')
+    return { width, height, fps: measured ?? 30 }
   }
 
   private begin(): void {

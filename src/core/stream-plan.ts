@@ -111,11 +111,10 @@ export function probeSps(videoConfig: Buffer): Partial<SourceVideo> {
   try {
     const h = parseVideoTagHeader(videoConfig)
     if (h.codecId === 12) {
-      // The HEVC frame rate sits in the VUI, which is not read: the caller's default applies.
       const sps = parseHevcDecoderConfig(videoConfig.subarray(h.headerSize)).sps[0]
       if (!sps) return {}
       const info = parseHevcSps(sps)
-      return { width: info.width, height: info.height }
+      return info.frameRate ? { width: info.width, height: info.height, fps: info.frameRate } : { width: info.width, height: info.height }
     }
     const info = sourceVideoInfo(videoConfig)
     return { width: info.width, height: info.height, fps: info.frameRate }

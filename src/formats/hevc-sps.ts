@@ -2,12 +2,13 @@
  * H.265 parameter sets, as far as a source description needs them: the
  * HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 §8.3.3.1) and, from a sequence
  * parameter set (ITU-T H.265 §7.3.2.2.1), the picture size after the conformance
- * window, chroma format and bit depth. The frame rate sits in the VUI behind the
- * short-term reference picture sets and is not read.
+ * window, chroma format and bit depth, and the frame rate of the VUI timing info
+ * (hevc-vui.ts walks the rest of the SPS to reach it).
  */
 import { MediaFormatError } from '../errors.js'
 import { nalToRbsp, RbspReader } from './h264-sps.js'
 import { ByteReader } from './mp4/reader.js'
+import { readHevcSpsTail } from './hevc-vui.js'
 
 /** H.265 Table 7-1 nal_unit_type values of the parameter sets. */
 const VPS_NUT = 32
@@ -89,6 +90,8 @@ export interface HevcSps {
   chromaFormatIdc: number
   /** Luma bit depth. */
   bitDepth: number
+  /** Pictures per second from the VUI timing info (Annex E.2.1), when present and readable. */
+  frameRate?: number
 }
 
 /** A.4.1: a side is at most Sqrt(MaxLumaPs · 8), 16888 at level 6.2 (Table A.8); more is corruption. */
@@ -139,7 +142,17 @@ export function parseHevcSps(nal: Buffer): HevcSps {
     height -= cropY
   }
   const bitDepth = 8 + r.ueMax(8, 'bit_depth_luma_minus8')
-  return { profileSpace, tier, profileIdc, levelIdc, width, height, chromaFormatIdc, bitDepth }
+  const sps: HevcSps = { profileSpace, tier, profileIdc, levelIdc, width, height, chromaFormatIdc, bitDepth }
+  // The rest only leads to the frame rate, which the caller can measure instead: a tail
+  // this reader gets wrong (or an SPS extension it does not know) must not refuse a
+  // stream whose picture is described above.
+  try {
+    const frameRate = readHevcSpsTail(r, maxSubLayersMinus1)
+    if (frameRate !== undefined) sps.frameRate = frameRate
+  } catch (err) {
+    if (!(err instanceof MediaFormatError)) throw err
+  }
+  return sps
 }
 
 /** §7.3.3: the sub-layer presence flags, the 2-bit alignment, then each present sub-layer's profile and level. */

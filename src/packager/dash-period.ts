@@ -8,12 +8,12 @@
  * live edge from the clock alone. Keyframe-cut segments (passthrough) vary with
  * the source's GOP, so they are listed in a SegmentTimeline instead (5.3.9.6).
  */
-import { el, type XmlElement } from '../formats/dash/xml.js'
+import { el, textEl, type XmlElement } from '../formats/dash/xml.js'
 import type { SessionTimeline } from './live-stream.js'
 import type { RenditionStore } from './rendition-store.js'
 import type { InitRecord, SegmentRecord } from './types.js'
 import { startsWithPrft } from '../formats/mp4/prft.js'
-import { BCP47 } from './hls-multivariant.js'
+import { BCP47, audioLabel } from './hls-multivariant.js'
 import { measureFigures } from './stats.js'
 
 /** The ProducerReferenceTime id that ServiceDescription's Latency refers to. */
@@ -162,24 +162,38 @@ function kindOf(init: InitRecord): Kind {
   return v && a ? 'muxed' : v ? 'video' : 'audio'
 }
 
-/** AdaptationSets of a Period: one for video (or muxed) renditions, one per audio language. */
+/**
+ * AdaptationSets of a Period: one for the video (or muxed) renditions, which are
+ * bitrate alternatives of one picture, and one per audio rendition. ISO/IEC 23009-1
+ * 5.3.3.1: Representations of one set are "perceptually equivalent" alternatives a
+ * client may switch between — two audio tracks are not, even in one language (a
+ * commentary and the stadium sound). Each audio set gets a Label (5.3.10, the name
+ * HLS gives it too) when there are several, and a Role of the DASH role scheme
+ * (5.8.5.5): `main` for the first, the default that HLS marks DEFAULT=YES, and
+ * `alternate` for the others, so a player starts on the same track either way.
+ */
 export function adaptationSets(renditions: SessionRendition[], tl: SessionTimeline, span: PeriodSpan, ctx: PeriodContext, win?: StaticWindow): XmlElement[] {
   const groups = new Map<string, SessionRendition[]>()
   for (const r of renditions) {
     const kind = kindOf(r.init)
-    const key = kind === 'audio' ? `audio:${r.init.tracks.find((t) => t.kind === 'audio')?.language ?? 'und'}` : kind
+    const key = kind === 'audio' ? `audio:${r.store.name}` : kind
     groups.set(key, [...(groups.get(key) ?? []), r])
   }
   const sets: XmlElement[] = []
-  // Video first, then audio languages in a stable order; ids unique within the Period.
-  const keys = [...groups.keys()].sort((x, y) => (x.startsWith('audio') ? 1 : 0) - (y.startsWith('audio') ? 1 : 0) || x.localeCompare(y))
+  // Video first, then audio renditions in the plan's order (its first is the default); ids unique within the Period.
+  const keys = [...groups.keys()].sort((x, y) => (x.startsWith('audio:') ? 1 : 0) - (y.startsWith('audio:') ? 1 : 0) || (x.startsWith('audio:') ? 0 : x.localeCompare(y)))
+  const audioCount = keys.filter((k) => k.startsWith('audio:')).length
+  const labels = new Set<string>()
+  let audioSets = 0
   for (const key of keys) {
     const members = groups.get(key)!
     const reps = members.map((r) => representation(r, tl, span, ctx, win)).filter((x): x is XmlElement => x !== undefined)
     if (reps.length === 0) continue
     const audio = key.startsWith('audio:')
-    const lang = audio ? key.slice(6) : undefined
+    const lang = audio ? members[0]!.init.tracks.find((t) => t.kind === 'audio')?.language ?? 'und' : undefined
     const videos = members.flatMap((r) => r.init.tracks.filter((t) => t.kind === 'video'))
+    const label = audio && audioCount > 1 ? audioLabel(lang!, members[0]!.store.name, labels) : undefined
+    const role = audio ? (audioSets++ === 0 ? 'main' : 'alternate') : undefined
     sets.push(el('AdaptationSet', {
       id: sets.length,
       contentType: key === 'muxed' ? undefined : audio ? 'audio' : 'video',
@@ -191,9 +205,10 @@ export function adaptationSets(renditions: SessionRendition[], tl: SessionTimeli
       maxWidth: videos.length ? Math.max(...videos.map((t) => t.width ?? 0)) || undefined : undefined,
       maxHeight: videos.length ? Math.max(...videos.map((t) => t.height ?? 0)) || undefined : undefined,
     }, [
-      // Schema order (5.3.7): ProducerReferenceTime (RepresentationBase) before Role.
+      // Schema order (RepresentationBaseType, then AdaptationSetType): Label, ProducerReferenceTime, Role.
+      label !== undefined && textEl('Label', {}, label),
       producerReferenceTime(tl, ctx, members),
-      audio && el('Role', { schemeIdUri: 'urn:mpeg:dash:role:2011', value: 'main' }),
+      role && el('Role', { schemeIdUri: 'urn:mpeg:dash:role:2011', value: role }),
       ...reps,
     ]))
   }

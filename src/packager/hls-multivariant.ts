@@ -36,11 +36,21 @@ function produced(store: RenditionStore): Produced | undefined {
 /** ISO 639-2 (mdhd) to BCP 47 for the common two-letter cases (HLS LANGUAGE, DASH @lang). */
 export const BCP47: Record<string, string> = { eng: 'en', hin: 'hi', tam: 'ta', tel: 'te', ben: 'bn', mar: 'mr', urd: 'ur', spa: 'es', fra: 'fr', deu: 'de', ara: 'ar', por: 'pt', jpn: 'ja', zho: 'zh', rus: 'ru' }
 
+/**
+ * The name players show for an audio rendition: its language (ISO 639-2), or its rendition
+ * name when the language is unknown or an earlier rendition in `used` already took it.
+ * HLS NAME and DASH Label use the same one, so both manifests say the same.
+ */
+export function audioLabel(language: string, rendition: string, used: Set<string>): string {
+  const label = language !== 'und' && !used.has(language) ? language : rendition
+  used.add(label)
+  return label
+}
+
 function audioMedia(p: Produced, isDefault: boolean, names: Set<string>): string {
   const lang = p.audio!.language
   // 4.4.6.1: NAME is unique within its group; a second track of a language goes by its rendition name.
-  const name = lang !== 'und' && !names.has(lang) ? lang : p.store.name
-  names.add(name)
+  const name = audioLabel(lang, p.store.name, names)
   return tag('EXT-X-MEDIA', attributes({
     TYPE: enumValue('AUDIO'),
     'GROUP-ID': AUDIO_GROUP,

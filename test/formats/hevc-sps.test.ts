@@ -7,7 +7,7 @@ import { parseHevcDecoderConfig, parseHevcSps } from '../../src/formats/hevc-sps
 import { MediaFormatError } from '../../src/errors.js'
 import { FFMPEG } from '../helpers/ffmpeg.js'
 import { hasEncoder, tempDir } from '../helpers/mp4-fixtures.js'
-import { buildHevcSps, ffprobe, hex, hvcC, limiter, type HevcSpsFields } from '../helpers/sps-builder.js'
+import { buildHevcSps, ffprobe, hex, hvcC, limiter, ratio, type HevcSpsFields, type HevcSpsTail, type HevcStRps } from '../helpers/sps-builder.js'
 
 const run = promisify(execFile)
 
@@ -41,6 +41,45 @@ t.test('HEVC SPS: hand-built table and malformed input', async (t) => {
   for (const [name, nal] of bad) t.throws(() => parseHevcSps(nal), MediaFormatError, name)
 })
 
+t.test('HEVC SPS: the frame rate of the VUI timing info (E.2.1), behind every field that can precede it', async (t) => {
+  const size = { width: 640, height: 368, window: [0, 0, 0, 4] as [number, number, number, number] }
+  // Explicit sets, then a predicted one whose entry of delta 0 (−1 + 1) is left out, then
+  // one predicted from that: reading it needs the predicted set's size right (3 entries + 1).
+  const rps: HevcStRps[] = [
+    { s0: [-1, -3], s1: [2] },
+    { s0: [-2], s1: [] },
+    { s0: [-1, -3], s1: [2] },
+    { deltaRps: 1, flags: [{ used: false, useDelta: false }, { used: true }, { used: false, useDelta: true }, { used: true }] },
+    { deltaRps: -2, flags: [{ used: true }, { used: false, useDelta: false }, { used: true }, { used: true }] },
+  ]
+  const full: HevcSpsTail = { orderingAll: true, scalingLists: 'coded', pcm: true, stRps: rps, longTerm: [3, 200],
+    vui: { extendedSar: [4, 3], signal: true, chromaLoc: true, displayWindow: true, timing: [1001, 60000] } }
+  const cases: Array<[string, HevcSpsFields, number | undefined]> = [
+    ['x265 style: (1, 25)', { ...size, tail: { vui: { timing: [1, 25] } } }, 25],
+    ['every optional field before the timing, 59.94', { ...size, subLayers: [{ profile: true, level: false }, { profile: false, level: false }], tail: full }, 60000 / 1001],
+    ['default scaling lists (no data), one sub-layer entry, 50', { ...size, subLayers: [{ profile: false, level: true }], tail: { scalingLists: 'default', vui: { timing: [2, 100] } } }, 50],
+    ['no VUI', { ...size, tail: {} }, undefined],
+    ['VUI without timing', { ...size, tail: { vui: { signal: true } } }, undefined],
+    ['num_units_in_tick 0', { ...size, tail: { vui: { timing: [0, 25] } } }, undefined],
+    ['time_scale 0', { ...size, tail: { vui: { timing: [1, 0] } } }, undefined],
+  ]
+  for (const [name, f, fps] of cases) {
+    const sps = parseHevcSps(buildHevcSps(f))
+    t.equal(sps.frameRate, fps, name)
+    t.same([sps.width, sps.height], [640, 360], `${name}: the picture is read as before`)
+  }
+  // A tail that cannot be read costs the frame rate, never the stream.
+  const good = buildHevcSps({ ...size, tail: full })
+  const cut = Buffer.concat([good.subarray(0, good.length - 12), hex('80')])
+  const { frameRate, ...picture } = parseHevcSps(good)
+  t.equal(frameRate, 60000 / 1001)
+  const truncated = parseHevcSps(cut)
+  t.notOk('frameRate' in truncated, 'truncated VUI: no frame rate')
+  t.same(truncated, picture, 'truncated VUI: the picture is kept')
+  const tooMany = buildHevcSps({ ...size, tail: { stRps: Array.from({ length: 65 }, () => ({ s0: [-1], s1: [] })), vui: { timing: [1, 25] } } })
+  t.equal(parseHevcSps(tooMany).frameRate, undefined, '65 short-term RPS (over the limit of 64)')
+})
+
 t.test('parseHevcDecoderConfig', async (t) => {
   const vps = hex('40 01 0c 01 ff ff')
   const sps = buildHevcSps({ width: 640, height: 368, window: [0, 0, 0, 4] })
@@ -70,16 +109,17 @@ t.test('HEVC SPS of real libx265 streams agree with ffprobe', async (t) => {
     return
   }
   const dir = await tempDir(t)
-  const cases: Array<{ name: string; size: [number, number]; pix: string; params?: string; profile: string; subLayers: boolean }> = [
-    { name: '640x360 Main (coded 368)', size: [640, 360], pix: 'yuv420p', profile: 'Main', subLayers: false },
-    { name: '426x240 Main 10', size: [426, 240], pix: 'yuv420p10le', profile: 'Main 10', subLayers: false },
-    { name: '1920x1080 Main with temporal sub-layers', size: [1920, 1080], pix: 'yuv420p', params: 'temporal-layers=1', profile: 'Main', subLayers: true },
-    { name: '322x241 4:2:2 10-bit (RExt)', size: [322, 241], pix: 'yuv422p10le', profile: 'Rext', subLayers: false },
+  const cases: Array<{ name: string; size: [number, number]; pix: string; params?: string; profile: string; subLayers: boolean; rate: string; fps?: number }> = [
+    { name: '640x360 Main (coded 368), 25 fps', size: [640, 360], pix: 'yuv420p', profile: 'Main', subLayers: false, rate: '25', fps: 25 },
+    { name: '426x240 Main 10, 50 fps', size: [426, 240], pix: 'yuv420p10le', profile: 'Main 10', subLayers: false, rate: '50', fps: 50 },
+    { name: '1920x1080 Main with temporal sub-layers, 29.97 fps', size: [1920, 1080], pix: 'yuv420p', params: 'temporal-layers=1', profile: 'Main', subLayers: true, rate: '30000/1001', fps: 30000 / 1001 },
+    { name: '322x241 4:2:2 10-bit (RExt), 24 fps, default scaling lists', size: [322, 241], pix: 'yuv422p10le', params: 'scaling-list=default', profile: 'Rext', subLayers: false, rate: '24', fps: 24 },
+    { name: '320x240 without VUI timing info', size: [320, 240], pix: 'yuv420p', params: 'vui-timing-info=0', profile: 'Main', subLayers: false, rate: '25' },
   ]
   const limit = limiter(2)
   const jobs = cases.map((c, i) => limit(async () => {
     const path = join(dir, `${i}.mp4`)
-    await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25',
+    await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=${c.rate}`,
       '-vf', `scale=${c.size.join(':')},format=${c.pix}`, '-frames:v', '1', '-c:v', 'libx265', '-preset', 'ultrafast',
       '-x265-params', `log-level=error${c.params ? `:${c.params}` : ''}`, path])
     return { file: await readFile(path), probe: await ffprobe(path) }
@@ -100,6 +140,8 @@ t.test('HEVC SPS of real libx265 streams agree with ffprobe', async (t) => {
       t.same([sps.width, sps.height], [probe.width, probe.height], 'ffprobe agrees on the size')
       t.equal(probe.profile, c.profile)
       t.equal(sps.levelIdc, probe.level, 'ffprobe agrees on the level')
+      t.equal(sps.frameRate, c.fps, `VUI frame rate ${sps.frameRate}`)
+      if (c.fps) t.equal(ratio(probe.r_frame_rate), c.fps, 'ffprobe agrees on the rate')
       t.same([sps.profileIdc, sps.levelIdc, sps.chromaFormatIdc, sps.bitDepth],
         [config.profileIdc, config.levelIdc, config.chromaFormatIdc, config.bitDepthLuma], 'record and SPS agree')
     })

@@ -158,6 +158,24 @@ export interface HevcSpsFields {
   separatePlanes?: boolean
   window?: [number, number, number, number]
   bitDepth?: number
+  /** The rest of the SPS, through the VUI; without it the unit ends after log2_max_pic_order_cnt_lsb_minus4. */
+  tail?: HevcSpsTail
+}
+
+/** A short-term RPS to write: explicit deltas (S0 negative, S1 positive), or predicted from the previous set. */
+export type HevcStRps = { s0: number[]; s1: number[] } | { deltaRps: number; flags: Array<{ used: boolean; useDelta?: boolean }> }
+
+/** The SPS fields after the bit depths (H.265 §7.3.2.2.1) and the VUI (E.2.1). */
+export interface HevcSpsTail {
+  /** sps_sub_layer_ordering_info_present_flag: one entry per sub-layer instead of the last only. */
+  orderingAll?: boolean
+  /** scaling_list_enabled_flag with no data, or scaling_list_data(): per matrix a predicted delta or coded coefficients. */
+  scalingLists?: 'default' | 'coded'
+  pcm?: boolean
+  stRps?: HevcStRps[]
+  /** lt_ref_pic_poc_lsb_sps values (8 bits each: log2_max_pic_order_cnt_lsb is 8). */
+  longTerm?: number[]
+  vui?: { extendedSar?: [number, number]; signal?: boolean; chromaLoc?: boolean; displayWindow?: boolean; timing?: [number, number] }
 }
 
 /** An HEVC SPS NAL unit up to the bit depths, written from H.265 §7.3.2.2.1 and §7.3.3. */
@@ -177,7 +195,64 @@ export function buildHevcSps(f: HevcSpsFields): Buffer {
   w.ue(f.width).ue(f.height).flag(f.window !== undefined)
   for (const o of f.window ?? []) w.ue(o)
   w.ue((f.bitDepth ?? 8) - 8).ue((f.bitDepth ?? 8) - 8).ue(4) // bit depths, log2_max_pic_order_cnt_lsb_minus4
+  if (f.tail) writeHevcTail(w, f.tail, subLayers.length)
   return Buffer.concat([hex('42 01'), escape(w.rbsp())])
+}
+
+function writeHevcTail(w: BitWriter, t: HevcSpsTail, maxSubLayersMinus1: number): void {
+  w.flag(t.orderingAll ?? false)
+  for (let i = t.orderingAll ? 0 : maxSubLayersMinus1; i <= maxSubLayersMinus1; i++) w.ue(4).ue(2).ue(5 + i)
+  w.ue(0).ue(3).ue(0).ue(3).ue(2).ue(1) // block sizes and transform depths
+  w.flag(t.scalingLists !== undefined)
+  if (t.scalingLists) {
+    w.flag(t.scalingLists === 'coded')
+    if (t.scalingLists === 'coded') {
+      for (let sizeId = 0; sizeId < 4; sizeId++) {
+        for (let m = 0; m < 6; m += sizeId === 3 ? 3 : 1) {
+          // Alternate: odd matrices predicted from the one before, even ones coded with busy deltas.
+          if (m % 2 === 1) { w.flag(0).ue(1); continue }
+          w.flag(1)
+          if (sizeId > 1) w.se(-3)
+          for (let i = 0; i < Math.min(64, 1 << (4 + (sizeId << 1))); i++) w.se(((i * 5) % 11) - 5)
+        }
+      }
+    }
+  }
+  w.flag(1).flag(1) // amp, sample adaptive offset
+  w.flag(t.pcm ?? false)
+  if (t.pcm) w.u(4, 7).u(4, 7).ue(0).ue(2).flag(1)
+  const sets = t.stRps ?? []
+  w.ue(sets.length)
+  for (const [i, set] of sets.entries()) {
+    if (i > 0) w.flag('deltaRps' in set)
+    if ('deltaRps' in set) {
+      w.flag(set.deltaRps < 0).ue(Math.abs(set.deltaRps) - 1)
+      for (const f of set.flags) { w.flag(f.used); if (!f.used) w.flag(f.useDelta ?? false) }
+      continue
+    }
+    w.ue(set.s0.length).ue(set.s1.length)
+    set.s0.forEach((d, k) => w.ue((set.s0[k - 1] ?? 0) - d - 1).flag(1))
+    set.s1.forEach((d, k) => w.ue(d - (set.s1[k - 1] ?? 0) - 1).flag(0))
+  }
+  w.flag(t.longTerm !== undefined)
+  if (t.longTerm) { w.ue(t.longTerm.length); for (const lsb of t.longTerm) w.u(8, lsb).flag(1) }
+  w.flag(1).flag(1) // temporal MVP, strong intra smoothing
+  const v = t.vui
+  w.flag(v !== undefined)
+  if (!v) return
+  w.flag(v.extendedSar !== undefined)
+  if (v.extendedSar) w.u(8, 255).u(16, v.extendedSar[0]).u(16, v.extendedSar[1])
+  w.flag(1).flag(0) // overscan info: not appropriate
+  w.flag(v.signal ?? false)
+  if (v.signal) w.u(3, 5).flag(0).flag(1).u(8, 1).u(8, 1).u(8, 1)
+  w.flag(v.chromaLoc ?? false)
+  if (v.chromaLoc) w.ue(2).ue(3)
+  w.flag(0).flag(0).flag(0) // neutral chroma, field_seq, frame_field_info
+  w.flag(v.displayWindow ?? false)
+  if (v.displayWindow) w.ue(1).ue(2).ue(3).ue(4)
+  w.flag(v.timing !== undefined)
+  if (v.timing) w.u(32, v.timing[0]).u(32, v.timing[1]).flag(0).flag(0) // no POC proportionality, no HRD
+  w.flag(0) // bitstream_restriction_flag
 }
 
 /** An hvcC record (14496-15 §8.3.3.1.2) with the given NAL unit arrays. */

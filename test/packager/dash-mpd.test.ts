@@ -8,6 +8,7 @@
 import t from 'tap'
 import { parse as parseMpdPlayer } from 'mpd-parser'
 import { renderMpd } from '../../src/packager/dash-mpd.js'
+import { renderMultivariant } from '../../src/packager/hls-multivariant.js'
 import { LiveStream } from '../../src/packager/live-stream.js'
 import { RenditionStore } from '../../src/packager/rendition-store.js'
 import { Segmenter } from '../../src/packager/segmenter.js'
@@ -101,10 +102,38 @@ t.test('two audio languages: one AdaptationSet each, with its lang', async (t) =
   t.same(audio.map((s) => kids(s, 'Representation').map((r) => r.getAttribute('id'))), [['audio-eng'], ['audio-fra']], 'each language its own Representation')
   for (const s of audio) {
     t.equal(s.getAttribute('mimeType'), 'audio/mp4')
-    t.equal(kid(s, 'Role').getAttribute('value'), 'main')
     t.equal(kid(kid(s, 'Representation'), 'AudioChannelConfiguration').getAttribute('value'), '2')
   }
+  t.same(audio.map((s) => kids(s, 'Role').map((r) => `${r.getAttribute('schemeIdUri')} ${r.getAttribute('value')}`)),
+    [['urn:mpeg:dash:role:2011 main'], ['urn:mpeg:dash:role:2011 alternate']], 'the first track is main, the other alternate')
+  t.same(audio.map((s) => kids(s, 'Label').map((l) => l.textContent)), [['eng'], ['fra']], 'a Label each')
   t.notOk(sets[0]!.hasAttribute('lang'), 'video carries no lang')
+  t.same(kids(sets[0]!, 'Role'), [], 'video has no Role')
+})
+
+t.test('two tracks of one language and one without: three AdaptationSets, never bitrate alternatives', async (t) => {
+  const feeds = [new Feed('video', initOf(videoTrack(360), 'v1')), new Feed('audio-eng', initOf(audioTrack('eng'), 'ae')),
+    new Feed('audio-eng-2', initOf(audioTrack('eng'), 'ae2')), new Feed('audio-und', initOf(audioTrack('und'), 'au'))]
+  for (const f of feeds) f.until(5)
+  const { root, text } = mpdOf(liveStream(feeds))
+  const audio = kids(kid(root, 'Period'), 'AdaptationSet').filter((s) => s.getAttribute('contentType') === 'audio')
+  t.same(audio.map((s) => kids(s, 'Representation').map((r) => r.getAttribute('id'))), [['audio-eng'], ['audio-eng-2'], ['audio-und']],
+    'ISO/IEC 23009-1 5.3.3.1: one set per track, each with its own Representation')
+  t.same(audio.map((s) => (s.hasAttribute('lang') ? s.getAttribute('lang') : null)), ['en', 'en', null], 'lang from each track; none when undetermined')
+  t.same(audio.map((s) => kids(s, 'Label').map((l) => l.textContent)), [['eng'], ['audio-eng-2'], ['audio-und']],
+    'Labels tell them apart, the same names as the HLS EXT-X-MEDIA NAME')
+  t.same(audio.map((s) => kids(s, 'Role').map((r) => r.getAttribute('value'))), [['main'], ['alternate'], ['alternate']], 'one main')
+  t.match(text, /<Label>eng<\/Label>\s*<ProducerReferenceTime[^]*?<Role /, 'schema order: Label, ProducerReferenceTime, Role')
+  const mv = renderMultivariant(liveStream(feeds))!
+  t.same([...mv.matchAll(/NAME="([^"]+)"/g)].map((m) => m[1]), ['eng', 'audio-eng-2', 'audio-und'], 'HLS names them alike')
+})
+
+t.test('one audio rendition: Role main, no Label needed', async (t) => {
+  const feeds = [new Feed('video', initOf(videoTrack(360), 'v1')), new Feed('audio', initOf(audioTrack('eng'), 'a1'))]
+  for (const f of feeds) f.until(5)
+  const audio = kids(kid(mpdOf(liveStream(feeds)).root, 'Period'), 'AdaptationSet')[1]!
+  t.equal(kid(audio, 'Role').getAttribute('value'), 'main')
+  t.same(kids(audio, 'Label'), [])
 })
 
 t.test('a worker restart with a new init starts a new Period at its first segment', async (t) => {

@@ -12,11 +12,18 @@ export interface XmlElement {
   name: string
   attrs: Record<string, XmlValue>
   children: XmlElement[]
+  /** Character content (an element with text has no child elements here). */
+  text?: string
 }
 
 /** Build an element; falsy children (conditional parts) are dropped. */
 export function el(name: string, attrs: Record<string, XmlValue> = {}, children: Array<XmlElement | undefined | false> = []): XmlElement {
   return { name, attrs, children: children.filter((c): c is XmlElement => Boolean(c)) }
+}
+
+/** An element whose content is text, such as `<Label>eng</Label>`. */
+export function textEl(name: string, attrs: Record<string, XmlValue>, text: string): XmlElement {
+  return { name, attrs, children: [], text }
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' }
@@ -43,6 +50,10 @@ export function serialize(root: XmlElement): string {
     if (!/^[A-Za-z_][A-Za-z0-9_.:-]*$/.test(e.name)) throw new RangeError(`bad element name ${e.name}`)
     const pad = '  '.repeat(depth)
     const attrs = Object.entries(e.attrs).filter(([, v]) => v !== undefined).map(([k, v]) => ` ${k}="${attrText(v!)}"`).join('')
+    if (e.text !== undefined) {
+      out.push(`${pad}<${e.name}${attrs}>${escapeAttr(e.text)}</${e.name}>`)
+      return
+    }
     if (e.children.length === 0) {
       out.push(`${pad}<${e.name}${attrs}/>`)
       return

@@ -120,7 +120,7 @@ t.test('HEVC becomes CodecID 12 tags after an hvcC built from VPS/SPS/PPS', asyn
   t.same([...video[0]!.data.subarray(0, 2)], [0x1c, 0], 'key frame, CodecID 12, sequence header')
   const cfg = parseHevcDecoderConfig(video[0]!.data.subarray(5))
   t.same([cfg.vps.length, cfg.sps.length, cfg.pps.length, cfg.lengthSize, cfg.profileIdc], [1, 1, 1, 4, 1])
-  t.same(probeSps(video[0]!.data), { width: 320, height: 240 }, 'the plan reads the picture size from it')
+  t.same(probeSps(video[0]!.data), { width: 320, height: 240, fps: 30 }, 'the plan reads the picture size and the VUI frame rate from it')
   const frames = video.slice(1).map((x) => parseVideoTagHeader(x.data))
   t.equal(frames.length, 40)
   t.equal(frames.filter((h) => h.keyframe).length, 2, 'IRAP pictures are key frames (keyint 30)')

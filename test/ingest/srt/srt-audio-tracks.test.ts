@@ -1,7 +1,7 @@
 /**
  * Issue 4 / issue 5: one video and several AAC tracks over SRT become one audio
  * rendition per track — EXT-X-MEDIA with LANGUAGE and NAME, one DASH
- * AdaptationSet per language — and each rendition plays its own track (told
+ * AdaptationSet per track with a Label and a Role — and each rendition plays its own track (told
  * apart by the frequency of its test tone). Ladder off: the video is copied
  * beside the audio renditions; ladder on: the same audio beside the rungs.
  */
@@ -15,6 +15,20 @@ import { FFMPEG } from '../../helpers/ffmpeg.js'
 import { parseM3u8, parseStrict } from '../../helpers/playlists.js'
 import { srtUrl } from '../../helpers/srt.js'
 import { toneHz } from '../../helpers/tone.js'
+import { kid, kids, parseXml } from '../../helpers/dash.js'
+
+/** Per audio AdaptationSet of the stream's MPD: lang, Label, Role and its Representations. */
+async function audioSets(base: string): Promise<Array<{ lang: string | null; label: string[]; role: string[]; reps: string[] }>> {
+  const period = kid(parseXml((await get(`${base}/manifest.mpd`)).text), 'Period')
+  return kids(period, 'AdaptationSet').filter((s) => s.getAttribute('contentType') === 'audio').map((s) => ({
+    lang: s.hasAttribute('lang') ? s.getAttribute('lang') : null,
+    label: kids(s, 'Label').map((l) => l.textContent ?? ''),
+    role: kids(s, 'Role').map((r) => `${r.getAttribute('schemeIdUri')}#${r.getAttribute('value')}`),
+    reps: kids(s, 'Representation').map((r) => r.getAttribute('id') ?? ''),
+  }))
+}
+
+const ROLE = 'urn:mpeg:dash:role:2011'
 
 /** FFmpeg publishing 320x240 H.264 and one AAC track per entry (its tone and language) over SRT. */
 function publish(url: string, tracks: Array<{ hz: number; language?: string }>): { stop: () => Promise<void> } {
@@ -69,9 +83,11 @@ t.test('ladder off: three languages, three audio renditions beside the copied vi
     const hz = await heard(base, ['audio-eng', 'audio-hin', 'audio-tam'][i]!)
     t.ok(Math.abs(hz - x.hz) < x.hz * 0.05, `${x.language}: heard ${hz.toFixed(0)} Hz, sent ${x.hz} Hz`)
   }
-  const mpd = (await get(`${base}/manifest.mpd`)).text
-  const sets = [...mpd.matchAll(/<AdaptationSet[^>]*contentType="audio"[^>]*>/g)].map((m) => /lang="([^"]+)"/.exec(m[0])?.[1])
-  t.same(sets.sort(), ['en', 'hi', 'ta'], 'one audio AdaptationSet per language')
+  t.same(await audioSets(base), [
+    { lang: 'en', label: ['eng'], role: [`${ROLE}#main`], reps: ['audio-eng'] },
+    { lang: 'hi', label: ['hin'], role: [`${ROLE}#alternate`], reps: ['audio-hin'] },
+    { lang: 'ta', label: ['tam'], role: [`${ROLE}#alternate`], reps: ['audio-tam'] },
+  ], 'one audio AdaptationSet per track: lang, Label, main then alternate')
 })
 
 t.test('ladder on: a shared language and a track without one still get unique renditions', async (t) => {
@@ -90,6 +106,16 @@ t.test('ladder on: a shared language and a track without one still get unique re
   const media = p.variants[0].audio.map((m: any) => [m.name, m.language ?? null])
   t.same(media, [['eng', 'en'], ['audio-eng-2', 'en'], ['audio-und', null]], 'NAME unique within the group; no LANGUAGE for the unnamed track')
   t.ok(p.variants.every((v: any) => v.audio.length === 3), 'every video variant shares the group')
+  t.same(await audioSets(base), [
+    { lang: 'en', label: ['eng'], role: [`${ROLE}#main`], reps: ['audio-eng'] },
+    { lang: 'en', label: ['audio-eng-2'], role: [`${ROLE}#alternate`], reps: ['audio-eng-2'] },
+    { lang: null, label: ['audio-und'], role: [`${ROLE}#alternate`], reps: ['audio-und'] },
+  ], 'DASH: two English tracks are two AdaptationSets (not bitrate alternatives), told apart by Label')
+  // Audio parts on the 2 s grid are ~0.4 s and INDEPENDENT=YES: valid per rfc8216bis 4.4.4.9 (helpers/part-floor.ts).
+  for (const n of ['audio-eng', 'audio-eng-2', 'audio-und']) {
+    const text = (await get(`${base}/${n}/index.m3u8`)).text
+    t.doesNotThrow(() => parseStrict(text), `${n}: the media playlist passes the strict parser`)
+  }
   const hz = await heard(base, 'audio-und')
   t.ok(Math.abs(hz - 4000) < 200, `the unnamed track plays its own tone: ${hz.toFixed(0)} Hz`)
 })
