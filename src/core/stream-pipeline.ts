@@ -18,6 +18,7 @@ import type { SourceVideo } from '../transcode/ladder.js'
 import type { LiveStream } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import { RenditionFeed } from './rendition-feed.js'
+import { PublishGate } from '../packager/publish-gate.js'
 import { PipelineSupervisor } from './pipeline-supervisor.js'
 import { AUDIO_RENDITION, metadataVideoKbps, planStream, renditionNames, sourceFromMetadata, type StreamPlan } from './stream-plan.js'
 
@@ -52,6 +53,7 @@ export class StreamPipeline implements MediaSink {
   private running: Running[] = []
   private supervisor: PipelineSupervisor | undefined
   private stores: RenditionStore[] = []
+  private gate: PublishGate | undefined
   private ended = false
   private lastInputAt = 0
   private bytesWindow: Array<{ at: number; bytes: number }> = []
@@ -108,6 +110,7 @@ export class StreamPipeline implements MediaSink {
     this.supervisor?.stop()
     void Promise.all(this.running.map((r) => r.stop())).then(() => {
       // Worker outputs are closed by now, so every feed has flushed its last segment.
+      this.gate?.drain()
       for (const s of this.stores) s.end()
       this.deps.onStopped()
       this.resolveStopped()
@@ -170,8 +173,20 @@ export class StreamPipeline implements MediaSink {
       if (w !== undefined) timeline.wallAtZero ??= w
       return w ?? Date.now()
     }
+    const stream = this.deps.stream.name
+    const gate = this.gate = new PublishGate({
+      partTarget: config.hls.partTarget,
+      maxLagParts: config.hls.renditionLagParts,
+      onPart: (_rendition, held) => this.deps.metrics.publishHeld.observe(held),
+      onLagging: (rendition, lagging, behind) => {
+        if (lagging) this.deps.metrics.renditionsLagging.inc({ stream, rendition })
+        this.log[lagging ? 'warn' : 'info']({ rendition, behindSeconds: Math.round(behind * 1000) / 1000 },
+          lagging ? 'rendition too far behind the others; publishing the rest without waiting for it' : 'rendition caught up; published together again')
+      },
+    })
     for (const store of this.stores) {
       feeds.set(store.name, new RenditionFeed({
+        lane: gate.lane(store),
         store,
         segmentTarget: config.hls.segmentTarget,
         grid: plan.mode === 'ladder' ? { msnBase } : undefined,
@@ -192,7 +207,6 @@ export class StreamPipeline implements MediaSink {
       return { stop: () => w.stop(), pids: () => ({ [rendition]: w.pid }) }
     }
     let shed = async (_rendition: string): Promise<boolean> => false
-    const stream = this.deps.stream.name
     this.supervisor = new PipelineSupervisor({
       feeds,
       encoded: plan.mode === 'ladder' ? plan.encoded.map((r) => r.name) : [],

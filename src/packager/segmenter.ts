@@ -4,34 +4,15 @@
  * integer ticks, so part and segment durations obey the declared targets
  * whatever the source's frame rate, and each part leaves as one CMAF chunk.
  */
-import type { Logger } from 'pino'
 import type { Sample, TrackInfo } from '../media/types.js'
 import { buildFragment } from '../formats/mp4/write-fragment.js'
 import { buildPrft } from '../formats/mp4/prft.js'
 import type { RenditionStore } from './rendition-store.js'
-import type { InitRecord, PartRecord, SegmentRecord } from './types.js'
+import type { InitRecord } from './types.js'
+import { applyNow, type Publish, type SegmenterOptions } from './segmenter-options.js'
 import { framesBefore, nextPartFrames } from './part-plan.js'
 
-/**
- * A shared segment grid: segment k covers media time [k·S, (k+1)·S) and is numbered
- * msnBase + k in every rendition fed from one timeline, so renditions align by
- * construction and a rendition that misses slots lists them as gaps.
- */
-export interface SegmentGrid {
-  msnBase: number
-}
-
-/** Boundary policy and clock of one rendition. */
-export interface SegmenterOptions {
-  segmentTarget: number
-  /** Cut segments on the shared grid (transcoded ladders) instead of on source key frames. */
-  grid?: SegmentGrid
-  /** Maps a media time (seconds, presentation) of this epoch to wall-clock ms. */
-  wallClockAt: (mediaSeconds: number) => number
-  logger: Logger
-  onPart?: (part: PartRecord) => void
-  onSegment?: (seg: SegmentRecord) => void
-}
+export type { Publish, SegmentGrid, SegmenterOptions } from './segmenter-options.js'
 
 /** Non-lead samples held while no segment is open (audio before the first key frame). */
 const MAX_PENDING_BEFORE_START = 500
@@ -46,6 +27,7 @@ export class Segmenter {
   private readonly jitterTicks: number
   private readonly maxSegmentTicks: number
   private readonly segmentTargetTicks: number
+  private readonly publish: Publish
   private pending = new Map<number, Sample[]>()
   private partTicks = 0
   private segTicks = -1 // -1: no segment open
@@ -80,7 +62,8 @@ export class Segmenter {
     // so a segment must stay under TARGETDURATION + 0.5 s (a 2.002 s GOP at 29.97 fps fits).
     this.maxSegmentTicks = Math.floor((store.timing.targetDuration + 0.5) * ts) - 1
     this.segmentTargetTicks = Math.round(opts.segmentTarget * ts)
-    store.beginEpoch(init)
+    this.publish = opts.publish ?? applyNow
+    this.publish(-Infinity, false, () => store.beginEpoch(init))
   }
 
   /** Feed samples in decode order (as they leave the worker). */
@@ -227,17 +210,20 @@ export class Segmenter {
   private startSegment(s: Sample): void {
     const ts = this.lead.timescale
     const pts = (s.dts + s.cts) / ts
+    const start = s.dts / ts
     const grid = this.opts.grid
+    const wallClockAt = this.opts.wallClockAt
     if (grid) {
       this.segIndex = this.gridIndex(s.dts + s.cts)
       const slot = this.opts.segmentTarget
-      this.store.startSegment(s.dts / ts, this.opts.wallClockAt(pts), s.sync, grid.msnBase + this.segIndex, {
+      const msn = grid.msnBase + this.segIndex
+      this.publish(-Infinity, false, () => this.store.startSegment(start, wallClockAt(pts), s.sync, msn, {
         duration: slot,
-        startTimeOf: (msn) => (msn - grid.msnBase) * slot,
-        pdtOf: (msn) => this.opts.wallClockAt((msn - grid.msnBase) * slot),
-      })
+        startTimeOf: (n) => (n - grid.msnBase) * slot,
+        pdtOf: (n) => wallClockAt((n - grid.msnBase) * slot),
+      }))
     } else {
-      this.store.startSegment(s.dts / ts, this.opts.wallClockAt(pts), s.sync)
+      this.publish(-Infinity, false, () => this.store.startSegment(start, wallClockAt(pts), s.sync))
     }
     this.segTicks = 0
     this.partTicks = 0
@@ -254,20 +240,28 @@ export class Segmenter {
       .sort(([a], [b]) => a - b)
       .map(([trackId, samples]) => ({ trackId, samples }))
     const fragment = buildFragment(this.sequence++, tracks)
-    const data = this.segTicks === 0 ? Buffer.concat([this.producerReference(leadSamples[0]!), fragment]) : fragment
+    const first = leadSamples[0]!
+    const opensSegment = this.segTicks === 0
     // Frames over the segment so far: exact where millisecond timestamps jitter, and known
     // from the first part on (the multivariant playlist's FRAME-RATE needs it early).
     const elapsed = this.segTicks + this.partTicks
     if (this.lead.kind === 'video' && this.segFrames > 1 && elapsed > 0) {
       this.store.frameRate = this.segFrames / (elapsed / this.lead.timescale)
     }
-    const part = this.store.addPart(this.partTicks / this.lead.timescale, leadSamples[0]!.sync, data, this.lastLeadAt, last)
+    const duration = this.partTicks / this.lead.timescale
+    const end = (first.dts + first.cts) / this.lead.timescale + duration
+    const readyAt = this.lastLeadAt
+    this.publish(end, true, (held) => {
+      const data = opensSegment ? Buffer.concat([this.producerReference(first), fragment]) : fragment
+      // A held part is ready for its waiters when released: the answer delay is measured from there.
+      const part = this.store.addPart(duration, first.sync, data, held ? performance.now() : readyAt, last)
+      this.opts.onPart?.(part)
+    })
     this.segTicks += this.partTicks
     this.partTicks = 0
     this.partFrames = 0
     this.partGoal = 0
     this.pending = new Map()
-    this.opts.onPart?.(part)
   }
 
   /**
@@ -283,10 +277,12 @@ export class Segmenter {
 
   private completeSegment(): void {
     if (this.segTicks < 0) return
-    // The store may have completed it already, atomically with its last part.
-    const open = this.store.openSegment()
-    const seg = open ? this.store.completeSegment() : this.store.segments[this.store.segments.length - 1]
     this.segTicks = -1
-    if (seg?.complete) this.opts.onSegment?.(seg)
+    this.publish(-Infinity, false, () => {
+      // The store may have completed it already, atomically with its last part.
+      const open = this.store.openSegment()
+      const seg = open ? this.store.completeSegment() : this.store.segments[this.store.segments.length - 1]
+      if (seg?.complete) this.opts.onSegment?.(seg)
+    })
   }
 }
