@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
 import type { Metrics } from '../log/metrics.js'
 import type { MediaSink, MediaTag } from '../ingest/types.js'
-import { FlvNormalizer } from '../ingest/flv-normalizer.js'
+import { ANCHOR_WINDOW_MS, FlvNormalizer } from '../ingest/flv-normalizer.js'
 import { parseVideoTagHeader } from '../formats/flv.js'
 import { FlvWorker, type AttachFlv, type RenditionOutput } from '../transcode/flv-worker.js'
 import { VideoLadder } from '../transcode/video-ladder.js'
@@ -54,6 +54,7 @@ export class StreamPipeline implements MediaSink {
   private supervisor: PipelineSupervisor | undefined
   private stores: RenditionStore[] = []
   private gate: PublishGate | undefined
+  private anchorTimer: NodeJS.Timeout | undefined
   private ended = false
   private lastInputAt = 0
   private bytesWindow: Array<{ at: number; bytes: number }> = []
@@ -108,6 +109,7 @@ export class StreamPipeline implements MediaSink {
     this.log.info({ reason }, 'publisher gone; ending stream')
     this.normalizer.detachAll()
     this.supervisor?.stop()
+    clearTimeout(this.anchorTimer)
     void Promise.all(this.running.map((r) => r.stop())).then(() => {
       // Worker outputs are closed by now, so every feed has flushed its last segment.
       this.gate?.drain()
@@ -174,16 +176,27 @@ export class StreamPipeline implements MediaSink {
       return w ?? Date.now()
     }
     const stream = this.deps.stream.name
+    // Closed until the date of media time zero is settled: no date is served before it is
+    // final, so the date-to-media mapping is the same in every rendition and every reload.
+    const lagLogged = new Map<string, number>()
     const gate = this.gate = new PublishGate({
+      closed: !this.normalizer.anchorIsSettled,
       partTarget: config.hls.partTarget,
-      maxLagParts: config.hls.renditionLagParts,
+      maxLagSeconds: config.hls.renditionMaxLagSeconds,
       onPart: (_rendition, held) => this.deps.metrics.publishHeld.observe(held),
       onLagging: (rendition, lagging, behind) => {
         if (lagging) this.deps.metrics.renditionsLagging.inc({ stream, rendition })
-        this.log[lagging ? 'warn' : 'info']({ rendition, behindSeconds: Math.round(behind * 1000) / 1000 },
-          lagging ? 'rendition too far behind the others; publishing the rest without waiting for it' : 'rendition caught up; published together again')
+        // A machine at its limit can flip a rung in and out often: one line per rendition per 10 s.
+        const now = Date.now()
+        if (!lagging || now - (lagLogged.get(rendition) ?? -Infinity) < 10_000) return
+        lagLogged.set(rendition, now)
+        this.log.warn({ rendition, behindSeconds: Math.round(behind * 1000) / 1000 }, 'rendition too far behind the others; publishing the rest without waiting for it until it catches up')
       },
     })
+    this.normalizer.onAnchorSettled = () => gate.open()
+    // A publisher that goes quiet within the window must not keep the gate shut.
+    this.anchorTimer = setTimeout(() => this.normalizer.settleAnchor(), ANCHOR_WINDOW_MS + 250)
+    this.anchorTimer.unref()
     for (const store of this.stores) {
       feeds.set(store.name, new RenditionFeed({
         lane: gate.lane(store),

@@ -7,7 +7,7 @@
  * EXT-X-RENDITION-REPORT; a rung whose edge trails the others by seconds leaves a
  * switching player behind or stalled (bench/RESULTS.md, latency problem 3).
  *
- * Bounded: a rendition more than `maxLagParts` part targets behind the leader (worker
+ * Bounded: a rendition more than `maxLagSeconds` of media behind the leader (worker
  * crashed, shed, hung, or the machine too slow for it) is no longer waited for, so it
  * cannot hold the others hostage; it is marked `lagging` on its store until it catches
  * up. A worker that is gone stops its lane at once. The gate also starts closed when
@@ -20,8 +20,12 @@ import type { Publish } from './segmenter-options.js'
 export interface PublishGateOptions {
   /** PART-TARGET, seconds: renditions are kept within one part of each other. */
   partTarget: number
-  /** A rendition this many part targets behind the leader is no longer waited for; 0: none is. */
-  maxLagParts: number
+  /**
+   * A rendition this many seconds of media behind the leader is no longer waited for; 0:
+   * none is. Players ride out a hold this long from their buffer (about PART-HOLD-BACK and
+   * more), so it is a bound on the gate's freeze, not on the renditions' skew.
+   */
+  maxLagSeconds: number
   /** Start closed: nothing is published before `open()`. */
   closed?: boolean
   /** Every part, when published: how long the gate held it (0 when not held). */
@@ -111,7 +115,7 @@ export class PublishGate {
   /** Media time up to which every waited-for lane has produced (Infinity when none is waited for). */
   private floor(): number {
     let floor = Infinity
-    if (this.o.maxLagParts <= 0) return floor
+    if (this.o.maxLagSeconds <= 0) return floor
     for (const lane of this.lanes) {
       if (lane.stopped || lane.store.lagging) continue
       floor = Math.min(floor, lane.produced ?? this.origin ?? -Infinity)
@@ -141,11 +145,11 @@ export class PublishGate {
 
   /** Stop waiting for lanes too far behind; wait again for those that caught up. */
   private judgeLag(): void {
-    if (this.o.maxLagParts <= 0) return
+    if (this.o.maxLagSeconds <= 0) return
     let lead = -Infinity
     for (const lane of this.lanes) if (lane.produced !== undefined) lead = Math.max(lead, lane.produced)
     if (lead === -Infinity) return
-    const bound = this.o.maxLagParts * this.o.partTarget
+    const bound = Math.max(this.o.maxLagSeconds, 2 * this.o.partTarget)
     for (const lane of this.lanes) {
       const at = lane.produced ?? this.origin ?? lead
       if (!lane.stopped && !lane.store.lagging && lead - at > bound) this.mark(lane, true, lead - at)

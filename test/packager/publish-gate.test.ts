@@ -30,7 +30,7 @@ function session(opts: Partial<PublishGateOptions> = {}) {
   const held: number[] = []
   const lagging: Array<[string, boolean]> = []
   const gate = new PublishGate({
-    partTarget: PART, maxLagParts: 3, ...opts,
+    partTarget: PART, maxLagSeconds: 0.8, ...opts,
     onPart: (_r, s) => held.push(s),
     onLagging: (r, l) => lagging.push([r, l]),
   })
@@ -106,7 +106,7 @@ t.test('a blocking request on a held part is answered in the same turn as the ga
 t.test('a rendition too far behind is no longer waited for, is marked, and rejoins once caught up', async (t) => {
   const { hi, lo, aud, lagging } = session()
   together(1.0, hi, lo, aud)
-  together(2.0, hi, aud) // lo hangs: 1 s = 5 parts behind, over the bound of 3
+  together(2.0, hi, aud) // lo hangs: 1 s behind, over the bound of 0.8 s
   t.ok(lo.store.lagging, 'lo is marked lagging')
   t.same(lagging, [['lo', true]])
   t.ok(edge(hi.store) >= 2.0 - 1e-6 && edge(aud.store) >= 2.0 - 0.03, `the others are published (${edge(hi.store)}, ${edge(aud.store)})`)
@@ -156,9 +156,9 @@ t.test('a closed gate publishes nothing until opened; drain publishes all; 0 dis
   b.lo.feed(1.0)
   b.gate.drain()
   t.equal(edge(b.hi.store), 1.4, 'drain publishes what was held')
-  const c = session({ maxLagParts: 0 })
+  const c = session({ maxLagSeconds: 0 })
   c.hi.feed(1.4)
   c.lo.feed(0.2)
-  t.equal(edge(c.hi.store), 1.4, 'with maxLagParts 0 nobody waits')
+  t.equal(edge(c.hi.store), 1.4, 'with maxLagSeconds 0 nobody waits')
   t.notOk(c.lo.store.lagging)
 })
