@@ -12,6 +12,15 @@
  * cannot hold the others hostage; it is marked `lagging` on its store until it catches
  * up. A worker that is gone stops its lane at once. The gate also starts closed when
  * asked: nothing is published until `open()` (the date anchor has settled).
+ *
+ * Paced at segment ends: the change that completes a segment (its last part, or its
+ * EXTINF) is never published less than `segmentEndGapMs` after the rendition's previous
+ * part. hls.js (fragment-tracker.ts, bufferPadding 0.2 s) takes a complete segment for
+ * fully buffered once its buffer reaches within 0.2 s of the segment's end; when a
+ * playlist completing the segment arrives before the previous part is appended — parts
+ * published in a burst, by a worker writing several at once or by this gate releasing
+ * held ones — a last part of 0.2 s or less is never loaded, and playback stalls on the
+ * hole (bench/RESULTS.md, latency problem 2).
  */
 import type { RenditionStore } from './rendition-store.js'
 import type { Publish } from './segmenter-options.js'
@@ -32,6 +41,8 @@ export interface PublishGateOptions {
   onPart?: (rendition: string, heldSeconds: number) => void
   /** A rendition stopped or started being waited for because of its lag. */
   onLagging?: (rendition: string, lagging: boolean, behindSeconds: number) => void
+  /** Least time between a rendition's part and the change completing its segment (default: half a part, at most 100 ms). */
+  segmentEndGapMs?: number
 }
 
 interface Held {
@@ -41,6 +52,8 @@ interface Held {
   apply: (held: boolean) => void
   /** Not published in the call that handed it over. */
   held: boolean
+  /** Completes a segment: paced after the previous part. */
+  closes: boolean
 }
 
 interface Lane {
@@ -50,6 +63,10 @@ interface Lane {
   queue: Held[]
   /** No worker is producing (gone, restarting, shed): not waited for. */
   stopped: boolean
+  /** performance.now() when its latest part was published. */
+  lastPartAt: number
+  /** Pending release of a segment end held for the pacing gap. */
+  timer: NodeJS.Timeout | undefined
 }
 
 /** One stream session's gate. */
@@ -61,19 +78,21 @@ export class PublishGate {
   private origin: number | undefined
   private settling = false
   private again = false
+  private readonly gapMs: number
 
   constructor(o: PublishGateOptions) {
     this.o = o
     this.closed = o.closed ?? false
+    this.gapMs = o.segmentEndGapMs ?? Math.min(100, o.partTarget * 500)
   }
 
   /** The Publish function of a rendition's segmenters. */
   lane(store: RenditionStore): { publish: Publish; stop: () => void; start: () => void } {
-    const lane: Lane = { store, produced: undefined, queue: [], stopped: false }
+    const lane: Lane = { store, produced: undefined, queue: [], stopped: false, lastPartAt: -Infinity, timer: undefined }
     this.lanes.push(lane)
     return {
-      publish: (end, part, apply) => {
-        const h: Held = { end, part, at: performance.now(), apply, held: false }
+      publish: (end, part, apply, closes = false) => {
+        const h: Held = { end, part, at: performance.now(), apply, held: false, closes }
         lane.queue.push(h)
         if (part) {
           lane.produced = end
@@ -86,7 +105,7 @@ export class PublishGate {
         // Its last changes go out now: whatever ends the rendition (shed, session end)
         // must find them applied, and a lane nobody produces for has nothing to wait for.
         lane.stopped = true
-        if (!this.closed) this.release(lane, Infinity)
+        if (!this.closed) this.release(lane, Infinity, true)
         this.settle()
       },
       start: () => {
@@ -109,7 +128,7 @@ export class PublishGate {
   /** Publish everything held, in order (the session ends). */
   drain(): void {
     this.closed = false
-    for (const lane of this.lanes) this.release(lane, Infinity)
+    for (const lane of this.lanes) this.release(lane, Infinity, true)
   }
 
   /** Media time up to which every waited-for lane has produced (Infinity when none is waited for). */
@@ -168,11 +187,34 @@ export class PublishGate {
     this.o.onLagging?.(lane.store.name, lagging, behind)
   }
 
-  private release(lane: Lane, limit: number): void {
-    while (lane.queue.length > 0 && lane.queue[0]!.end <= limit) {
-      const h = lane.queue.shift()!
-      h.apply(h.held)
-      if (h.part) this.o.onPart?.(lane.store.name, h.held ? (performance.now() - h.at) / 1000 : 0)
+  /** Publish a lane's changes up to `limit`; `force` skips the segment-end pacing (the lane or session ends). */
+  private release(lane: Lane, limit: number, force = false): void {
+    if (force && lane.timer) {
+      clearTimeout(lane.timer)
+      lane.timer = undefined
     }
+    while (lane.queue.length > 0 && lane.queue[0]!.end <= limit) {
+      const h = lane.queue[0]!
+      if (h.closes && !force) {
+        const wait = lane.lastPartAt + this.gapMs - performance.now()
+        if (wait > 0) return this.later(lane, wait)
+      }
+      lane.queue.shift()
+      h.apply(h.held)
+      if (h.part) {
+        lane.lastPartAt = performance.now()
+        this.o.onPart?.(lane.store.name, h.held ? (lane.lastPartAt - h.at) / 1000 : 0)
+      }
+    }
+  }
+
+  /** Settle again once a paced segment end may go out. */
+  private later(lane: Lane, ms: number): void {
+    if (lane.timer) return
+    lane.timer = setTimeout(() => {
+      lane.timer = undefined
+      this.settle()
+    }, Math.ceil(ms))
+    lane.timer.unref()
   }
 }

@@ -34,10 +34,11 @@ export interface SegmenterOptions {
 
 /**
  * Hands one store change to whoever decides when players may see it. `mediaEnd` is the
- * media time (s) the change completes; `part` marks a new part; `apply` receives whether
- * the change was held (then its part counts as ready when released).
+ * media time (s) the change completes; `part` marks a new part; `closes` marks the change
+ * that completes a segment (its EXTINF appears); `apply` receives whether the change was
+ * held (then its part counts as ready when released).
  */
-export type Publish = (mediaEnd: number, part: boolean, apply: (held: boolean) => void) => void
+export type Publish = (mediaEnd: number, part: boolean, apply: (held: boolean) => void, closes?: boolean) => void
 
 /** The default Publish: every change applies at once. */
 export const applyNow: Publish = (_end, _part, apply) => apply(false)

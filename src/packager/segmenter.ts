@@ -40,6 +40,8 @@ export class Segmenter {
   private lastLeadAt = 0
   private segIndex = -1
   private predictedCut = false
+  /** The open segment was completed together with its last part (no separate EXTINF change). */
+  private closedWithPart = false
   /** Frames in the open part, and how many it should get (audio on the grid). */
   private partFrames = 0
   private partGoal = 0
@@ -256,7 +258,8 @@ export class Segmenter {
       // A held part is ready for its waiters when released: the answer delay is measured from there.
       const part = this.store.addPart(duration, first.sync, data, held ? performance.now() : readyAt, last)
       this.opts.onPart?.(part)
-    })
+    }, last)
+    if (last) this.closedWithPart = true
     this.segTicks += this.partTicks
     this.partTicks = 0
     this.partFrames = 0
@@ -278,11 +281,13 @@ export class Segmenter {
   private completeSegment(): void {
     if (this.segTicks < 0) return
     this.segTicks = -1
+    const closes = !this.closedWithPart
+    this.closedWithPart = false
     this.publish(-Infinity, false, () => {
       // The store may have completed it already, atomically with its last part.
       const open = this.store.openSegment()
       const seg = open ? this.store.completeSegment() : this.store.segments[this.store.segments.length - 1]
       if (seg?.complete) this.opts.onSegment?.(seg)
-    })
+    }, closes)
   }
 }

@@ -30,7 +30,8 @@ function session(opts: Partial<PublishGateOptions> = {}) {
   const held: number[] = []
   const lagging: Array<[string, boolean]> = []
   const gate = new PublishGate({
-    partTarget: PART, maxLagSeconds: 0.8, ...opts,
+    // Segment-end pacing off unless a test asks for it: these tests feed faster than real time.
+    partTarget: PART, maxLagSeconds: 0.8, segmentEndGapMs: 0, ...opts,
     onPart: (_r, s) => held.push(s),
     onLagging: (r, l) => lagging.push([r, l]),
   })
@@ -59,6 +60,7 @@ type Rendition = ReturnType<typeof session>['hi']
 function together(to: number, ...rs: Rendition[]): void {
   const from = Math.min(...rs.map((r) => r.fed()))
   for (let at = from + 0.1; at < to + 0.05; at += 0.1) for (const r of rs) if (r.fed() < at) r.feed(Math.min(to, Math.round(at * 10) / 10))
+  for (const r of rs) if (r.fed() < to) r.feed(to)
 }
 
 /** Equal up to float rounding of summed part durations. */
@@ -162,3 +164,38 @@ t.test('a closed gate publishes nothing until opened; drain publishes all; 0 dis
   t.equal(edge(c.hi.store), 1.4, 'with maxLagSeconds 0 nobody waits')
   t.notOk(c.lo.store.lagging)
 })
+
+t.test('a segment\'s end is never published in the same burst as the part before it (hls.js bufferPadding)', async (t) => {
+  const { hi, aud } = session({ segmentEndGapMs: 60 })
+  const segEndPublished = (): boolean => aud.store.segment(1)?.complete === true
+  together(1.8, hi, aud)
+  // The rest of segment 1 at once, as a worker writing several parts in one chunk.
+  aud.feed(2.05)
+  hi.feed(2.05)
+  const parts = aud.store.segment(1)!.parts.length
+  t.notOk(segEndPublished(), `audio segment 1 not yet complete (${parts} parts out, the last held back)`)
+  const heldAt = performance.now()
+  await new Promise((r) => setTimeout(r, 30))
+  t.notOk(segEndPublished(), 'still held 30 ms later')
+  await waitUntil(segEndPublished, 1000)
+  const after = performance.now() - heldAt
+  t.ok(after >= 55, `published ${after.toFixed(0)} ms after the part before it`)
+  t.equal(aud.store.segment(1)!.parts.length, parts + 1, 'with its last part')
+  t.ok(hi.store.segment(1)?.complete, 'video too')
+  // At real-time pace nothing waits: parts are a part target apart.
+  const b = session({ segmentEndGapMs: 60 })
+  together(1.8, b.hi, b.lo)
+  together(1.84, b.aud) // audio's part before the last ends at 1.835 s
+  await new Promise((r) => setTimeout(r, 80))
+  together(2.05, b.hi, b.lo, b.aud)
+  t.ok(b.aud.store.segment(1)?.complete, 'a segment end long after the part before it goes out at once')
+  t.ok(b.hi.store.segment(1)?.complete)
+})
+
+async function waitUntil(ok: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
