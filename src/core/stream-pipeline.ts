@@ -19,6 +19,7 @@ import type { LiveStream } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import { RenditionFeed } from './rendition-feed.js'
 import { PublishGate } from '../packager/publish-gate.js'
+import { describeError } from '../errors.js'
 import { PipelineSupervisor } from './pipeline-supervisor.js'
 import { AUDIO_RENDITION, metadataVideoKbps, planStream, renditionNames, sourceFromMetadata, type StreamPlan } from './stream-plan.js'
 
@@ -184,6 +185,7 @@ export class StreamPipeline implements MediaSink {
       partTarget: config.hls.partTarget,
       maxLagSeconds: config.hls.renditionMaxLagSeconds,
       onPart: (_rendition, held) => this.deps.metrics.publishHeld.observe(held),
+      onError: (rendition, err) => this.log.error({ rendition, err: describeError(err) }, 'a store change failed; dropped'),
       onLagging: (rendition, lagging, behind) => {
         if (lagging) this.deps.metrics.renditionsLagging.inc({ stream, rendition })
         // A machine at its limit can flip a rung in and out often: one line per rendition per 10 s.

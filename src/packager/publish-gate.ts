@@ -41,6 +41,8 @@ export interface PublishGateOptions {
   onPart?: (rendition: string, heldSeconds: number) => void
   /** A rendition stopped or started being waited for because of its lag. */
   onLagging?: (rendition: string, lagging: boolean, behindSeconds: number) => void
+  /** A change failed to apply (it is dropped; the rest go on). */
+  onError?: (rendition: string, err: unknown) => void
   /** Least time between a rendition's part and the change completing its segment (default: half a part, at most 100 ms). */
   segmentEndGapMs?: number
 }
@@ -200,7 +202,13 @@ export class PublishGate {
         if (wait > 0) return this.later(lane, wait)
       }
       lane.queue.shift()
-      h.apply(h.held)
+      // One rendition's broken change must not stop the others' (this may run in any lane's call).
+      try {
+        h.apply(h.held)
+      } catch (err) {
+        this.o.onError?.(lane.store.name, err)
+        continue
+      }
       if (h.part) {
         lane.lastPartAt = performance.now()
         this.o.onPart?.(lane.store.name, h.held ? (lane.lastPartAt - h.at) / 1000 : 0)

@@ -199,3 +199,15 @@ async function waitUntil(ok: () => boolean, ms: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 5))
   }
 }
+
+t.test('a change that throws is reported and dropped; the other renditions\' changes still go out', async (t) => {
+  const errors: string[] = []
+  const { gate, hi, lo } = session({ onError: (r) => errors.push(r) })
+  together(1.0, hi, lo)
+  const bad = gate.lane(new RenditionStore('bad', { targetDuration: 2, partTarget: PART, windowSeconds: 30 }, 1))
+  bad.publish(1.2, true, () => { throw new Error('broken') })
+  t.same(errors, ['bad'], 'reported under its rendition')
+  together(1.4, hi, lo)
+  near(t, edge(hi.store), 1.4, 'the others go on')
+  near(t, edge(lo.store), 1.4, 'all of them')
+})
