@@ -52,6 +52,11 @@ export interface Config {
     windowSeconds: number
     /** Seconds a stream that ended stays servable (ENDLIST playlist) before it is dropped. */
     endedRetentionSeconds: number
+    /**
+     * Renditions are published together, within one part of each other; one more than this
+     * many seconds of media behind the rest is no longer waited for. 0: each on its own.
+     */
+    renditionMaxLagSeconds: number
   }
   ladder: {
     /** Transcode an ABR ladder; off: the source passes through as one muxed rendition. */
@@ -109,7 +114,7 @@ export const DEFAULTS: Config = {
   hooks: { onPublish: null, onPublishDone: null, timeoutMs: 3000, secret: null },
   api: { token: null },
   ffmpeg: { path: null },
-  hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120 },
+  hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120, renditionMaxLagSeconds: 1 },
   ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128, rungs: null, streams: {} },
   worker: { minBackoffMs: 250, maxBackoffMs: 8000 },
   shield: {
@@ -173,6 +178,7 @@ export const CHECKS = {
     segmentTarget: num(1, 10),
     windowSeconds: num(6, 3600),
     endedRetentionSeconds: num(6, 86400),
+    renditionMaxLagSeconds: num(0, 10),
   },
   ladder: {
     enabled: bool,

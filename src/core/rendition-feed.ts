@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino'
 import { Fmp4Reader } from '../packager/fmp4-reader.js'
-import { Segmenter, type SegmentGrid } from '../packager/segmenter.js'
+import { Segmenter, type Publish, type SegmentGrid } from '../packager/segmenter.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import type { PartRecord, SegmentRecord } from '../packager/types.js'
 import type { RenditionOutput } from '../transcode/flv-worker.js'
@@ -25,6 +25,8 @@ export interface FeedOptions {
   onSegment?: (s: SegmentRecord) => void
   /** The stream produced its first media. */
   onFirstInit?: () => void
+  /** The rendition's lane of the session's publish gate; without one, changes apply at once. */
+  lane?: { publish: Publish; start: () => void; stop: () => void }
 }
 
 /** Seconds of history the speed is measured over. */
@@ -76,7 +78,9 @@ export class RenditionFeed {
           logger: this.o.logger,
           onPart: this.o.onPart,
           onSegment: this.o.onSegment,
+          publish: this.o.lane?.publish,
         })
+        this.o.lane?.start()
         this.current = mine
         this.o.onFirstInit?.()
       },
@@ -95,7 +99,11 @@ export class RenditionFeed {
       }
     }
     out.stdout.on('data', onData)
-    out.stdout.once('close', () => this.flush(mine))
+    out.stdout.once('close', () => {
+      this.flush(mine)
+      // No worker produces for this rendition until the next one writes its init.
+      if (mine && this.current === undefined) this.o.lane?.stop()
+    })
   }
 
   private track(samples: Sample[]): void {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
 import type { Metrics } from '../log/metrics.js'
 import type { MediaSink, MediaTag } from '../ingest/types.js'
-import { FlvNormalizer } from '../ingest/flv-normalizer.js'
+import { ANCHOR_WINDOW_MS, FlvNormalizer } from '../ingest/flv-normalizer.js'
 import { parseVideoTagHeader } from '../formats/flv.js'
 import { FlvWorker, type AttachFlv, type RenditionOutput, type WorkerFeed } from '../transcode/flv-worker.js'
 import { VideoLadder } from '../transcode/video-ladder.js'
@@ -18,6 +18,8 @@ import type { SourceVideo } from '../transcode/ladder.js'
 import type { LiveStream } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import { RenditionFeed } from './rendition-feed.js'
+import { PublishGate } from '../packager/publish-gate.js'
+import { describeError } from '../errors.js'
 import { PipelineSupervisor } from './pipeline-supervisor.js'
 import { SOURCE_RENDITION, metadataVideoKbps, planStream, renditionNames, sourceFromMetadata, type StreamPlan } from './stream-plan.js'
 import { AudioWait } from './audio-wait.js'
@@ -54,6 +56,8 @@ export class StreamPipeline implements MediaSink {
   private running: Running[] = []
   private supervisor: PipelineSupervisor | undefined
   private stores: RenditionStore[] = []
+  private gate: PublishGate | undefined
+  private anchorTimer: NodeJS.Timeout | undefined
   private ended = false
   private readonly audioWait = new AudioWait()
   private readonly frameRate = new FrameRateProbe()
@@ -139,8 +143,10 @@ export class StreamPipeline implements MediaSink {
     this.log.info({ reason }, 'publisher gone; ending stream')
     this.normalizer.detachAll()
     this.supervisor?.stop()
+    clearTimeout(this.anchorTimer)
     void Promise.all(this.running.map((r) => r.stop())).then(() => {
       // Worker outputs are closed by now, so every feed has flushed its last segment.
+      this.gate?.drain()
       for (const s of this.stores) s.end()
       this.deps.onStopped()
       this.resolveStopped()
@@ -204,8 +210,32 @@ export class StreamPipeline implements MediaSink {
       if (w !== undefined) timeline.wallAtZero ??= w
       return w ?? Date.now()
     }
+    const stream = this.deps.stream.name
+    // Closed until the date of media time zero is settled: no date is served before it is
+    // final, so the date-to-media mapping is the same in every rendition and every reload.
+    const lagLogged = new Map<string, number>()
+    const gate = this.gate = new PublishGate({
+      closed: !this.normalizer.anchorIsSettled,
+      partTarget: config.hls.partTarget,
+      maxLagSeconds: config.hls.renditionMaxLagSeconds,
+      onPart: (_rendition, held) => this.deps.metrics.publishHeld.observe(held),
+      onError: (rendition, err) => this.log.error({ rendition, err: describeError(err) }, 'a store change failed; dropped'),
+      onLagging: (rendition, lagging, behind) => {
+        if (lagging) this.deps.metrics.renditionsLagging.inc({ stream, rendition })
+        // A machine at its limit can flip a rung in and out often: one line per rendition per 10 s.
+        const now = Date.now()
+        if (!lagging || now - (lagLogged.get(rendition) ?? -Infinity) < 10_000) return
+        lagLogged.set(rendition, now)
+        this.log.warn({ rendition, behindSeconds: Math.round(behind * 1000) / 1000 }, 'rendition too far behind the others; publishing the rest without waiting for it until it catches up')
+      },
+    })
+    this.normalizer.onAnchorSettled = () => gate.open()
+    // A publisher that goes quiet within the window must not keep the gate shut.
+    this.anchorTimer = setTimeout(() => this.normalizer.settleAnchor(), ANCHOR_WINDOW_MS + 250)
+    this.anchorTimer.unref()
     for (const store of this.stores) {
       feeds.set(store.name, new RenditionFeed({
+        lane: gate.lane(store),
         store,
         segmentTarget: config.hls.segmentTarget,
         grid: plan.mode === 'ladder' ? { msnBase } : undefined,
@@ -231,7 +261,6 @@ export class StreamPipeline implements MediaSink {
       return { stop: () => w.stop(), pids: () => ({ [rendition]: w.pid }) }
     }
     let shed = async (_rendition: string): Promise<boolean> => false
-    const stream = this.deps.stream.name
     this.supervisor = new PipelineSupervisor({
       feeds,
       encoded: plan.mode === 'ladder' ? plan.encoded.map((r) => r.name) : [],

@@ -66,6 +66,7 @@ export function streamJson(s: LiveStream): StreamJson {
         lastPart: edge?.part,
         speed: r.speed !== undefined ? Math.round(r.speed * 1000) / 1000 : undefined,
         shed: r.shed,
+        lagging: r.lagging || undefined,
       }
     }),
   }

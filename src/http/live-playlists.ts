@@ -69,6 +69,9 @@ function mediaPlaylist(ctx: RequestContext, reply: Reply, stream: LiveStream, st
   const refusal = refuseBlocking(store, q.msn, q.part)
   if (refusal) return reply.text(400, refusal, { ...CORS, 'Cache-Control': cache.NO_STORE })
   const { msn, part } = q
+  // Already there: answered now, and not a held request. The delay metric counts only held
+  // ones: a client asking late for a part published long ago says nothing of the server.
+  if (blockingSatisfied(store, msn, part)) return respond()
   // Hold until the playlist holds the asked-for segment or part; 503 after 3 target durations.
   holdUntil(reply, store.waiters, td, () => blockingSatisfied(store, msn, part), () => {
     observeDelay(deps.metrics, 'playlist', awaitedPart(store, msn, part))

@@ -3,7 +3,8 @@
  * or MPEG-TS (worker-output.ts) that start at a key frame with the sequence
  * headers in front. All
  * consumers share one timeline (the epoch): timestamps count from the epoch's
- * first key frame, whose wall-clock arrival dates media time zero. A consumer
+ * first key frame. Media time zero is dated by the earliest arrival the first second
+ * of ingest allows (see `refineAnchor`). A consumer
  * attached later (a restarted worker) starts at the next key frame with
  * timestamps that continue that timeline, so its output lines up with the rest.
  */
@@ -45,6 +46,11 @@ interface Consumer {
 const AUDIO_ONLY_AFTER_MS = 1000
 /** Timestamp jumps larger than this are publisher clock resets, not gaps. */
 const MAX_JUMP_MS = 10_000
+/**
+ * Ingest time (ms from the epoch's first tag) over which the date of media time zero is
+ * refined; after it the date is settled and may be served.
+ */
+export const ANCHOR_WINDOW_MS = 1000
 /** Bound of the current-GOP cache used for fast starts. */
 const MAX_GOP_BYTES = 32 * 1024 * 1024
 
@@ -69,6 +75,11 @@ export class FlvNormalizer {
   private droppedAtLastLog = 0
   /** Called when the video codec configuration changes mid-stream (new SPS/PPS). */
   onConfigChange: (() => void) | undefined
+  /** Called once when the epoch's date of media time zero is settled (dates may be served). */
+  onAnchorSettled: (() => void) | undefined
+  /** Arrival of the epoch's first tag; undefined once the anchor is settled. */
+  private anchorFrom: number | undefined
+  private anchorSettled = false
 
   constructor(log: Logger) {
     this.log = log
@@ -164,6 +175,38 @@ export class FlvNormalizer {
     }
     this.remember(tag, keyframe)
     for (const c of this.consumers) this.deliver(c, tag, keyframe)
+    this.refineAnchor(tag)
+  }
+
+  /** True once media time zero's date can no longer change. */
+  get anchorIsSettled(): boolean {
+    return this.anchorSettled
+  }
+
+  /** Settle the date of media time zero now (the window ran out without a tag to close it). */
+  settleAnchor(): void {
+    if (this.anchorSettled || !this.epoch) return
+    this.anchorSettled = true
+    this.anchorFrom = undefined
+    this.onAnchorSettled?.()
+  }
+
+  /**
+   * Date media time zero by the earliest arrival the media allows: the minimum of
+   * (arrival − media time) over the first second of ingest. A publisher that starts late
+   * and catches up (FFmpeg -re start-up, an encoder bursting after it connects) delivers
+   * frames sooner after the first than their spacing says; dating zero by the first key
+   * frame's arrival alone would date every later frame ahead of its real arrival for the
+   * whole session. Only the lead kind counts (video when there is video): dates name its frames.
+   */
+  private refineAnchor(tag: MediaTag): void {
+    const epoch = this.epoch
+    if (!epoch || this.anchorSettled) return
+    if (tag.kind !== (this.videoSeq ? 'video' : 'audio')) return
+    this.anchorFrom ??= tag.arrival
+    if (tag.arrival - this.anchorFrom > ANCHOR_WINDOW_MS) return this.settleAnchor()
+    const ts = tag.timestamp - epoch.base
+    if (ts >= 0 && ts <= MAX_JUMP_MS) epoch.wallAtZero = Math.min(epoch.wallAtZero, tag.arrival - ts)
   }
 
   /** Keep the tags since the last key frame, for consumers that want a fast start. */

@@ -20,6 +20,8 @@ export class Metrics {
   readonly renditionSpeed: Gauge<'stream' | 'rendition'>
   readonly rungsShed: Counter<'stream' | 'rendition'>
   readonly ingestDropped: Counter<'stream'>
+  readonly publishHeld: Histogram
+  readonly renditionsLagging: Counter<'stream' | 'rendition'>
   private readonly speedLabels = new Map<string, Set<string>>()
   // Requests are tallied in plain numbers and handed to prom-client when scraped:
   // a labelled inc() per request costs more than serving a small part does.
@@ -50,7 +52,7 @@ export class Metrics {
     this.publishRefused = new Counter({ name: 'streamd_publish_refused_total', help: 'Publish attempts refused', labelNames: ['protocol', 'code'], registers })
     this.blockingAnswerDelay = new Histogram({
       name: 'streamd_blocking_answer_delay_seconds',
-      help: 'From a part\'s last frame arriving from the worker to a held request for it being answered',
+      help: 'From a part\'s last frame arriving from the worker (or its release by the publish gate, when held there) to a held request for it being answered',
       labelNames: ['kind'],
       buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25],
       registers,
@@ -58,6 +60,13 @@ export class Metrics {
     this.renditionSpeed = new Gauge({ name: 'streamd_rendition_speed_ratio', help: 'Media seconds produced per wall second, per rendition (1 = keeping up)', labelNames: ['stream', 'rendition'], registers })
     this.rungsShed = new Counter({ name: 'streamd_rungs_shed_total', help: 'Ladder rungs stopped because the machine could not keep up', labelNames: ['stream', 'rendition'], registers })
     this.ingestDropped = new Counter({ name: 'streamd_ingest_dropped_tags_total', help: 'Media messages dropped because a worker could not keep up with the publisher', labelNames: ['stream'], registers })
+    this.publishHeld = new Histogram({
+      name: 'streamd_publish_held_seconds',
+      help: 'How long each part was held before publication so a stream\'s renditions advance together (0: not held)',
+      buckets: [0.0005, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      registers,
+    })
+    this.renditionsLagging = new Counter({ name: 'streamd_renditions_lagging_total', help: 'Times a rendition fell too far behind the others to be waited for', labelNames: ['stream', 'rendition'], registers })
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'streamd_' })
   }
 

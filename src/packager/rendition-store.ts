@@ -46,6 +46,8 @@ export class RenditionStore {
   speed: number | undefined
   /** Why this rendition was shed (no longer produced), if it was. */
   shed: string | undefined
+  /** Too far behind the stream's other renditions to be waited for (publish-gate.ts). */
+  lagging = false
   private segs: SegmentRecord[] = []
   private nextMsn: number
   private init: InitRecord | undefined

@@ -4,33 +4,15 @@
  * integer ticks, so part and segment durations obey the declared targets
  * whatever the source's frame rate, and each part leaves as one CMAF chunk.
  */
-import type { Logger } from 'pino'
 import type { Sample, TrackInfo } from '../media/types.js'
 import { buildFragment } from '../formats/mp4/write-fragment.js'
 import { buildPrft } from '../formats/mp4/prft.js'
 import type { RenditionStore } from './rendition-store.js'
-import type { InitRecord, PartRecord, SegmentRecord } from './types.js'
+import type { InitRecord } from './types.js'
+import { applyNow, type Publish, type SegmenterOptions } from './segmenter-options.js'
+import { framesBefore, nextPartFrames } from './part-plan.js'
 
-/**
- * A shared segment grid: segment k covers media time [k·S, (k+1)·S) and is numbered
- * msnBase + k in every rendition fed from one timeline, so renditions align by
- * construction and a rendition that misses slots lists them as gaps.
- */
-export interface SegmentGrid {
-  msnBase: number
-}
-
-/** Boundary policy and clock of one rendition. */
-export interface SegmenterOptions {
-  segmentTarget: number
-  /** Cut segments on the shared grid (transcoded ladders) instead of on source key frames. */
-  grid?: SegmentGrid
-  /** Maps a media time (seconds, presentation) of this epoch to wall-clock ms. */
-  wallClockAt: (mediaSeconds: number) => number
-  logger: Logger
-  onPart?: (part: PartRecord) => void
-  onSegment?: (seg: SegmentRecord) => void
-}
+export type { Publish, SegmentGrid, SegmenterOptions } from './segmenter-options.js'
 
 /** Non-lead samples held while no segment is open (audio before the first key frame). */
 const MAX_PENDING_BEFORE_START = 500
@@ -45,6 +27,7 @@ export class Segmenter {
   private readonly jitterTicks: number
   private readonly maxSegmentTicks: number
   private readonly segmentTargetTicks: number
+  private readonly publish: Publish
   private pending = new Map<number, Sample[]>()
   private partTicks = 0
   private segTicks = -1 // -1: no segment open
@@ -57,6 +40,16 @@ export class Segmenter {
   private lastLeadAt = 0
   private segIndex = -1
   private predictedCut = false
+  /** The open segment was completed together with its last part (no separate EXTINF change). */
+  private closedWithPart = false
+  /** Frames in the open part, and how many it should get (audio on the grid). */
+  private partFrames = 0
+  private partGoal = 0
+  /** Lead frames of the epoch and their summed durations: a mean that jitter cannot move. */
+  private leadFrames = 0
+  private leadTicks = 0
+  /** Half the epoch's first lead frame: the grid's slack, one value for every decision. */
+  private halfFrame = -1
 
   constructor(store: RenditionStore, init: InitRecord, opts: SegmenterOptions) {
     this.store = store
@@ -71,7 +64,8 @@ export class Segmenter {
     // so a segment must stay under TARGETDURATION + 0.5 s (a 2.002 s GOP at 29.97 fps fits).
     this.maxSegmentTicks = Math.floor((store.timing.targetDuration + 0.5) * ts) - 1
     this.segmentTargetTicks = Math.round(opts.segmentTarget * ts)
-    store.beginEpoch(init)
+    this.publish = opts.publish ?? applyNow
+    this.publish(-Infinity, false, () => store.beginEpoch(init))
   }
 
   /** Feed samples in decode order (as they leave the worker). */
@@ -93,6 +87,7 @@ export class Segmenter {
       this.opts.logger.warn({ dts: s.dts, expected: this.nextLeadDts }, 'lead track went back in time; sample dropped')
       return
     }
+    if (this.halfFrame < 0) this.halfFrame = s.duration / 2
     if (this.segTicks < 0) {
       // A segment begins with an independent frame; after a predicted cut that missed
       // (no key frame came), the next segment starts anyway rather than losing frames.
@@ -115,8 +110,12 @@ export class Segmenter {
       if (this.lastKeyTicks >= 0) this.lastGopTicks = t - this.lastKeyTicks
       this.lastKeyTicks = t
     }
+    if (this.partTicks === 0) this.partGoal = this.planPart(s)
     this.add(s)
     this.lastLeadAt = performance.now()
+    this.partFrames++
+    this.leadFrames++
+    this.leadTicks += s.duration
     this.partTicks += s.duration
     this.lastLeadDuration = s.duration
     this.segFrames++
@@ -125,7 +124,7 @@ export class Segmenter {
     // GOP's next key frame), finish the segment now: its last part and EXTINF are out a
     // frame earlier, and the preload hint moves straight to the next segment's part 0
     // (a hint must name the part that is added next, 4.4.5.3).
-    const segmentEnds = this.opts.grid ? this.gridIndex(s.dts + s.cts + s.duration, s.duration) > this.segIndex : this.keyframeExpectedNext()
+    const segmentEnds = this.opts.grid ? this.gridIndex(s.dts + s.cts + s.duration) > this.segIndex : this.keyframeExpectedNext()
     if (segmentEnds) {
       this.closePart(true)
       this.completeSegment()
@@ -137,8 +136,8 @@ export class Segmenter {
 
   /** Whether the open part is done before the next lead frame arrives, so it is out a frame earlier. */
   private partFull(): boolean {
-    // Even audio parts on the grid: half a frame decides, as partLimit() spreads the frames.
-    if (this.opts.grid && this.lead.kind === 'audio') return this.partTicks + this.lastLeadDuration / 2 > this.partLimit()
+    // Audio on the grid: the segment's frames are planned over its parts (part-plan.ts).
+    if (this.partGoal > 0) return this.partFrames >= this.partGoal
     // Otherwise close when a frame as long as the last cannot fit, instead of waiting for
     // the frame that overflows (at 0.33 s and 30 fps, 9 frames end the part: a 10th makes
     // 0.333 s). Slack of the timestamp jitter only: a 33/34 ms rhythm must not close a
@@ -154,32 +153,39 @@ export class Segmenter {
   }
 
   /**
-   * Where the open part should end. Normally PART-TARGET; for an audio lead on the grid
-   * (every frame independent, so the 85% floor does not bind) the time left to the
-   * segment boundary is shared evenly over the parts still needed, so a segment never
-   * ends in a sliver of one or two frames that players have been seen to skip.
+   * Frames the part that `first` opens should get; 0 (fill to PART-TARGET, or to the
+   * segment's end) unless the lead is audio on the grid, where the segment's end is
+   * known in advance and every frame is independent.
    */
-  private partLimit(): number {
-    if (!this.opts.grid || this.lead.kind !== 'audio' || this.segIndex < 0) return this.partTargetTicks
-    const end = (this.segIndex + 1) * this.segmentTargetTicks
-    const left = end - (this.nextLeadDts - this.partTicks)
-    if (left <= 0 || this.lastLeadDuration <= 0) return this.partTargetTicks
-    // The longest part of whole frames within PART-TARGET decides how many parts are needed.
-    const longest = Math.floor(this.partTargetTicks / this.lastLeadDuration) * this.lastLeadDuration
-    const parts = Math.ceil(left / longest - 1e-9)
-    return Math.min(this.partTargetTicks, left / parts)
+  private planPart(first: Sample): number {
+    if (!this.opts.grid || this.lead.kind !== 'audio' || this.segIndex < 0) return 0
+    // Mean frame length over the epoch: millisecond timestamps make AAC frames
+    // alternate 21/22 ms, and a plan on one frame's length would wobble.
+    const frame = this.leadFrames > 0 ? this.leadTicks / this.leadFrames : first.duration
+    if (frame <= 0) return 0
+    const left = framesBefore(first.dts + first.cts, (this.segIndex + 1) * this.segmentTargetTicks, frame, this.halfFrame)
+    const max = Math.floor((this.partTargetTicks - this.jitterTicks) / frame)
+    const min = Math.ceil((0.85 * this.partTargetTicks) / frame - 1e-9)
+    const goal = nextPartFrames(left, min, max)
+    // The segment's last part ends where the grid says (segmentEnds), not on a count that
+    // jitter may leave one frame short of it: that frame would be a part of its own.
+    return goal >= left ? 0 : goal
   }
 
   /** Whether lead sample `s` begins a new segment (it must be independent). */
   private startsSegment(s: Sample): boolean {
     if (!s.sync) return false
-    if (this.opts.grid) return this.gridIndex(s.dts + s.cts, s.duration) > this.segIndex
+    if (this.opts.grid) return this.gridIndex(s.dts + s.cts) > this.segIndex
     return this.cutAtKeyframe()
   }
 
-  /** Grid slot of a presentation time; half a frame of slack absorbs timestamp jitter. */
-  private gridIndex(ptsTicks: number, frameTicks: number): number {
-    return Math.floor((ptsTicks + frameTicks / 2) / this.segmentTargetTicks)
+  /**
+   * Grid slot of a presentation time; half a frame of slack absorbs timestamp jitter. The
+   * slack is one value for the epoch: with a frame's own length, a 21/22 ms rhythm could
+   * predict a segment's end that the next frame then denies (a one-frame segment).
+   */
+  private gridIndex(ptsTicks: number): number {
+    return Math.floor((ptsTicks + this.halfFrame) / this.segmentTargetTicks)
   }
 
   private keyframeExpectedNext(): boolean {
@@ -206,17 +212,20 @@ export class Segmenter {
   private startSegment(s: Sample): void {
     const ts = this.lead.timescale
     const pts = (s.dts + s.cts) / ts
+    const start = s.dts / ts
     const grid = this.opts.grid
+    const wallClockAt = this.opts.wallClockAt
     if (grid) {
-      this.segIndex = this.gridIndex(s.dts + s.cts, s.duration)
+      this.segIndex = this.gridIndex(s.dts + s.cts)
       const slot = this.opts.segmentTarget
-      this.store.startSegment(s.dts / ts, this.opts.wallClockAt(pts), s.sync, grid.msnBase + this.segIndex, {
+      const msn = grid.msnBase + this.segIndex
+      this.publish(-Infinity, false, () => this.store.startSegment(start, wallClockAt(pts), s.sync, msn, {
         duration: slot,
-        startTimeOf: (msn) => (msn - grid.msnBase) * slot,
-        pdtOf: (msn) => this.opts.wallClockAt((msn - grid.msnBase) * slot),
-      })
+        startTimeOf: (n) => (n - grid.msnBase) * slot,
+        pdtOf: (n) => wallClockAt((n - grid.msnBase) * slot),
+      }))
     } else {
-      this.store.startSegment(s.dts / ts, this.opts.wallClockAt(pts), s.sync)
+      this.publish(-Infinity, false, () => this.store.startSegment(start, wallClockAt(pts), s.sync))
     }
     this.segTicks = 0
     this.partTicks = 0
@@ -233,18 +242,29 @@ export class Segmenter {
       .sort(([a], [b]) => a - b)
       .map(([trackId, samples]) => ({ trackId, samples }))
     const fragment = buildFragment(this.sequence++, tracks)
-    const data = this.segTicks === 0 ? Buffer.concat([this.producerReference(leadSamples[0]!), fragment]) : fragment
+    const first = leadSamples[0]!
+    const opensSegment = this.segTicks === 0
     // Frames over the segment so far: exact where millisecond timestamps jitter, and known
     // from the first part on (the multivariant playlist's FRAME-RATE needs it early).
     const elapsed = this.segTicks + this.partTicks
     if (this.lead.kind === 'video' && this.segFrames > 1 && elapsed > 0) {
       this.store.frameRate = this.segFrames / (elapsed / this.lead.timescale)
     }
-    const part = this.store.addPart(this.partTicks / this.lead.timescale, leadSamples[0]!.sync, data, this.lastLeadAt, last)
+    const duration = this.partTicks / this.lead.timescale
+    const end = (first.dts + first.cts) / this.lead.timescale + duration
+    const readyAt = this.lastLeadAt
+    this.publish(end, true, (held) => {
+      const data = opensSegment ? Buffer.concat([this.producerReference(first), fragment]) : fragment
+      // A held part is ready for its waiters when released: the answer delay is measured from there.
+      const part = this.store.addPart(duration, first.sync, data, held ? performance.now() : readyAt, last)
+      this.opts.onPart?.(part)
+    }, last)
+    if (last) this.closedWithPart = true
     this.segTicks += this.partTicks
     this.partTicks = 0
+    this.partFrames = 0
+    this.partGoal = 0
     this.pending = new Map()
-    this.opts.onPart?.(part)
   }
 
   /**
@@ -260,10 +280,14 @@ export class Segmenter {
 
   private completeSegment(): void {
     if (this.segTicks < 0) return
-    // The store may have completed it already, atomically with its last part.
-    const open = this.store.openSegment()
-    const seg = open ? this.store.completeSegment() : this.store.segments[this.store.segments.length - 1]
     this.segTicks = -1
-    if (seg?.complete) this.opts.onSegment?.(seg)
+    const closes = !this.closedWithPart
+    this.closedWithPart = false
+    this.publish(-Infinity, false, () => {
+      // The store may have completed it already, atomically with its last part.
+      const open = this.store.openSegment()
+      const seg = open ? this.store.completeSegment() : this.store.segments[this.store.segments.length - 1]
+      if (seg?.complete) this.opts.onSegment?.(seg)
+    }, closes)
   }
 }

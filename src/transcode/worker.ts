@@ -1,11 +1,12 @@
 /**
  * Supervision of one FFmpeg child process: start, restart with exponential
  * backoff when it dies while wanted, stop by pid. Its stderr goes to a pino
- * child logger, one line per line.
+ * child logger, one line per line within a budget (stderr-log.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
 import type { Logger } from 'pino'
+import { StderrLog } from './stderr-log.js'
 
 /** Streams of one running FFmpeg process. */
 export interface WorkerIo {
@@ -105,14 +106,11 @@ export class SupervisedWorker {
     this.exited = new Promise((resolve) => child.once('close', () => resolve()))
     stdin.on('error', (err) => log.debug({ err: err.message }, 'worker stdin closed'))
     child.on('error', (err) => log.error({ err: err.message }, 'worker could not start'))
-    let partial = ''
+    const said = new StderrLog(log)
     stderr.setEncoding('utf8')
-    stderr.on('data', (d: string) => {
-      const lines = (partial + d).split('\n')
-      partial = lines.pop() ?? ''
-      for (const line of lines) if (line.trim()) log.warn({ ffmpeg: line.trim().slice(0, 500) }, 'ffmpeg says')
-    })
+    stderr.on('data', (d: string) => said.push(d))
     child.once('close', (code, signal) => {
+      said.flush()
       // A process superseded by stop() + start() must not schedule a second restart.
       const current = this.child === child
       if (current) this.child = undefined

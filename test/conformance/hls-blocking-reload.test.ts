@@ -74,6 +74,14 @@ t.test('LL-HLS blocking playlist reload', async (t) => {
     t.ok(count >= 10, `server observed ${count} held playlist answers`)
     t.ok(bucket(m, 'playlist', '0.02') / count >= 0.9, `>= 90% answered within 20 ms of the part's last frame (${bucket(m, 'playlist', '0.02')}/${count})`)
     t.equal(bucket(m, 'playlist', '0.25'), count, 'every one within 250 ms')
+    // A request for a part that already exists is answered at once and is not a held one:
+    // how late a client asks says nothing of the server's answer delay.
+    await sleep(600)
+    const e = store.edge()!
+    const before = bucket(await metricsText(f.o), 'playlist', '+Inf')
+    const late = await get(`${f.url}?_HLS_msn=${e.msn}&_HLS_part=${e.part}`)
+    t.equal(late.status, 200)
+    t.equal(bucket(await metricsText(f.o), 'playlist', '+Inf'), before, 'a request for an existing part is not counted as held')
   })
 
   t.test('rfc8216bis 6.2.5.2: a part index past the last part of its parent means part 0 of the next segment', async (t) => {

@@ -90,6 +90,27 @@ t.test('a 720p publish becomes an aligned ladder', async (t) => {
     }
   })
 
+  t.test('the renditions\' published edges stay within one part of each other (publish gate)', async (t) => {
+    const stores = [...o.origin.directory.get('lad')!.renditions.values()]
+    const edgeOf = (s: (typeof stores)[number]): number => {
+      const seg = [...s.segments].reverse().find((x) => x.parts.length > 0)!
+      return seg.startTime + seg.parts.reduce((a, p) => a + p.duration, 0)
+    }
+    const partTarget = stores[0]!.timing.partTarget
+    let samples = 0
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 97))
+      // A rendition marked lagging is no longer waited for: it may trail by design.
+      const waited = stores.filter((s) => !s.lagging)
+      const edges = waited.map(edgeOf)
+      const spread = Math.max(...edges) - Math.min(...edges)
+      // One part, plus the audio's own start offset of up to a frame.
+      if (spread > partTarget + 0.05) t.fail(`sample ${i}: edges ${waited.map((s, k) => `${s.name} ${edges[k]!.toFixed(3)}`).join(', ')}`)
+      samples++
+    }
+    t.equal(samples, 20, 'twenty samples of every rendition\'s edge, none more than a part apart')
+  })
+
   t.test('an encoder killed by pid: the others keep going, it is back within 3 s', async (t) => {
     const pipeline = o.origin.pipelines.get('lad')!
     const victim = p.variants.map((v: any) => v.uri.split('/')[0]).find((n: string) => n !== 'source' && pipeline.workerPids()[n])!
