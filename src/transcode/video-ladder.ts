@@ -61,6 +61,7 @@ export class VideoLadder {
       ffmpeg: o.ffmpeg,
       args: decoderArgs(o.rungs, o.sourceFps),
       extraOutputs: o.rungs.length,
+      osPipes: true,
       logger: o.logger.child({ worker: 'decoder' }),
       minBackoffMs: o.minBackoffMs,
       maxBackoffMs: o.maxBackoffMs,
@@ -144,6 +145,7 @@ export class VideoLadder {
         return encoderArgs(rung, this.o.sourceFps, this.o.segmentSeconds, this.t0 + r.startFrame / fps)
       },
       logger: this.o.logger.child({ rendition: rung.name }),
+      osPipes: true,
       minBackoffMs: this.o.minBackoffMs,
       maxBackoffMs: this.o.maxBackoffMs,
       onSpawn: (io) => {
