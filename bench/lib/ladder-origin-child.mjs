@@ -9,6 +9,7 @@
  *   {type:'ready', http, rtmp}
  *   {type:'plan', at, plan}                          the stream was planned
  *   {type:'pids', at, pids}                          workerPids() changed (polled every 100 ms)
+ *   {type:'progress', at, video}                     a segment completed: least complete media (s) of the video renditions
  *   {type:'stopped', at, renditions:[...], metrics}  the pipeline stopped (every worker reaped)
  * Logs (pino, warn and up) go to stderr as JSON lines. Stops on SIGTERM/SIGINT or stdin end.
  *
@@ -51,6 +52,9 @@ function watchStores() {
       if (n !== complete) {
         complete = n
         lastSegmentAt.set(store.name, Date.now())
+        const video = [...stream.renditions.values()].filter((r) => r.name !== 'audio')
+          .map((r) => r.segments.filter((x) => x.complete && !x.gap).reduce((a, x) => a + x.duration, 0))
+        say({ type: 'progress', at: Date.now(), video: Math.min(...video) })
       }
     })
   }

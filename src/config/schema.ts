@@ -75,6 +75,8 @@ export interface Config {
     /** First restart delay after an FFmpeg worker dies, ms; doubles up to maxBackoffMs. */
     minBackoffMs: number
     maxBackoffMs: number
+    /** Bytes of a ladder decoder's input queued in Node before the publisher's video drops to the next key frame. */
+    decoderQueueBytes: number
   }
   shield: {
     /** Upstream origins (http://host:port), in order of preference. */
@@ -109,7 +111,7 @@ export const DEFAULTS: Config = {
   ffmpeg: { path: null },
   hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120 },
   ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128, rungs: null, streams: {} },
-  worker: { minBackoffMs: 250, maxBackoffMs: 8000 },
+  worker: { minBackoffMs: 250, maxBackoffMs: 8000, decoderQueueBytes: 16 * 1024 * 1024 },
   shield: {
     upstreams: [], memoryBytes: 256 * 1024 * 1024, diskBytes: 1024 ** 3, cacheDir: null,
     maxWaiters: 10_000, waitTimeoutMs: 5000, prefetchHints: true, keepQuery: ['v'],
@@ -182,7 +184,7 @@ export const CHECKS = {
     rungs: (v: unknown) => (v === null ? undefined : rungsProblem(v)),
     streams: streamLaddersProblem,
   },
-  worker: { minBackoffMs: int(10, 60000), maxBackoffMs: int(10, 600000) },
+  worker: { minBackoffMs: int(10, 60000), maxBackoffMs: int(10, 600000), decoderQueueBytes: int(1024 * 1024, 1024 ** 3) },
   shield: {
     upstreams: list(httpUrl, 16),
     memoryBytes: int(1024 * 1024, 64 * 1024 ** 3),

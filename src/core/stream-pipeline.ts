@@ -213,6 +213,7 @@ export class StreamPipeline implements MediaSink {
     if (plan.encoded.length > 0 && plan.source) {
       const ladder = new VideoLadder({
         ...common, rungs: plan.encoded, sourceFps: plan.source.fps, segmentSeconds: config.hls.segmentTarget,
+        inputQueueBytes: config.worker.decoderQueueBytes,
         onEncoderExit: (_r, wanted) => onExit(wanted),
       })
       ladder.start()

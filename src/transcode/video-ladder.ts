@@ -9,6 +9,7 @@
  * - a decoder that dies takes the encoders' frame clock with it, so every
  *   encoder restarts with the new decoder, from its first frame's media time.
  */
+import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import { SupervisedWorker } from './worker.js'
 import { RawRelay } from './raw-relay.js'
@@ -22,6 +23,8 @@ export interface VideoLadderOptions {
   rungs: VideoRung[]
   sourceFps: number
   segmentSeconds: number
+  /** Bytes of FLV queued for the decoder before the publisher's video drops to a key frame. */
+  inputQueueBytes?: number
   attach: AttachFlv
   logger: Logger
   minBackoffMs: number
@@ -33,6 +36,17 @@ export interface VideoLadderOptions {
 
 /** Seconds of raw frames an encoder may leave unread before it is restarted. */
 const MAX_BACKLOG_SECONDS = 2
+/**
+ * Seconds of frames a working encoder may leave unread before the decoder is held back
+ * for it: enough that neither side waits on the other's every frame.
+ */
+const HIGH_WATER_SECONDS = 0.5
+/**
+ * A working encoder that reads nothing for this long while holding the decoder back is
+ * hung: it is restarted so the other rungs go on. Under the supervisor's one-second
+ * silence limit, so the others are never taken for hung themselves.
+ */
+const STALL_MS = 700
 
 interface Rung {
   rung: VideoRung
@@ -40,6 +54,9 @@ interface Rung {
   shed: boolean
   relay: RawRelay
   worker: SupervisedWorker
+  /** The decoder's raw-frame pipe for this rung (the current decoder's). */
+  source: Readable | undefined
+  stall: NodeJS.Timeout | undefined
   /** Frame the next encoder process starts at (set just before it spawns). */
   startFrame: number
 }
@@ -68,14 +85,16 @@ export class VideoLadder {
       onSpawn: (io) => {
         for (const [i, r] of this.rungs.entries()) {
           r.relay.resetSource()
-          io.extra[i]!.on('data', (chunk: Buffer) => r.relay.push(chunk))
+          r.source = io.extra[i]!
+          r.source.on('data', (chunk: Buffer) => r.relay.push(chunk))
+          if (r.relay.holding) r.source.pause()
         }
         io.stdout.resume()
         const detach = this.o.attach(
           (bytes) => {
             if (io.stdin.destroyed || !io.stdin.writable) return true
             io.stdin.write(bytes)
-            return io.stdin.writableLength < 16 * 1024 * 1024
+            return io.stdin.writableLength < (this.o.inputQueueBytes ?? 16 * 1024 * 1024)
           },
           {
             replay: io.generation === 0,
@@ -121,6 +140,7 @@ export class VideoLadder {
   /** Stop everything, encoders after the decoder. */
   async stop(): Promise<void> {
     this.stopping = true
+    for (const r of this.rungs) clearInterval(r.stall)
     await this.decoder.stop()
     await Promise.all(this.rungs.map((r) => r.worker.stop()))
   }
@@ -137,6 +157,29 @@ export class VideoLadder {
         r.worker.kill()
       }),
       worker: undefined as unknown as SupervisedWorker,
+      source: undefined,
+      stall: undefined,
+    }
+    r.relay.highWater = frameBytes(rung) * Math.ceil(fps * HIGH_WATER_SECONDS)
+    r.relay.onPressure = (held) => {
+      clearInterval(r.stall)
+      if (!held) {
+        r.source?.resume()
+        return
+      }
+      r.source?.pause()
+      // Slow is fine (the decoder waits); reading nothing at all for STALL_MS is hung.
+      let last = r.relay.backlog
+      r.stall = setInterval(() => {
+        const now = r.relay.backlog
+        if (now < last) {
+          last = now
+          return
+        }
+        this.o.logger.warn({ rendition: rung.name }, 'encoder stopped reading; restarting it at the next segment')
+        r.relay.disconnect()
+        r.worker.kill()
+      }, STALL_MS)
     }
     r.worker = new SupervisedWorker({
       ffmpeg: this.o.ffmpeg,
@@ -150,6 +193,8 @@ export class VideoLadder {
       maxBackoffMs: this.o.maxBackoffMs,
       onSpawn: (io) => {
         r.relay.connect(io.stdin, r.startFrame)
+        // Output shows the encoder works: from then on a slow read holds the decoder back.
+        io.stdout.once('data', () => r.relay.arm())
         this.o.onOutput({ rendition: rung.name, stdout: io.stdout, generation: io.generation, pid: io.pid })
       },
       onExit: ({ wanted }) => {
