@@ -25,7 +25,7 @@ const { buildConfig } = await import(new URL('config/load.js', dist).href)
 const overrides = JSON.parse(process.argv[2] ?? '{}')
 const name = process.argv[3] ?? 'bench'
 // Publishing open: the bench publishes from this machine without keys.
-const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, log: { level: 'warn' }, publish: { open: true } }
+const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, srt: { host: '127.0.0.1', port: 0 }, log: { level: 'warn' }, publish: { open: true } }
 const config = buildConfig(base, [overrides])
 const logger = pino({ level: config.log.level, name: 'streamd' }, pino.destination({ fd: 2, sync: true }))
 const origin = new Origin(config, logger, { defaultMetrics: false })
