@@ -77,6 +77,8 @@ export interface Config {
     maxBackoffMs: number
     /** Bytes of a ladder decoder's input queued in Node before the publisher's video drops to the next key frame. */
     decoderQueueBytes: number
+    /** Encoded rungs slower than this (× real time) for 4 s: the machine cannot keep up, a rung is shed. */
+    shedBelowSpeed: number
   }
   shield: {
     /** Upstream origins (http://host:port), in order of preference. */
@@ -111,7 +113,7 @@ export const DEFAULTS: Config = {
   ffmpeg: { path: null },
   hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120 },
   ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128, rungs: null, streams: {} },
-  worker: { minBackoffMs: 250, maxBackoffMs: 8000, decoderQueueBytes: 16 * 1024 * 1024 },
+  worker: { minBackoffMs: 250, maxBackoffMs: 8000, decoderQueueBytes: 16 * 1024 * 1024, shedBelowSpeed: 0.85 },
   shield: {
     upstreams: [], memoryBytes: 256 * 1024 * 1024, diskBytes: 1024 ** 3, cacheDir: null,
     maxWaiters: 10_000, waitTimeoutMs: 5000, prefetchHints: true, keepQuery: ['v'],
@@ -184,7 +186,7 @@ export const CHECKS = {
     rungs: (v: unknown) => (v === null ? undefined : rungsProblem(v)),
     streams: streamLaddersProblem,
   },
-  worker: { minBackoffMs: int(10, 60000), maxBackoffMs: int(10, 600000), decoderQueueBytes: int(1024 * 1024, 1024 ** 3) },
+  worker: { minBackoffMs: int(10, 60000), maxBackoffMs: int(10, 600000), decoderQueueBytes: int(1024 * 1024, 1024 ** 3), shedBelowSpeed: num(0.1, 1000) },
   shield: {
     upstreams: list(httpUrl, 16),
     memoryBytes: int(1024 * 1024, 64 * 1024 ** 3),

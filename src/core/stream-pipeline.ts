@@ -19,6 +19,7 @@ import type { LiveStream } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import { RenditionFeed } from './rendition-feed.js'
 import { PipelineSupervisor } from './pipeline-supervisor.js'
+import { GapCover } from './gap-cover.js'
 import { AUDIO_RENDITION, metadataVideoKbps, planStream, renditionNames, sourceFromMetadata, type StreamPlan } from './stream-plan.js'
 
 /** What a pipeline needs from the origin that builds it. */
@@ -51,6 +52,7 @@ export class StreamPipeline implements MediaSink {
   private plan: StreamPlan | undefined
   private running: Running[] = []
   private supervisor: PipelineSupervisor | undefined
+  private gaps: GapCover | undefined
   private stores: RenditionStore[] = []
   private ended = false
   private lastInputAt = 0
@@ -106,6 +108,7 @@ export class StreamPipeline implements MediaSink {
     this.log.info({ reason }, 'publisher gone; ending stream')
     this.normalizer.detachAll()
     this.supervisor?.stop()
+    this.gaps?.stop()
     void Promise.all(this.running.map((r) => r.stop())).then(() => {
       // Worker outputs are closed by now, so every feed has flushed its last segment.
       for (const s of this.stores) s.end()
@@ -182,12 +185,22 @@ export class StreamPipeline implements MediaSink {
         onFirstInit: () => { if (this.deps.stream.state === 'starting') this.deps.stream.state = 'live' },
       }))
     }
-    const onOutput = (out: RenditionOutput): void => feeds.get(out.rendition)?.attach(out)
-    const onExit = (wanted: boolean): void => { if (wanted) this.deps.metrics.workerRestarts.inc({ stream: this.deps.stream.name }) }
+    // A worker down (restarting) or shed: its rendition's time shows as gaps until media is back.
+    const gaps = new GapCover(this.stores, this.log)
+    this.gaps = gaps
+    const onOutput = (out: RenditionOutput): void => {
+      gaps.up(out.rendition)
+      feeds.get(out.rendition)?.attach(out)
+    }
+    const onExit = (wanted: boolean, rendition?: string): void => {
+      if (!wanted) return
+      this.deps.metrics.workerRestarts.inc({ stream: this.deps.stream.name })
+      if (rendition && !this.ended) gaps.down(rendition)
+    }
     const attach: AttachFlv = (write, opts) => this.normalizer.attach(write, opts)
     const common = { ffmpeg: this.deps.ffmpeg, attach, logger: this.log, minBackoffMs: config.worker.minBackoffMs, maxBackoffMs: config.worker.maxBackoffMs, onOutput }
     const flv = (rendition: string, args: string[]): Running => {
-      const w = new FlvWorker({ ...common, rendition, args, onExit })
+      const w = new FlvWorker({ ...common, rendition, args, onExit: (wanted) => onExit(wanted, rendition) })
       w.start()
       return { stop: () => w.stop(), pids: () => ({ [rendition]: w.pid }) }
     }
@@ -197,10 +210,14 @@ export class StreamPipeline implements MediaSink {
       feeds,
       encoded: plan.mode === 'ladder' ? plan.encoded.map((r) => r.name) : [],
       partTarget: config.hls.partTarget,
+      slowSpeed: config.worker.shedBelowSpeed,
       logger: this.log,
       lastInputAt: () => this.lastInputAt,
       shed: (r) => shed(r),
-      onShed: (rendition) => this.deps.metrics.rungsShed.inc({ stream, rendition }),
+      onShed: (rendition) => {
+        this.deps.metrics.rungsShed.inc({ stream, rendition })
+        if (!this.ended) gaps.down(rendition)
+      },
       onSpeed: (rendition, speed) => this.deps.metrics.setSpeed(stream, rendition, speed),
     })
     this.supervisor.start()
@@ -214,7 +231,7 @@ export class StreamPipeline implements MediaSink {
       const ladder = new VideoLadder({
         ...common, rungs: plan.encoded, sourceFps: plan.source.fps, segmentSeconds: config.hls.segmentTarget,
         inputQueueBytes: config.worker.decoderQueueBytes,
-        onEncoderExit: (_r, wanted) => onExit(wanted),
+        onEncoderExit: (r, wanted) => onExit(wanted, r),
       })
       ladder.start()
       shed = (r) => ladder.shed(r)

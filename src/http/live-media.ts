@@ -55,7 +55,8 @@ function segmentMedia(store: RenditionStore, msn: number): Media | undefined {
 function partMedia(store: RenditionStore, msn: number, index: number): Media | undefined {
   const s = store.segment(msn)
   const p = s?.parts[index]
-  return s && p ? { data: p.data, etag: `"${s.init.hash}-${msn}.${index}"`, ttl: plannedTtl(store, s) } : undefined
+  // A gap part (4.4.4.9) has no media: 404, as its segment.
+  return s && p && !p.gap ? { data: p.data, etag: `"${s.init.hash}-${msn}.${index}"`, ttl: plannedTtl(store, s) } : undefined
 }
 
 /** GET .../{msn}.m4s */

@@ -70,7 +70,7 @@ t.test('a ladder running slower than real time sheds its most expensive rung, on
   await new Promise((r) => setImmediate(r))
   const store = s.f.get('480p')!.store
   t.match(store.shed, /0\.60x real time/, 'the reason is recorded for the API')
-  t.ok(store.ended, 'its playlist ends')
+  t.notOk(store.ended, 'its playlist does not end (the pipeline covers its time with gaps)')
   s.advance(5000)
   t.same(s.shed, ['480p'], 'then the rest get time to recover')
   s.advance(10_000)
