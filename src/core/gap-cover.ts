@@ -68,6 +68,7 @@ class Follow {
 /** The gap covers of one session's renditions. */
 export class GapCover {
   private readonly follows = new Map<string, Follow>()
+  private stopped = false
 
   constructor(private readonly stores: readonly RenditionStore[], private readonly log: Logger) {}
 
@@ -76,8 +77,16 @@ export class GapCover {
     return this.follows.has(name)
   }
 
-  /** `name` has no producer: list its time as gaps, in step with a rendition that has one. */
+  /**
+   * `name` has no producer: list its time as gaps, in step with a rendition that has one.
+   * Deferred a turn: a dead worker's output stream closes (and its feed publishes its last
+   * part) in the same turn as the exit is reported, sometimes after it.
+   */
   down(name: string): void {
+    setImmediate(() => { if (!this.stopped) this.downNow(name) })
+  }
+
+  private downNow(name: string): void {
     const existing = this.follows.get(name)
     if (existing) {
       existing.opening = true
@@ -107,6 +116,7 @@ export class GapCover {
 
   /** Stop every cover (the session is ending). */
   stop(): void {
+    this.stopped = true
     for (const f of [...this.follows.values()]) f.stop()
   }
 }

@@ -3,6 +3,7 @@
  * one as EXT-X-GAP segments of GAP=YES parts, and hands over to media cleanly.
  */
 import t from 'tap'
+import { setImmediate as turn } from 'node:timers/promises'
 import { Segmenter } from '../../src/packager/segmenter.js'
 import { RenditionStore } from '../../src/packager/rendition-store.js'
 import { renderMediaPlaylist } from '../../src/packager/hls-media-playlist.js'
@@ -40,6 +41,7 @@ t.test('a rendition that is down advances as gaps in step with the other', async
   s.segB.push(frames(120)) // both have segments 100 and 101
   s.segB.flush() // b's producer dies
   s.cover.down('b')
+  await turn()
   s.segA.push(frames(100, 120)) // a goes on: 102 complete, 103 open with parts
   const b = s.b.segments
   t.same(b.map((x) => x.msn), [100, 101, 102, 103], 'contiguous numbers, the same as a')
@@ -63,6 +65,7 @@ t.test('when the producer is back the open gap is finished and media takes the n
   s.segB.push(frames(120))
   s.segB.flush()
   s.cover.down('b')
+  await turn()
   s.segA.push(frames(20, 120)) // 102 open on a, and so as a gap on b
   s.cover.up('b') // the restarted encoder starts at the next slot (103)
   s.segA.push(frames(60, 140)) // a completes 102, opens 103
@@ -83,6 +86,7 @@ t.test('a shed rendition is covered for the rest of the session; the cover stops
   s.segB.flush()
   s.b.shed = 'shed: test'
   s.cover.down('b')
+  await turn()
   s.segA.push(frames(300, 120))
   t.equal(s.b.upcomingMsn, s.a.upcomingMsn, 'still in step after 10 s')
   s.segA.flush()
@@ -98,5 +102,6 @@ t.test('nothing to follow: no cover, no error', async (t) => {
   const cover = new GapCover([only], silentLogger())
   cover.down('x')
   cover.down('nope')
+  await turn()
   t.notOk(cover.covering('x'))
 })
