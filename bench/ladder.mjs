@@ -317,7 +317,7 @@ const method = [
   'Reference = the bench process\'s cutime+cstime delta around the FFmpeg process (its only child exiting then). Divided by 60 content-seconds. ' +
   '`workerPids()` is also polled every 100 ms and every pid\'s utime+stime read every 250 ms from /proc, for the split by role.',
   '',
-  `**Speed.** Reference: unpaced (no \`-re\`), content-seconds ÷ wall-seconds. streamd unpaced: the FLV is published as fast as FFmpeg reads it, the decoder's input queue raised (\`worker.decoderQueueBytes\`) so the whole file queues in Node rather than dropping to key frames, the relay holding the decoder back for its slowest encoder; ` +
+  `**Speed.** Reference: unpaced (no \`-re\`), content-seconds ÷ wall-seconds. streamd unpaced: the FLV is published as fast as FFmpeg reads it, the decoder's input queue raised (\`worker.inputQueueBytes\`; and \`rtmp.idleTimeoutMs\` raised, as the publisher idles once it has sent everything) so the whole file queues in Node rather than dropping to key frames, the relay holding the decoder back for its slowest encoder; ` +
   `speed = media seconds every video rendition has ÷ seconds from publish start, taken when all segments but the last are complete (the last completes only when the input ends). ` +
   `Readrate sweep (when run): the highest publish rate (\`-readrate R\`, R from ${(data.settings.rates ?? []).join(', ')}) at which every rendition still gets the whole minute (≥ 59 s of media each) with no gap, discontinuity, drop, restart or shed rung, searched from 1.5× upward (downward if 1.5× fails); "measured" is content-seconds ÷ wall-seconds (publish start to pipeline stopped) of that run.`,
 ].join('\n')

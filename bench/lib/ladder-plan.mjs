@@ -37,8 +37,10 @@ export function streamdOverrides(preset) {
     },
     // Keep every segment of the 60 s run in the store, so the bench can count them.
     hls: { windowSeconds: 120, endedRetentionSeconds: 120 },
-    // The unpaced run queues the whole FLV for the decoder (paced runs never queue much).
-    worker: { decoderQueueBytes: 512 * 1024 * 1024 },
+    // The unpaced run queues the whole FLV for the workers (paced runs never queue much), and
+    // the publisher then idles while the ladder works through it.
+    worker: { inputQueueBytes: 512 * 1024 * 1024 },
+    rtmp: { idleTimeoutMs: 600_000 },
   }
 }
 

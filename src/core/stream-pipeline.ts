@@ -198,7 +198,7 @@ export class StreamPipeline implements MediaSink {
       if (rendition && !this.ended) gaps.down(rendition)
     }
     const attach: AttachFlv = (write, opts) => this.normalizer.attach(write, opts)
-    const common = { ffmpeg: this.deps.ffmpeg, attach, logger: this.log, minBackoffMs: config.worker.minBackoffMs, maxBackoffMs: config.worker.maxBackoffMs, onOutput }
+    const common = { ffmpeg: this.deps.ffmpeg, attach, logger: this.log, minBackoffMs: config.worker.minBackoffMs, maxBackoffMs: config.worker.maxBackoffMs, inputQueueBytes: config.worker.inputQueueBytes, onOutput }
     const flv = (rendition: string, args: string[]): Running => {
       const w = new FlvWorker({ ...common, rendition, args, onExit: (wanted) => onExit(wanted, rendition) })
       w.start()
@@ -230,7 +230,6 @@ export class StreamPipeline implements MediaSink {
     if (plan.encoded.length > 0 && plan.source) {
       const ladder = new VideoLadder({
         ...common, rungs: plan.encoded, sourceFps: plan.source.fps, segmentSeconds: config.hls.segmentTarget,
-        inputQueueBytes: config.worker.decoderQueueBytes,
         onEncoderExit: (r, wanted) => onExit(wanted, r),
       })
       ladder.start()

@@ -29,6 +29,8 @@ export interface FlvWorkerOptions {
   args: string[]
   rendition: string
   attach: AttachFlv
+  /** Bytes of FLV queued for the worker before its video drops to a key frame (STDIN_BOUND). */
+  inputQueueBytes?: number
   logger: Logger
   minBackoffMs: number
   maxBackoffMs: number
@@ -43,6 +45,7 @@ export class FlvWorker {
 
   constructor(o: FlvWorkerOptions) {
     this.rendition = o.rendition
+    const bound = o.inputQueueBytes ?? STDIN_BOUND
     this.worker = new SupervisedWorker({
       ffmpeg: o.ffmpeg,
       args: o.args,
@@ -56,9 +59,9 @@ export class FlvWorker {
             if (io.stdin.destroyed || !io.stdin.writable) return true
             // Over the bound: refuse (the normalizer drops to the next key frame), so a stalled
             // worker never holds more than the bound plus one tag, however long it stalls.
-            if (io.stdin.writableLength >= STDIN_BOUND) return false
+            if (io.stdin.writableLength >= bound) return false
             io.stdin.write(bytes)
-            return io.stdin.writableLength < STDIN_BOUND
+            return io.stdin.writableLength < bound
           },
           // Only a session's first process may replay the current GOP: a restarted one
           // must not produce media the rendition already has.
