@@ -20,6 +20,8 @@ export interface SupervisorOptions {
   shed: (rendition: string) => Promise<boolean>
   /** Date.now() of the publisher's latest tag: silence without input is not a hang. */
   lastInputAt: () => number
+  /** Date.now() when the ladder's decoder was last held back by a slow encoder (encoded rungs wait then). */
+  heldBackAt?: () => number
   /** Encoded rungs below this speed are falling behind real time (default 0.85). */
   slowSpeed?: number
   /** Clock (tests pass their own). */
@@ -77,7 +79,9 @@ export class PipelineSupervisor {
       if (this.shedNames.has(name) || feed.lastOutputAt === undefined || feed.pid === undefined) continue
       // Hung: silent for two part targets while the publisher kept sending. A worker that
       // is quiet because its input stopped (publisher stalled) is left alone.
-      if (now - feed.lastOutputAt > hungAfter && this.o.lastInputAt() - feed.lastOutputAt > hungAfter) {
+      // An encoder quiet because another one held the decoder back is waiting, not hung.
+      const waited = this.o.encoded.includes(name) && now - (this.o.heldBackAt?.() ?? 0) < hungAfter
+      if (!waited && now - feed.lastOutputAt > hungAfter && this.o.lastInputAt() - feed.lastOutputAt > hungAfter) {
         this.o.logger.warn({ rendition: name, pid: feed.pid, silentMs: now - feed.lastOutputAt }, 'worker hung (no output); killing it for a restart')
         feed.lastOutputAt = undefined
         try { process.kill(feed.pid, 'SIGKILL') } catch { /* already gone */ }

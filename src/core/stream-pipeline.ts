@@ -188,6 +188,7 @@ export class StreamPipeline implements MediaSink {
     // A worker down (restarting) or shed: its rendition's time shows as gaps until media is back.
     const gaps = new GapCover(this.stores, this.log)
     this.gaps = gaps
+    // A (re)started worker: its rendition's gap cover winds down (its media takes the next number).
     const onOutput = (out: RenditionOutput): void => {
       gaps.up(out.rendition)
       feeds.get(out.rendition)?.attach(out)
@@ -205,6 +206,7 @@ export class StreamPipeline implements MediaSink {
       return { stop: () => w.stop(), pids: () => ({ [rendition]: w.pid }) }
     }
     let shed = async (_rendition: string): Promise<boolean> => false
+    let heldBackAt = (): number => 0
     const stream = this.deps.stream.name
     this.supervisor = new PipelineSupervisor({
       feeds,
@@ -213,6 +215,7 @@ export class StreamPipeline implements MediaSink {
       slowSpeed: config.worker.shedBelowSpeed,
       logger: this.log,
       lastInputAt: () => this.lastInputAt,
+      heldBackAt: () => heldBackAt(),
       shed: (r) => shed(r),
       onShed: (rendition) => {
         this.deps.metrics.rungsShed.inc({ stream, rendition })
@@ -234,6 +237,7 @@ export class StreamPipeline implements MediaSink {
       })
       ladder.start()
       shed = (r) => ladder.shed(r)
+      heldBackAt = () => ladder.heldBackAt
       this.running.push({ stop: () => ladder.stop(), pids: () => ladder.pids() })
     }
   }

@@ -85,7 +85,8 @@ export class RenditionStore {
    * discontinuity unless it is the rendition's very first segment.
    */
   beginEpoch(init: InitRecord): void {
-    this.closeOpenSegment()
+    // An open gap segment is left to finish in step with the others (gap-cover.ts).
+    if (!this.openSegment()?.gap) this.closeOpenSegment()
     this.init = init
     this.inits.set(init.hash, init)
     this.pendingDiscontinuity = this.segs.length > 0 || this.pendingDiscontinuity

@@ -70,6 +70,9 @@ export class VideoLadder {
   private t0 = 0
   private decoderStarted = false
   private stopping = false
+  /** Rungs holding the decoder back now, and when the last hold ended (Date.now()). */
+  private holds = 0
+  private lastHoldEnd = 0
 
   constructor(o: VideoLadderOptions) {
     this.o = o
@@ -113,6 +116,14 @@ export class VideoLadder {
         if (wanted) for (const r of this.rungs) void r.worker.stop()
       },
     })
+  }
+
+  /**
+   * Date.now() while some rung holds the decoder back, else when the last hold ended: the
+   * other encoders are quiet then through no fault of theirs (the hold has its own limit).
+   */
+  get heldBackAt(): number {
+    return this.holds > 0 ? Date.now() : this.lastHoldEnd
   }
 
   /** Pids of the decoder and every running encoder, by role. */
@@ -163,7 +174,9 @@ export class VideoLadder {
     r.relay.highWater = frameBytes(rung) * Math.ceil(fps * HIGH_WATER_SECONDS)
     r.relay.onPressure = (held) => {
       clearInterval(r.stall)
+      this.holds += held ? 1 : -1
       if (!held) {
+        this.lastHoldEnd = Date.now()
         r.source?.resume()
         return
       }
