@@ -12,8 +12,8 @@ import type { RenditionStore } from '../packager/rendition-store.js'
 
 /** One covered rendition, following a leader that has media. */
 class Follow {
-  /** False once the rendition's producer is back: finish the open gap, open no more. */
-  opening = true
+  /** Gap segments are opened below this number only (Infinity while the producer is down). */
+  until = Infinity
   private readonly unsubscribe: () => void
   private done = false
 
@@ -37,7 +37,7 @@ class Follow {
       if (!open) {
         if (s.msn < t.upcomingMsn) continue
         // Only the next number: a hole wider than what the leader still holds is left alone.
-        if (!this.opening || !t.startGapSegment(s.msn, s.startTime, s.pdt)) return this.finishIfIdle()
+        if (s.msn >= this.until || !t.startGapSegment(s.msn, s.startTime, s.pdt)) return this.finishIfIdle()
         open = t.openSegment()!
       }
       // Media took over (the restarted encoder), or the numbers are out of step: stop here.
@@ -61,7 +61,7 @@ class Follow {
   }
 
   private finishIfIdle(): void {
-    if (!this.opening && !this.target.openSegment()?.gap) this.stop()
+    if (this.target.upcomingMsn >= this.until && !this.target.openSegment()?.gap) this.stop()
   }
 }
 
@@ -89,7 +89,7 @@ export class GapCover {
   private downNow(name: string): void {
     const existing = this.follows.get(name)
     if (existing) {
-      existing.opening = true
+      existing.until = Infinity
       return
     }
     const target = this.stores.find((s) => s.name === name)
@@ -106,11 +106,15 @@ export class GapCover {
     f.sync()
   }
 
-  /** `name` has a producer again: the open gap segment is finished, no new one opened. */
-  up(name: string): void {
+  /**
+   * `name` has a producer again, whose media begins with segment `fromMsn` (when known: a
+   * restarted encoder starts on the grid): gaps go on up to it, so the hole is listed whole
+   * however long the new process takes to start; without it, the open gap is the last.
+   */
+  up(name: string, fromMsn = -Infinity): void {
     const f = this.follows.get(name)
     if (!f) return
-    f.opening = false
+    f.until = fromMsn
     f.sync()
   }
 

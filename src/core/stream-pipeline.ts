@@ -188,9 +188,10 @@ export class StreamPipeline implements MediaSink {
     // A worker down (restarting) or shed: its rendition's time shows as gaps until media is back.
     const gaps = new GapCover(this.stores, this.log)
     this.gaps = gaps
-    // A (re)started worker: its rendition's gap cover winds down (its media takes the next number).
+    // A (re)started worker: its rendition's gaps go on up to where its media will begin.
+    const grid = config.hls.segmentTarget
     const onOutput = (out: RenditionOutput): void => {
-      gaps.up(out.rendition)
+      gaps.up(out.rendition, out.mediaOffset === undefined ? undefined : msnBase + Math.round(out.mediaOffset / grid))
       feeds.get(out.rendition)?.attach(out)
     }
     const onExit = (wanted: boolean, rendition?: string): void => {

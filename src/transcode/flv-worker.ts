@@ -12,6 +12,11 @@ export interface RenditionOutput {
   stdout: Readable
   generation: number
   pid: number
+  /**
+   * Seconds to add to this process's timestamps to put them on the session's timeline
+   * (FFmpeg's mp4 muxer starts every process's tfdt at 0; a restarted encoder begins later).
+   */
+  mediaOffset?: number
 }
 
 /** How a worker joins the stream's FLV: write bytes (false = over bound); returns detach. */

@@ -66,8 +66,9 @@ export class VideoLadder {
   private readonly o: VideoLadderOptions
   private readonly decoder: SupervisedWorker
   private readonly rungs: Rung[]
-  /** Media time (s) of the current decoder's first frame. */
+  /** Media time (s) of the current decoder's first frame, and of the session's first decoder's. */
   private t0 = 0
+  private firstT0: number | undefined
   private decoderStarted = false
   private stopping = false
   /** Rungs holding the decoder back now, and when the last hold ended (Date.now()). */
@@ -103,6 +104,7 @@ export class VideoLadder {
             replay: io.generation === 0,
             onStart: (startMs) => {
               this.t0 = startMs / 1000
+              this.firstT0 ??= this.t0
               this.decoderStarted = true
               for (const r of this.rungs) if (!r.shed) r.worker.start()
             },
@@ -208,7 +210,9 @@ export class VideoLadder {
         r.relay.connect(io.stdin, r.startFrame)
         // Output shows the encoder works: from then on a slow read holds the decoder back.
         io.stdout.once('data', () => r.relay.arm())
-        this.o.onOutput({ rendition: rung.name, stdout: io.stdout, generation: io.generation, pid: io.pid })
+        // The encoder's output starts at 0: place it where its first frame is on the session's timeline.
+        const mediaOffset = this.t0 + r.startFrame / fps - (this.firstT0 ?? this.t0)
+        this.o.onOutput({ rendition: rung.name, stdout: io.stdout, generation: io.generation, pid: io.pid, mediaOffset })
       },
       onExit: ({ wanted }) => {
         r.relay.disconnect()

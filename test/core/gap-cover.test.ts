@@ -79,6 +79,23 @@ t.test('when the producer is back the open gap is finished and media takes the n
   parseStrict(renderMediaPlaylist(s.b))
 })
 
+t.test('a restart known to begin at a later slot: gaps go on up to it, then stop', async (t) => {
+  const s = session()
+  s.segA.push(frames(120))
+  s.segB.push(frames(120))
+  s.segB.flush()
+  s.cover.down('b')
+  await turn()
+  s.cover.up('b', 104) // the new encoder starts at 8.0 s: slot 104
+  s.segA.push(frames(160, 120)) // a: 102, 103 complete, 104 open
+  t.same(s.b.segments.filter((x) => x.gap).map((x) => [x.msn, x.complete]), [[102, true], [103, true]], 'gaps for 102 and 103, none from 104')
+  t.notOk(s.cover.covering('b'), 'done once the hole before the restart is listed')
+  const seg = new Segmenter(s.b, video('bb2'), s.opts)
+  seg.push(frames(60, 240))
+  t.ok(s.b.segment(104) && !s.b.segment(104)!.gap && s.b.segment(104)!.discontinuity, 'media takes 104, after a discontinuity')
+  parseStrict(renderMediaPlaylist(s.b))
+})
+
 t.test('a shed rendition is covered for the rest of the session; the cover stops when the leader ends', async (t) => {
   const s = session()
   s.segA.push(frames(120))
