@@ -40,7 +40,8 @@ export function summarise(runs, contentSeconds) {
     const ratioB = per((r) => (r.streamd.workersCpu + r.streamd.nodeCpu) / r.reference.cpu)
     const refSpeed = per((r) => (r.referenceFast ? r.referenceFast.content / r.referenceFast.wallSeconds : NaN))
     const unpaced = per((r) => (r.streamdFast?.fast ? r.streamdFast.fast.media / r.streamdFast.fast.seconds : NaN))
-    const unpacedClean = per((r) => r.streamdFast?.sustained)
+    // Lossless: no note but the other-load one (that is about the machine, not the ladder).
+    const unpacedClean = per((r) => (r.streamdFast ? r.streamdFast.notes.every((n) => /^others used/.test(n)) : undefined))
     const sweeps = per((r) => (r.sweep ? sustained(r.sweep) : undefined)).filter(Boolean)
     const roles = {}
     for (const r of reps) for (const [role, cpu] of Object.entries(r.streamd.roles)) (roles[role] ??= []).push(cpu / contentSeconds)
