@@ -43,7 +43,7 @@ import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { GOALS, attributionTable, mainTable, rolesTable, runsTable, summarise } from './lib/ladder-report.mjs'
+import { GOALS, attributionTable, loadNoteOf, mainTable, methodText, rolesTable, runsTable, summarise } from './lib/ladder-report.mjs'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outDir = join(repo, 'bench', 'out', 'ladder')
@@ -286,41 +286,13 @@ if (!opt['from-json']) {
 }
 
 data.settings ??= { quietCores, maxOther, retries, rates }
-const loadNote = (() => {
-  const { quietCores, maxOther, retries } = data.settings
-  const others = Object.values(data.runs).flat().flatMap((r) => [r.streamd, r.reference, r.referenceFast, r.streamdFast, ...(r.sweep ?? [])]).filter(Boolean).map((x) => x.otherBusy)
-  const gaveUp = data.quiet.filter((q) => q.gaveUp).length
-  const waited = data.quiet.reduce((a, q) => a + q.waitedS, 0)
-  const retried = Object.values(data.runs).flat().flatMap((r) => [r.streamd, r.reference, r.referenceFast, ...(r.sweep ?? [])]).filter((x) => x?.attempts > 1).length
-  return `Other load: before each run the bench waited for < ${quietCores} busy cores from others (waited ${waited.toFixed(0)} s in all${gaveUp ? `; gave up waiting ${gaveUp}×` : ''}), ` +
-    `and ran again (up to ${retries}×) a run during which others used > ${maxOther} cores (${retried} runs were retried); ` +
-    `during the runs others used ${Math.min(...others).toFixed(2)}–${Math.max(...others).toFixed(2)} cores (median ${[...others].sort((a, b) => a - b)[Math.floor(others.length / 2)].toFixed(2)}), ` +
-    `1-min load average when runs started ${Math.min(...data.quiet.map((q) => q.load1)).toFixed(2)}–${Math.max(...data.quiet.map((q) => q.load1)).toFixed(2)}.`
-})()
+const loadNote = loadNoteOf(data)
 
 const renditions = Object.values(data.runs)[0]?.[0]?.renditions ?? []
 const refShown = data.env.reference ?? showReference(Object.keys(data.runs)[0])
 const attribution = opt.attribution ? JSON.parse(readFileSync(opt.attribution, 'utf8')) : undefined
 const findings = opt.findings ? readFileSync(opt.findings, 'utf8').trim() : undefined
-const method = [
-  '**What runs.** streamd: an `Origin` from dist/ in its own Node process (bench/lib/ladder-origin-child.mjs), HTTP and RTMP on 127.0.0.1 port 0, ' +
-  '`ladder: { enabled: true, copyTop: false, preset, rungs: [720p 2800k high, 480p 1200k main, 360p 700k main] }`; FFmpeg publishes the FLV with `-c copy` to `rtmp://127.0.0.1:PORT/live/bench`. ' +
-  'Its workers: one decoder (decode once; fps, split, scale per rung; raw yuv420p on one pipe per rung), one libx264 encoder per rung reading raw frames that Node relays, one audio remux (AAC copied). ' +
-  'Reference: one FFmpeg with streamd\'s own decoder graph (decoderArgs) and, per rung, streamd\'s own encoder options (encoderArgs, from `-c:v` up to `-output_ts_offset`), the same fMP4 flags, audio copied; outputs to files in tmp, probed afterwards:',
-  '',
-  '```',
-  refShown,
-  '```',
-  '',
-  '**CPU** (runs paced at real time, `-re`): streamd workers = the Origin process\'s cutime+cstime delta from publish start until the pipeline has stopped (every worker, restarted ones included, reaped by then); ' +
-  '"+ node" adds the Origin process\'s own utime+stime over the same span (RTMP ingest, raw-frame relay, fMP4 parsing and packaging). The publisher\'s CPU is not counted (the reference reads the file itself; it is shown in the second table). ' +
-  'Reference = the bench process\'s cutime+cstime delta around the FFmpeg process (its only child exiting then). Divided by 60 content-seconds. ' +
-  '`workerPids()` is also polled every 100 ms and every pid\'s utime+stime read every 250 ms from /proc, for the split by role.',
-  '',
-  `**Speed.** Reference: unpaced (no \`-re\`), content-seconds ÷ wall-seconds. streamd unpaced: the FLV is published as fast as FFmpeg reads it, the decoder's input queue raised (\`worker.inputQueueBytes\`; and \`rtmp.idleTimeoutMs\` raised, as the publisher idles once it has sent everything) so the whole file queues in Node rather than dropping to key frames, the relay holding the decoder back for its slowest encoder; ` +
-  `speed = media seconds every video rendition has ÷ seconds from publish start, taken when all segments but the last are complete (the last completes only when the input ends). ` +
-  `Readrate sweep (when run): the highest publish rate (\`-readrate R\`, R from ${(data.settings.rates ?? []).join(', ')}) at which every rendition still gets the whole minute (≥ 59 s of media each) with no gap, discontinuity, drop, restart or shed rung, searched from 1.5× upward (downward if 1.5× fails); "measured" is content-seconds ÷ wall-seconds (publish start to pipeline stopped) of that run.`,
-].join('\n')
+const method = methodText(data, refShown)
 const report = [
   `Run ${data.env.date.slice(0, 16).replace('T', ' ')} UTC: ${data.env.cpu} × ${data.env.cores}, Node ${data.env.node}, ${data.env.ffmpeg}; ` +
   `${data.seconds} s of 1080p30 testsrc2 (easy content), ${Object.values(data.runs)[0]?.length ?? 0} repetitions interleaved, medians (per-rep range in parentheses). ` +
