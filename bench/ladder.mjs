@@ -9,8 +9,7 @@
  * are what this bench is about.
  *
  *   streamd     an Origin (dist/) in a child process, 127.0.0.1, ladder on,
- *               copyTop false, maxRungs 4, pixelBudget max → 720p/480p/360p + 240p@15
- *               (the smallest ladder planLadder() can make that holds 720p/480p/360p);
+ *               copyTop false, ladder.rungs 720p/480p/360p (streamd's seed bitrates);
  *               FFmpeg publishes the FLV over RTMP with -c copy. Workers: one decoder
  *               (decode once, fps + split + scale), one x264 encoder per rung fed raw
  *               frames relayed through Node, one audio remux.
@@ -27,8 +26,13 @@
  * sustains with nothing lost (every segment of every rendition, no drops,
  * restarts, sheds or gaps), searched from 1.5× up (or down when 1.5× fails).
  *
+ * Also unpaced: the FLV published as fast as it reads (it fits the ingest queue), the
+ * ladder's relay holding the decoder back for its slowest encoder; speed = content-seconds
+ * ÷ seconds from publish start until every video rendition has completed every segment but
+ * the last (that one completes only at the input's end, when the decoder flushes).
+ *
  * usage: npm run bench:ladder [-- --reps 3] [--presets veryfast,superfast] [--rates 1,1.25,1.5,1.75,2,2.5,3]
- *        [--no-speed] [--seconds 60] [--wait-quiet 600] [--quiet-cores 0.3]
+ *        [--no-speed] [--no-sweep] [--seconds 60] [--wait-quiet 600] [--quiet-cores 0.3]
  *        [--results FILE | --no-results] [--json FILE] [--from-json FILE] [--quick]
  * --quick: 1 rep, 12 s of the source, no quiet wait, RESULTS.md left alone unless --results.
  * env BENCH_STREAMD_DIST=DIR: run streamd from another compiled tree.
@@ -39,7 +43,7 @@ import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { GOALS, attributionTable, mainTable, rolesTable, runsTable, summarise } from './lib/ladder-report.mjs'
+import { GOALS, attributionTable, loadNoteOf, mainTable, methodText, rolesTable, runsTable, summarise } from './lib/ladder-report.mjs'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outDir = join(repo, 'bench', 'out', 'ladder')
@@ -62,6 +66,7 @@ const { values: opt } = parseArgs({
     presets: { type: 'string', default: 'veryfast,superfast' },
     rates: { type: 'string', default: '1,1.25,1.5,1.75,2,2.5,3' },
     'no-speed': { type: 'boolean', default: false },
+    'no-sweep': { type: 'boolean', default: false },
     seconds: { type: 'string' },
     'wait-quiet': { type: 'string' },
     'quiet-cores': { type: 'string', default: '0.3' },
@@ -225,6 +230,19 @@ async function measure() {
           async () => judgeReference(await runReference({ ffmpeg, ffprobe, src, ...ref, realtime: false, timeoutMs }), seconds))
         log(`  ${(r.referenceFast.content / r.referenceFast.wallSeconds).toFixed(2)}× RT ${r.referenceFast.notes.join('; ')}`)
       }
+      // As fast as the ladder takes it: no pacing; the relay holds the decoder back for the
+      // slowest encoder, so nothing is lost while the FLV fits the 16 MiB ingest queue.
+      const streamdFast = async () => {
+        r.streamdFast = await attempt(`${preset} rep ${rep}: streamd, publish unpaced`,
+          async () => judgeStreamd(await runStreamd({ ffmpeg, src, overrides, readrate: 0, timeoutMs, contentSeconds: seconds, lastSegment: config.hls.segmentTarget }), seconds))
+        delete r.streamdFast.plan
+        // What was still queued when the publisher left (after the measurement) is discarded
+        // by design at unpublish; only losses before the measurement point count.
+        r.streamdFast.notes = r.streamdFast.notes.filter((n) => !/: [\d.]+ of \d+ s$/.test(n))
+        r.streamdFast.sustained = r.streamdFast.notes.length === 0
+        const f = r.streamdFast.fast
+        log(`  ${f ? (f.media / f.seconds).toFixed(2) : '?'}× RT (${f?.media} s of media in every video rendition after ${f?.seconds.toFixed(2)} s) ${r.streamdFast.notes.join('; ')}`)
+      }
       const sweep = async () => {
         r.sweep = []
         const tryRate = async (rate) => {
@@ -244,9 +262,10 @@ async function measure() {
           while (--i >= 0 && !(await tryRate(rates[i])));
         }
       }
-      const steps = rep % 2 ? [streamdRe, refRe, refFast, sweep] : [refRe, streamdRe, sweep, refFast]
+      const steps = rep % 2 ? [streamdRe, refRe, refFast, streamdFast, sweep] : [refRe, streamdRe, streamdFast, sweep, refFast]
       for (const step of steps) {
-        if ((step === sweep || step === refFast) && opt['no-speed']) continue
+        if ((step === sweep || step === refFast || step === streamdFast) && opt['no-speed']) continue
+        if (step === sweep && opt['no-sweep']) continue
         await step()
         // Partial results on disk after every step: a run cut short still leaves its data.
         writeFileSync(partialFile, JSON.stringify({ env, runs, current: { preset, ...r }, quiet, seconds, settings: { quietCores, maxOther, retries, rates } }, null, 1))
@@ -267,44 +286,17 @@ if (!opt['from-json']) {
 }
 
 data.settings ??= { quietCores, maxOther, retries, rates }
-const loadNote = (() => {
-  const { quietCores, maxOther, retries } = data.settings
-  const others = Object.values(data.runs).flat().flatMap((r) => [r.streamd, r.reference, r.referenceFast, ...(r.sweep ?? [])]).filter(Boolean).map((x) => x.otherBusy)
-  const gaveUp = data.quiet.filter((q) => q.gaveUp).length
-  const waited = data.quiet.reduce((a, q) => a + q.waitedS, 0)
-  const retried = Object.values(data.runs).flat().flatMap((r) => [r.streamd, r.reference, r.referenceFast, ...(r.sweep ?? [])]).filter((x) => x?.attempts > 1).length
-  return `Other load: before each run the bench waited for < ${quietCores} busy cores from others (waited ${waited.toFixed(0)} s in all${gaveUp ? `; gave up waiting ${gaveUp}×` : ''}), ` +
-    `and ran again (up to ${retries}×) a run during which others used > ${maxOther} cores (${retried} runs were retried); ` +
-    `during the runs others used ${Math.min(...others).toFixed(2)}–${Math.max(...others).toFixed(2)} cores (median ${[...others].sort((a, b) => a - b)[Math.floor(others.length / 2)].toFixed(2)}), ` +
-    `1-min load average when runs started ${Math.min(...data.quiet.map((q) => q.load1)).toFixed(2)}–${Math.max(...data.quiet.map((q) => q.load1)).toFixed(2)}.`
-})()
+const loadNote = loadNoteOf(data)
 
 const renditions = Object.values(data.runs)[0]?.[0]?.renditions ?? []
 const refShown = data.env.reference ?? showReference(Object.keys(data.runs)[0])
 const attribution = opt.attribution ? JSON.parse(readFileSync(opt.attribution, 'utf8')) : undefined
 const findings = opt.findings ? readFileSync(opt.findings, 'utf8').trim() : undefined
-const method = [
-  '**What runs.** streamd: an `Origin` from dist/ in its own Node process (bench/lib/ladder-origin-child.mjs), HTTP and RTMP on 127.0.0.1 port 0, ' +
-  '`ladder: { enabled: true, copyTop: false, preset, maxRungs: 4, pixelBudget: 10000000000 }`; FFmpeg publishes the FLV with `-c copy` to `rtmp://127.0.0.1:PORT/live/bench`. ' +
-  'Its workers: one decoder (decode once; fps, split, scale per rung; raw yuv420p on one pipe per rung), one libx264 encoder per rung reading raw frames that Node relays, one audio remux (AAC copied). ' +
-  'Reference: one FFmpeg with streamd\'s own decoder graph (decoderArgs) and, per rung, streamd\'s own encoder options (encoderArgs, from `-c:v` up to `-output_ts_offset`), the same fMP4 flags, audio copied; outputs to files in tmp, probed afterwards:',
-  '',
-  '```',
-  refShown,
-  '```',
-  '',
-  '**CPU** (runs paced at real time, `-re`): streamd workers = the Origin process\'s cutime+cstime delta from publish start until the pipeline has stopped (every worker, restarted ones included, reaped by then); ' +
-  '"+ node" adds the Origin process\'s own utime+stime over the same span (RTMP ingest, raw-frame relay, fMP4 parsing and packaging). The publisher\'s CPU is not counted (the reference reads the file itself; it is shown in the second table). ' +
-  'Reference = the bench process\'s cutime+cstime delta around the FFmpeg process (its only child exiting then). Divided by 60 content-seconds. ' +
-  '`workerPids()` is also polled every 100 ms and every pid\'s utime+stime read every 250 ms from /proc, for the split by role.',
-  '',
-  `**Speed.** Reference: unpaced (no \`-re\`), content-seconds ÷ wall-seconds. streamd is a live server and has no backpressure to a publisher (a publisher faster than the ladder is dropped to key frames once 16 MiB queue up, and whatever is queued when it disconnects is discarded), so unpaced publishing measures nothing useful. ` +
-  `Its speed is the highest publish rate (\`-readrate R\`, R from ${(data.settings.rates ?? []).join(', ')}) at which every rendition still gets the whole minute (≥ 59 s of media each) with no gap, discontinuity, drop, restart or shed rung, searched from 1.5× upward (downward if 1.5× fails); "measured" is content-seconds ÷ wall-seconds (publish start to pipeline stopped) of that run.`,
-].join('\n')
+const method = methodText(data, refShown)
 const report = [
   `Run ${data.env.date.slice(0, 16).replace('T', ' ')} UTC: ${data.env.cpu} × ${data.env.cores}, Node ${data.env.node}, ${data.env.ffmpeg}; ` +
   `${data.seconds} s of 1080p30 testsrc2 (easy content), ${Object.values(data.runs)[0]?.length ?? 0} repetitions interleaved, medians (per-rep range in parentheses). ` +
-  `Ladder: ${renditions.join(', ')} (streamd's planLadder with copyTop false, maxRungs 4; it cannot make 720p/480p/360p alone, see below). ` +
+  `Ladder: ${renditions.join(', ')} (configured as \`ladder.rungs\` with streamd's seed bitrates and profiles, copyTop false). ` +
   `Goals: ladder CPU ≤ ${GOALS.cpuRatio}× the reference; veryfast ≥ ${GOALS.veryfastSpeed}× real time on this ${data.env.cores}-core box.`,
   '',
   mainTable(rows),

@@ -9,6 +9,7 @@
  *   {type:'ready', http, rtmp}
  *   {type:'plan', at, plan}                          the stream was planned
  *   {type:'pids', at, pids}                          workerPids() changed (polled every 100 ms)
+ *   {type:'progress', at, video}                     a segment completed: least complete media (s) of the video renditions
  *   {type:'stopped', at, renditions:[...], metrics}  the pipeline stopped (every worker reaped)
  * Logs (pino, warn and up) go to stderr as JSON lines. Stops on SIGTERM/SIGINT or stdin end.
  *
@@ -24,7 +25,7 @@ const { buildConfig } = await import(new URL('config/load.js', dist).href)
 const overrides = JSON.parse(process.argv[2] ?? '{}')
 const name = process.argv[3] ?? 'bench'
 // Publishing open: the bench publishes from this machine without keys.
-const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, log: { level: 'warn' }, publish: { open: true } }
+const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, srt: { host: '127.0.0.1', port: 0 }, log: { level: 'warn' }, publish: { open: true } }
 const config = buildConfig(base, [overrides])
 const logger = pino({ level: config.log.level, name: 'streamd' }, pino.destination({ fd: 2, sync: true }))
 const origin = new Origin(config, logger, { defaultMetrics: false })
@@ -51,6 +52,9 @@ function watchStores() {
       if (n !== complete) {
         complete = n
         lastSegmentAt.set(store.name, Date.now())
+        const video = [...stream.renditions.values()].filter((r) => r.name !== 'audio')
+          .map((r) => r.segments.filter((x) => x.complete && !x.gap).reduce((a, x) => a + x.duration, 0))
+        say({ type: 'progress', at: Date.now(), video: Math.min(...video) })
       }
     })
   }

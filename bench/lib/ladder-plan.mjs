@@ -21,17 +21,26 @@ const { FMP4_OUTPUT } = await import(new URL('transcode/args.js', DIST).href)
 export const SOURCE = { width: 1920, height: 1080, fps: 30, seconds: 60 }
 
 /**
- * Config overrides of the streamd runs. No copied top and every seed below
- * 1080p: maxRungs 4 + copyTop false is the smallest ladder planLadder() can make
- * that holds 720p/480p/360p (it always keeps the 240p@15 rung and, when
- * capped, drops from the top; see RESULTS.md). pixelBudget: the maximum, so the
- * budget never drops a rung.
+ * Config overrides of the streamd runs: the issue's 720p/480p/360p ladder, written
+ * as `ladder.rungs` with the bitrates and profiles of streamd's own seeds (the
+ * derived ladder always adds a 240p rung), no copied top.
  */
-export function streamdOverrides(preset, { maxRungs = 4 } = {}) {
+export function streamdOverrides(preset) {
   return {
-    ladder: { enabled: true, copyTop: false, preset, maxRungs, pixelBudget: 10_000_000_000 },
+    ladder: {
+      enabled: true, copyTop: false, preset, maxRungs: 3, pixelBudget: 10_000_000_000,
+      rungs: [
+        { name: '720p', height: 720, bitrate: 2800, profile: 'high' },
+        { name: '480p', height: 480, bitrate: 1200, profile: 'main' },
+        { name: '360p', height: 360, bitrate: 700, profile: 'main' },
+      ],
+    },
     // Keep every segment of the 60 s run in the store, so the bench can count them.
     hls: { windowSeconds: 120, endedRetentionSeconds: 120 },
+    // The unpaced run queues the whole FLV for the workers (paced runs never queue much), and
+    // the publisher then idles while the ladder works through it.
+    worker: { inputQueueBytes: 512 * 1024 * 1024 },
+    rtmp: { idleTimeoutMs: 600_000 },
   }
 }
 

@@ -14,7 +14,7 @@
  * Per-pid samples of workerPids() every 250 ms are kept too, for the split by role.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PidSampler, deadline, exitOf, machineBusy, procTimes, readyLine, spawnTracked, stopProc, tail } from './ladder-procs.mjs'
@@ -42,16 +42,19 @@ function countWarnings(stderrText) {
 
 /**
  * streamd: an Origin child with `overrides`; FFmpeg publishes `src` over RTMP
- * (`-re`, `-readrate R`, or unpaced when `readrate` is 0). Resolves when the
+ * (`-re`, `-readrate R`, or unpaced when `readrate` is 0: then, given `contentSeconds`,
+ * the publisher's input stays open until the ladder has produced all of it). Resolves when the
  * pipeline has stopped, with CPU, timing and what every rendition's store got.
  */
-export async function runStreamd({ ffmpeg, src, overrides, readrate, stream = 'bench', timeoutMs }) {
+export async function runStreamd({ ffmpeg, src, overrides, readrate, stream = 'bench', timeoutMs, contentSeconds = 0, lastSegment = 2 }) {
   const script = new URL('./ladder-origin-child.mjs', import.meta.url).pathname
   const child = spawnTracked(process.execPath, [script, JSON.stringify(overrides), stream])
   const childErr = tail(child.stderr, 1_000_000)
   const ready = await readyLine(child, 'streamd origin child')
   const sampler = new PidSampler()
   let plan
+  let onProgress
+  let fast
   const stopped = new Promise((resolve, reject) => {
     let buf = ''
     child.stdout.on('data', (d) => {
@@ -65,6 +68,7 @@ export async function runStreamd({ ffmpeg, src, overrides, readrate, stream = 'b
         if (msg.type === 'pids') sampler.setPids(msg.pids)
         else if (msg.type === 'plan') plan = msg.plan
         else if (msg.type === 'stopped') resolve(msg)
+        else if (msg.type === 'progress') onProgress?.(msg)
       }
     })
     child.once('exit', (code, sig) => reject(new Error(`streamd origin child exited (${code ?? sig}) before the pipeline stopped\n${childErr().slice(-4000)}`)))
@@ -77,8 +81,25 @@ export async function runStreamd({ ffmpeg, src, overrides, readrate, stream = 'b
   const self0 = procTimes()
   const busy0 = machineBusy()
   const t0 = Date.now()
-  const pub = spawnTracked(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', ...pace, '-i', src, '-c', 'copy', '-f', 'flv', url])
-  pub.stdin.end()
+  // Unpaced: the FLV goes in as fast as FFmpeg reads it, through its stdin, which stays open
+  // (the session stays live) until every video rendition has the whole content or time is up.
+  const held = readrate === 0 && contentSeconds > 0
+  const input = held ? ['-f', 'flv', '-i', 'pipe:0'] : ['-nostdin', '-i', src]
+  const pub = spawnTracked(ffmpeg, ['-hide_banner', '-loglevel', 'error', ...pace, ...input, '-c', 'copy', '-f', 'flv', url])
+  if (held) {
+    createReadStream(src).pipe(pub.stdin, { end: false })
+    const release = setTimeout(() => pub.stdin.end(), timeoutMs - 30_000)
+    // The last segment completes only when the input ends (the decoder holds its last frames
+    // until EOF): the speed is taken when every video rendition has all the segments before it.
+    onProgress = (m) => {
+      if (fast || m.video < contentSeconds - lastSegment - 0.5) return
+      fast = { media: m.video, seconds: (m.at - t0) / 1000 }
+      clearTimeout(release)
+      pub.stdin.end()
+    }
+  } else {
+    pub.stdin.end()
+  }
   pub.stdout.resume()
   const pubErr = tail(pub.stderr)
   const cancelPub = deadline(pub, timeoutMs, 'publisher')
@@ -113,6 +134,8 @@ export async function runStreamd({ ffmpeg, src, overrides, readrate, stream = 'b
     publisherCpu,
     wallSeconds,
     publishSeconds: (pubEnd - t0) / 1000,
+    // Unpaced: video media seconds in every rendition, and when (s from publish start).
+    fast,
     lastSegmentSeconds: Math.max(...summary.renditions.map((r) => r.lastSegmentAt ?? 0)) / 1000 - t0 / 1000,
     workersCpu,
     nodeCpu,

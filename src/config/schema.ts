@@ -9,7 +9,13 @@ import { PRESETS, rungsProblem, streamLaddersProblem, type RungSpec, type Stream
 /** Fully resolved streamd configuration. */
 export interface Config {
   http: { host: string; port: number }
-  rtmp: { enabled: boolean; host: string; port: number }
+  rtmp: {
+    enabled: boolean
+    host: string
+    port: number
+    /** A connection that sends nothing for this long is closed. */
+    idleTimeoutMs: number
+  }
   srt: {
     enabled: boolean
     host: string
@@ -80,6 +86,10 @@ export interface Config {
     /** First restart delay after an FFmpeg worker dies, ms; doubles up to maxBackoffMs. */
     minBackoffMs: number
     maxBackoffMs: number
+    /** Bytes of FLV queued in Node for one worker before its video drops to the next key frame. */
+    inputQueueBytes: number
+    /** Encoded rungs slower than this (× real time) for 4 s: the machine cannot keep up, a rung is shed. */
+    shedBelowSpeed: number
   }
   shield: {
     /** Upstream origins (http://host:port), in order of preference. */
@@ -108,7 +118,7 @@ export interface Config {
 /** Defaults used for every key the config file leaves out. */
 export const DEFAULTS: Config = {
   http: { host: '0.0.0.0', port: 8080 },
-  rtmp: { enabled: true, host: '0.0.0.0', port: 1935 },
+  rtmp: { enabled: true, host: '0.0.0.0', port: 1935, idleTimeoutMs: 30_000 },
   srt: { enabled: true, host: '0.0.0.0', port: 8890, latencyMs: 120, passphrase: null, pbkeylen: 16, audioLanguage: null },
   publish: { open: false },
   hooks: { onPublish: null, onPublishDone: null, timeoutMs: 3000, secret: null },
@@ -116,7 +126,7 @@ export const DEFAULTS: Config = {
   ffmpeg: { path: null },
   hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120, renditionMaxLagSeconds: 1 },
   ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128, rungs: null, streams: {} },
-  worker: { minBackoffMs: 250, maxBackoffMs: 8000 },
+  worker: { minBackoffMs: 250, maxBackoffMs: 8000, inputQueueBytes: 16 * 1024 * 1024, shedBelowSpeed: 0.85 },
   shield: {
     upstreams: [], memoryBytes: 256 * 1024 * 1024, diskBytes: 1024 ** 3, cacheDir: null,
     maxWaiters: 10_000, waitTimeoutMs: 2000, idleTimeoutMs: 2000, prefetchHints: true, keepQuery: ['v'],
@@ -161,7 +171,7 @@ const param: Check = (v) => (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.t
 /** Validator per leaf key, mirroring Config; a key absent here is unknown. */
 export const CHECKS = {
   http: { host: str, port: int(0, 65535) },
-  rtmp: { enabled: bool, host: str, port: int(0, 65535) },
+  rtmp: { enabled: bool, host: str, port: int(0, 65535), idleTimeoutMs: int(1000, 3_600_000) },
   srt: {
     enabled: bool, host: str, port: int(0, 65535), latencyMs: int(20, 8000),
     // libsrt accepts passphrases of 10 to 79 characters.
@@ -190,7 +200,7 @@ export const CHECKS = {
     rungs: (v: unknown) => (v === null ? undefined : rungsProblem(v)),
     streams: streamLaddersProblem,
   },
-  worker: { minBackoffMs: int(10, 60000), maxBackoffMs: int(10, 600000) },
+  worker: { minBackoffMs: int(10, 60000), maxBackoffMs: int(10, 600000), inputQueueBytes: int(1024 * 1024, 1024 ** 3), shedBelowSpeed: num(0.1, 1000) },
   shield: {
     upstreams: list(httpUrl, 16),
     memoryBytes: int(1024 * 1024, 64 * 1024 ** 3),

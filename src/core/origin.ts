@@ -70,7 +70,7 @@ export class Origin implements IngestHandler {
     const http = await this.http.listen(this.config.http.host, this.config.http.port)
     let rtmp: number | undefined
     if (this.config.rtmp.enabled) {
-      this.rtmp = new RtmpServer({ host: this.config.rtmp.host, port: this.config.rtmp.port, handler: this, logger: this.log })
+      this.rtmp = new RtmpServer({ host: this.config.rtmp.host, port: this.config.rtmp.port, idleTimeoutMs: this.config.rtmp.idleTimeoutMs, handler: this, logger: this.log })
       rtmp = await this.rtmp.listen()
     }
     let srt: number | undefined

@@ -3,7 +3,8 @@
  * silent for two part targets after producing, while its input keeps coming, is
  * hung: it is killed, and its supervisor restarts it. When encoded rungs run slower than real time for
  * several seconds, the machine cannot keep up: the most expensive rung is shed
- * (stopped, no longer offered) so the others stay live — degrade, never stall.
+ * (stopped, no longer offered in new multivariant playlists; its own playlist goes
+ * on as gaps, see gap-cover.ts) so the others stay live — degrade, never stall.
  */
 import type { Logger } from 'pino'
 import type { RenditionFeed } from './rendition-feed.js'
@@ -19,9 +20,13 @@ export interface SupervisorOptions {
   shed: (rendition: string) => Promise<boolean>
   /** Date.now() of the publisher's latest tag: silence without input is not a hang. */
   lastInputAt: () => number
+  /** Date.now() when the ladder's decoder was last held back by a slow encoder (encoded rungs wait then). */
+  heldBackAt?: () => number
+  /** Encoded rungs below this speed are falling behind real time (default 0.85). */
+  slowSpeed?: number
   /** Clock (tests pass their own). */
   now?: () => number
-  /** Counted when a rung is shed. */
+  /** A rung was shed (its worker stopped): count it, cover its time with gaps. */
   onShed?: (rendition: string) => void
   /** Each rendition's speed, every tick. */
   onSpeed?: (rendition: string, speed: number) => void
@@ -74,7 +79,9 @@ export class PipelineSupervisor {
       if (this.shedNames.has(name) || feed.lastOutputAt === undefined || feed.pid === undefined) continue
       // Hung: silent for two part targets while the publisher kept sending. A worker that
       // is quiet because its input stopped (publisher stalled) is left alone.
-      if (now - feed.lastOutputAt > hungAfter && this.o.lastInputAt() - feed.lastOutputAt > hungAfter) {
+      // An encoder quiet because another one held the decoder back is waiting, not hung.
+      const waited = this.o.encoded.includes(name) && now - (this.o.heldBackAt?.() ?? 0) < hungAfter
+      if (!waited && now - feed.lastOutputAt > hungAfter && this.o.lastInputAt() - feed.lastOutputAt > hungAfter) {
         this.o.logger.warn({ rendition: name, pid: feed.pid, silentMs: now - feed.lastOutputAt }, 'worker hung (no output); killing it for a restart')
         feed.lastOutputAt = undefined
         try { process.kill(feed.pid, 'SIGKILL') } catch { /* already gone */ }
@@ -88,7 +95,7 @@ export class PipelineSupervisor {
     if (now < this.settleUntil || remaining.length <= 1) return
     const speeds = remaining.map((n) => this.o.feeds.get(n)?.speed).filter((s): s is number => s !== undefined)
     const slowest = Math.min(...speeds)
-    this.slowTicks = speeds.length > 0 && slowest < SLOW_SPEED ? this.slowTicks + 1 : 0
+    this.slowTicks = speeds.length > 0 && slowest < (this.o.slowSpeed ?? SLOW_SPEED) ? this.slowTicks + 1 : 0
     if (this.slowTicks < SLOW_TICKS) return
     const victim = remaining[0]!
     this.slowTicks = 0
@@ -99,8 +106,8 @@ export class PipelineSupervisor {
     this.o.logger.warn({ rendition: victim, slowest }, 'ladder falling behind real time; shedding its most expensive rung')
     void this.o.shed(victim).then((done) => {
       if (!done || !store) return
+      // Not ended: players on it must see gaps (and switch), not an ENDLIST they stay on.
       store.shed = reason
-      store.end()
       this.o.onShed?.(victim)
     })
   }

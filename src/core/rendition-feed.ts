@@ -68,8 +68,11 @@ export class RenditionFeed {
     this.lastOutputAt = undefined
     this.progress = []
     let mine: Segmenter | undefined
+    let shift = new Map<number, number>()
     const reader = new Fmp4Reader({
       onInit: (init) => {
+        const offset = out.mediaOffset ?? 0
+        shift = new Map(init.tracks.map((t) => [t.id, Math.round(offset * t.timescale)]))
         this.flush(mine)
         mine = new Segmenter(this.o.store, init, {
           segmentTarget: this.o.segmentTarget,
@@ -85,6 +88,7 @@ export class RenditionFeed {
         this.o.onFirstInit?.()
       },
       onSamples: (samples) => {
+        for (const s of samples) s.dts += shift.get(s.trackId) ?? 0
         mine?.push(samples)
         this.track(samples)
       },

@@ -24,6 +24,7 @@ import { PipelineSupervisor } from './pipeline-supervisor.js'
 import { SOURCE_RENDITION, metadataVideoKbps, planStream, renditionNames, sourceFromMetadata, type StreamPlan } from './stream-plan.js'
 import { AudioWait } from './audio-wait.js'
 import { FrameRateProbe } from './frame-rate-probe.js'
+import { GapCover } from './gap-cover.js'
 
 /** What a pipeline needs from the origin that builds it. */
 export interface PipelineDeps {
@@ -55,6 +56,7 @@ export class StreamPipeline implements MediaSink {
   private plan: StreamPlan | undefined
   private running: Running[] = []
   private supervisor: PipelineSupervisor | undefined
+  private gaps: GapCover | undefined
   private stores: RenditionStore[] = []
   private gate: PublishGate | undefined
   private anchorTimer: NodeJS.Timeout | undefined
@@ -144,6 +146,7 @@ export class StreamPipeline implements MediaSink {
     this.normalizer.detachAll()
     this.supervisor?.stop()
     clearTimeout(this.anchorTimer)
+    this.gaps?.stop()
     void Promise.all(this.running.map((r) => r.stop())).then(() => {
       // Worker outputs are closed by now, so every feed has flushed its last segment.
       this.gate?.drain()
@@ -246,29 +249,47 @@ export class StreamPipeline implements MediaSink {
         onFirstInit: () => { if (this.deps.stream.state === 'starting') this.deps.stream.state = 'live' },
       }))
     }
-    const onOutput = (out: RenditionOutput): void => feeds.get(out.rendition)?.attach(out)
-    const onExit = (wanted: boolean): void => { if (wanted) this.deps.metrics.workerRestarts.inc({ stream: this.deps.stream.name }) }
+    // A worker down (restarting) or shed: its rendition's time shows as gaps until media is back.
+    const gaps = new GapCover(this.stores, this.log)
+    this.gaps = gaps
+    // A (re)started worker: its rendition's gaps go on up to where its media will begin.
+    const grid = config.hls.segmentTarget
+    const onOutput = (out: RenditionOutput): void => {
+      gaps.up(out.rendition, out.mediaOffset === undefined ? undefined : msnBase + Math.round(out.mediaOffset / grid))
+      feeds.get(out.rendition)?.attach(out)
+    }
+    const onExit = (wanted: boolean, rendition?: string): void => {
+      if (!wanted) return
+      this.deps.metrics.workerRestarts.inc({ stream: this.deps.stream.name })
+      if (rendition && !this.ended) gaps.down(rendition)
+    }
     const attach: AttachFlv = (write, opts) => this.normalizer.attach(write, opts)
-    const common = { ffmpeg: this.deps.ffmpeg, attach, logger: this.log, minBackoffMs: config.worker.minBackoffMs, maxBackoffMs: config.worker.maxBackoffMs, onOutput }
+    const common = { ffmpeg: this.deps.ffmpeg, attach, logger: this.log, minBackoffMs: config.worker.minBackoffMs, maxBackoffMs: config.worker.maxBackoffMs, inputQueueBytes: config.worker.inputQueueBytes, onOutput }
     // FLV carries H.264 and one AAC track; MPEG-TS also HEVC and several tracks with languages.
     const hevc = this.normalizer.videoConfig !== undefined && parseVideoTagHeader(this.normalizer.videoConfig).codecId === 12
     const input: WorkerInput = { format: hevc || (plan.mode === 'ladder' && plan.audio.length > 1) ? 'mpegts' : 'flv', hevc }
     const ts = input.format === 'mpegts'
     this.log.info({ input: input.format, hevc, audio: plan.mode === 'ladder' ? plan.audio : undefined }, 'worker input chosen')
     const flv = (rendition: string, args: string[], feed: WorkerFeed = {}): Running => {
-      const w = new FlvWorker({ ...common, rendition, args, onExit, feed: ts ? { format: 'mpegts', ...feed } : undefined })
+      const w = new FlvWorker({ ...common, rendition, args, onExit: (wanted) => onExit(wanted, rendition), feed: ts ? { format: 'mpegts', ...feed } : undefined })
       w.start()
       return { stop: () => w.stop(), pids: () => ({ [rendition]: w.pid }) }
     }
     let shed = async (_rendition: string): Promise<boolean> => false
+    let heldBackAt = (): number => 0
     this.supervisor = new PipelineSupervisor({
       feeds,
       encoded: plan.mode === 'ladder' ? plan.encoded.map((r) => r.name) : [],
       partTarget: config.hls.partTarget,
+      slowSpeed: config.worker.shedBelowSpeed,
       logger: this.log,
       lastInputAt: () => this.lastInputAt,
+      heldBackAt: () => heldBackAt(),
       shed: (r) => shed(r),
-      onShed: (rendition) => this.deps.metrics.rungsShed.inc({ stream, rendition }),
+      onShed: (rendition) => {
+        this.deps.metrics.rungsShed.inc({ stream, rendition })
+        if (!this.ended) gaps.down(rendition)
+      },
       onSpeed: (rendition, speed) => this.deps.metrics.setSpeed(stream, rendition, speed),
     })
     this.supervisor.start()
@@ -284,10 +305,11 @@ export class StreamPipeline implements MediaSink {
     if (plan.encoded.length > 0 && plan.source) {
       const ladder = new VideoLadder({
         ...common, input, rungs: plan.encoded, sourceFps: plan.source.fps, segmentSeconds: config.hls.segmentTarget,
-        onEncoderExit: (_r, wanted) => onExit(wanted),
+        onEncoderExit: (r, wanted) => onExit(wanted, r),
       })
       ladder.start()
       shed = (r) => ladder.shed(r)
+      heldBackAt = () => ladder.heldBackAt
       this.running.push({ stop: () => ladder.stop(), pids: () => ladder.pids() })
     }
   }

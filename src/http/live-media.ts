@@ -56,7 +56,8 @@ function segmentMedia(store: RenditionStore, msn: number): Media | undefined {
 function partMedia(store: RenditionStore, msn: number, index: number): Media | undefined {
   const s = store.segment(msn)
   const p = s?.parts[index]
-  return s && p ? { data: p.data, etag: `"${s.init.hash}-${msn}.${index}"`, ttl: plannedTtl(store, s) } : undefined
+  // A gap part (4.4.4.9) has no media: 404, as its segment.
+  return s && p && !p.gap ? { data: p.data, etag: `"${s.init.hash}-${msn}.${index}"`, ttl: plannedTtl(store, s) } : undefined
 }
 
 /**
@@ -86,7 +87,7 @@ export function serveSegment(ctx: RequestContext, reply: Reply, store: Rendition
 export function servePart(ctx: RequestContext, reply: Reply, store: RenditionStore, msn: number, index: number, deps: LiveDeps): void {
   const seg = store.segment(msn)
   const part = seg?.parts[index]
-  if (seg && part) return sendReady(ctx, reply, part, part.data, () => `"${seg.init.hash}-${msn}.${index}"`, () => plannedTtl(store, seg))
+  if (seg && part && !part.gap) return sendReady(ctx, reply, part, part.data, () => `"${seg.init.hash}-${msn}.${index}"`, () => plannedTtl(store, seg))
   hold(ctx, reply, store, {
     get: () => partMedia(store, msn, index),
     // Worth waiting for: exactly the part the playlist hints next.

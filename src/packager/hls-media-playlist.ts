@@ -103,7 +103,8 @@ export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistReq
     lines.push(tag('EXT-X-SKIP', attributes({ 'SKIPPED-SEGMENTS': skipped, 'RECENTLY-REMOVED-DATERANGES': removed })))
   }
 
-  // A preload hint that opens a new segment counts as one of the last three segments.
+  // A preload hint that opens a new segment counts as one of the last three segments. A hint
+  // is given in a gap too (a playlist with parts must have one): a gap part answers 404.
   const hintOpensSegment = !store.ended && (segs.length === 0 || segs[segs.length - 1]!.complete)
   const firstWithParts = segs.length - (hintOpensSegment ? 2 : 3)
   let elapsed = 0
@@ -122,6 +123,9 @@ export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistReq
       mapHash = s.init.hash
     }
     lines.push(tag('EXT-X-PROGRAM-DATE-TIME', dateTime(s.pdt)))
+    // 4.4.4.7: absent media is listed with EXT-X-GAP (before its parts, each GAP=YES per
+    // 4.4.4.9); the URIs answer 404. An open gap segment shows only its GAP=YES parts.
+    if (s.gap && s.complete) lines.push('#EXT-X-GAP')
     // Parts on the last three segments only, and only those starting within the horizon.
     const partsAllowed = i >= firstWithParts
     let partStart = elapsed
@@ -133,12 +137,11 @@ export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistReq
         DURATION: p.duration,
         URI: partUri(p.msn, p.index),
         INDEPENDENT: p.independent ? enumValue('YES') : undefined,
+        GAP: p.gap ? enumValue('YES') : undefined,
       })))
     }
     elapsed += s.duration
     if (s.complete) {
-      // 6.2.1: absent media is listed as segments with EXT-X-GAP; their URIs answer 404.
-      if (s.gap) lines.push('#EXT-X-GAP')
       lines.push(`#EXTINF:${decimal(s.duration)},`, segmentUri(s.msn))
     }
   }

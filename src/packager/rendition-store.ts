@@ -24,6 +24,7 @@ export interface GapFill {
   pdtOf(msn: number): number
 }
 
+const EMPTY = Buffer.alloc(0)
 /** Segments kept past the playlist window, for players that just loaded an older playlist. */
 const GRACE_SEGMENTS = 3
 /** Init changes remembered (each one a DASH Period while any of its segments is retained). */
@@ -86,7 +87,8 @@ export class RenditionStore {
    * discontinuity unless it is the rendition's very first segment.
    */
   beginEpoch(init: InitRecord): void {
-    this.closeOpenSegment()
+    // An open gap segment is left to finish in step with the others (gap-cover.ts).
+    if (!this.openSegment()?.gap) this.closeOpenSegment()
     this.init = init
     this.inits.set(init.hash, init)
     this.pendingDiscontinuity = this.segs.length > 0 || this.pendingDiscontinuity
@@ -139,6 +141,31 @@ export class RenditionStore {
       })
     }
     this.evict()
+  }
+
+  /**
+   * Open gap segment `msn` (the next number): the rendition has no media for it while the
+   * others go on, so it is listed with EXT-X-GAP (rfc8216bis 4.4.4.7) and filled with gap
+   * parts in step with another rendition. False when `msn` is not the next number.
+   */
+  startGapSegment(msn: number, startTime: number, pdt: number): boolean {
+    if (!this.init || this.ended) return false
+    this.closeOpenSegment()
+    if (msn !== this.nextMsn) return false
+    // A gap carries no timeline change: a pending discontinuity waits for the media after it.
+    this.segs.push({ msn, parts: [], duration: 0, startTime, pdt, init: this.init, discontinuity: false, independent: false, gap: true, complete: false })
+    this.nextMsn = msn + 1
+    return true
+  }
+
+  /** Append a gap part (no media, GAP=YES) to the open gap segment; `last` completes it. */
+  addGapPart(duration: number, last = false): void {
+    const seg = this.openSegment()
+    if (!seg?.gap) return
+    seg.parts.push({ msn: seg.msn, index: seg.parts.length, duration, independent: false, data: EMPTY, completedAt: Date.now(), readyAt: performance.now(), gap: true })
+    seg.duration += duration
+    if (last) this.completeSegment()
+    else this.changed()
   }
 
   /**

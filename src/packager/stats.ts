@@ -26,7 +26,7 @@ export function measureFigures(store: RenditionStore): RenditionFigures | undefi
   }
   if (seconds === 0) {
     // Only parts so far: use them, padded, so the first playlist is not absurd.
-    for (const s of store.segments) for (const p of s.parts) {
+    for (const s of store.segments) for (const p of s.gap ? [] : s.parts) {
       bytes += p.data.length
       seconds += p.duration
     }

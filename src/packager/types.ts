@@ -26,6 +26,8 @@ export interface PartRecord {
   completedAt: number
   /** performance.now() when the part's last frame arrived from the worker (latency metrics). */
   readyAt: number
+  /** No media: listed with GAP=YES (rfc8216bis 4.4.4.9), its URI answers 404. */
+  gap?: boolean
 }
 
 /** One media segment: whole parts, starting on a part boundary. */

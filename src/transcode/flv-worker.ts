@@ -13,6 +13,11 @@ export interface RenditionOutput {
   stdout: Readable
   generation: number
   pid: number
+  /**
+   * Seconds to add to this process's timestamps to put them on the session's timeline
+   * (FFmpeg's mp4 muxer starts every process's tfdt at 0; a restarted encoder begins later).
+   */
+  mediaOffset?: number
 }
 
 /** How a worker reads the stream: in which format, which tracks. */
@@ -33,6 +38,8 @@ export interface FlvWorkerOptions {
   args: string[]
   rendition: string
   attach: AttachFlv
+  /** Bytes of FLV queued for the worker before its video drops to a key frame (STDIN_BOUND). */
+  inputQueueBytes?: number
   logger: Logger
   minBackoffMs: number
   maxBackoffMs: number
@@ -49,6 +56,7 @@ export class FlvWorker {
 
   constructor(o: FlvWorkerOptions) {
     this.rendition = o.rendition
+    const bound = o.inputQueueBytes ?? STDIN_BOUND
     this.worker = new SupervisedWorker({
       ffmpeg: o.ffmpeg,
       args: o.args,
@@ -62,9 +70,9 @@ export class FlvWorker {
             if (io.stdin.destroyed || !io.stdin.writable) return true
             // Over the bound: refuse (the normalizer drops to the next key frame), so a stalled
             // worker never holds more than the bound plus one tag, however long it stalls.
-            if (io.stdin.writableLength >= STDIN_BOUND) return false
+            if (io.stdin.writableLength >= bound) return false
             io.stdin.write(bytes)
-            return io.stdin.writableLength < STDIN_BOUND
+            return io.stdin.writableLength < bound
           },
           // Only a session's first process may replay the current GOP: a restarted one
           // must not produce media the rendition already has.

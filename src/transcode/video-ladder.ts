@@ -9,6 +9,7 @@
  * - a decoder that dies takes the encoders' frame clock with it, so every
  *   encoder restarts with the new decoder, from its first frame's media time.
  */
+import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import { SupervisedWorker } from './worker.js'
 import { RawRelay } from './raw-relay.js'
@@ -23,6 +24,8 @@ export interface VideoLadderOptions {
   rungs: VideoRung[]
   sourceFps: number
   segmentSeconds: number
+  /** Bytes of FLV queued for the decoder before the publisher's video drops to a key frame. */
+  inputQueueBytes?: number
   attach: AttachFlv
   logger: Logger
   minBackoffMs: number
@@ -36,6 +39,17 @@ export interface VideoLadderOptions {
 
 /** Seconds of raw frames an encoder may leave unread before it is restarted. */
 const MAX_BACKLOG_SECONDS = 2
+/**
+ * Seconds of frames a working encoder may leave unread before the decoder is held back
+ * for it: enough that neither side waits on the other's every frame.
+ */
+const HIGH_WATER_SECONDS = 0.5
+/**
+ * A working encoder that reads nothing for this long while holding the decoder back is
+ * hung: it is restarted so the other rungs go on. Under the supervisor's one-second
+ * silence limit, so the others are never taken for hung themselves.
+ */
+const STALL_MS = 700
 
 interface Rung {
   rung: VideoRung
@@ -43,6 +57,9 @@ interface Rung {
   shed: boolean
   relay: RawRelay
   worker: SupervisedWorker
+  /** The decoder's raw-frame pipe for this rung (the current decoder's). */
+  source: Readable | undefined
+  stall: NodeJS.Timeout | undefined
   /** Frame the next encoder process starts at (set just before it spawns). */
   startFrame: number
 }
@@ -52,10 +69,14 @@ export class VideoLadder {
   private readonly o: VideoLadderOptions
   private readonly decoder: SupervisedWorker
   private readonly rungs: Rung[]
-  /** Media time (s) of the current decoder's first frame. */
+  /** Media time (s) of the current decoder's first frame, and of the session's first decoder's. */
   private t0 = 0
+  private firstT0: number | undefined
   private decoderStarted = false
   private stopping = false
+  /** Rungs holding the decoder back now, and when the last hold ended (Date.now()). */
+  private holds = 0
+  private lastHoldEnd = 0
 
   constructor(o: VideoLadderOptions) {
     this.o = o
@@ -64,26 +85,30 @@ export class VideoLadder {
       ffmpeg: o.ffmpeg,
       args: decoderArgs(o.rungs, o.sourceFps, o.input),
       extraOutputs: o.rungs.length,
+      osPipes: true,
       logger: o.logger.child({ worker: 'decoder' }),
       minBackoffMs: o.minBackoffMs,
       maxBackoffMs: o.maxBackoffMs,
       onSpawn: (io) => {
         for (const [i, r] of this.rungs.entries()) {
           r.relay.resetSource()
-          io.extra[i]!.on('data', (chunk: Buffer) => r.relay.push(chunk))
+          r.source = io.extra[i]!
+          r.source.on('data', (chunk: Buffer) => r.relay.push(chunk))
+          if (r.relay.holding) r.source.pause()
         }
         io.stdout.resume()
         const detach = this.o.attach(
           (bytes) => {
             if (io.stdin.destroyed || !io.stdin.writable) return true
             io.stdin.write(bytes)
-            return io.stdin.writableLength < 16 * 1024 * 1024
+            return io.stdin.writableLength < (this.o.inputQueueBytes ?? 16 * 1024 * 1024)
           },
           {
             ...(o.input?.format === 'mpegts' ? { format: 'mpegts', select: { audio: [] } } satisfies WorkerFeed : {}),
             replay: io.generation === 0,
             onStart: (startMs) => {
               this.t0 = startMs / 1000
+              this.firstT0 ??= this.t0
               this.decoderStarted = true
               for (const r of this.rungs) if (!r.shed) r.worker.start()
             },
@@ -97,6 +122,14 @@ export class VideoLadder {
         if (wanted) for (const r of this.rungs) void r.worker.stop()
       },
     })
+  }
+
+  /**
+   * Date.now() while some rung holds the decoder back, else when the last hold ended: the
+   * other encoders are quiet then through no fault of theirs (the hold has its own limit).
+   */
+  get heldBackAt(): number {
+    return this.holds > 0 ? Date.now() : this.lastHoldEnd
   }
 
   /** Pids of the decoder and every running encoder, by role. */
@@ -124,6 +157,7 @@ export class VideoLadder {
   /** Stop everything, encoders after the decoder. */
   async stop(): Promise<void> {
     this.stopping = true
+    for (const r of this.rungs) clearInterval(r.stall)
     await this.decoder.stop()
     await Promise.all(this.rungs.map((r) => r.worker.stop()))
   }
@@ -140,6 +174,31 @@ export class VideoLadder {
         r.worker.kill()
       }),
       worker: undefined as unknown as SupervisedWorker,
+      source: undefined,
+      stall: undefined,
+    }
+    r.relay.highWater = frameBytes(rung) * Math.ceil(fps * HIGH_WATER_SECONDS)
+    r.relay.onPressure = (held) => {
+      clearInterval(r.stall)
+      this.holds += held ? 1 : -1
+      if (!held) {
+        this.lastHoldEnd = Date.now()
+        r.source?.resume()
+        return
+      }
+      r.source?.pause()
+      // Slow is fine (the decoder waits); reading nothing at all for STALL_MS is hung.
+      let last = r.relay.backlog
+      r.stall = setInterval(() => {
+        const now = r.relay.backlog
+        if (now < last) {
+          last = now
+          return
+        }
+        this.o.logger.warn({ rendition: rung.name }, 'encoder stopped reading; restarting it at the next segment')
+        r.relay.disconnect()
+        r.worker.kill()
+      }, STALL_MS)
     }
     r.worker = new SupervisedWorker({
       ffmpeg: this.o.ffmpeg,
@@ -148,11 +207,16 @@ export class VideoLadder {
         return encoderArgs(rung, this.o.sourceFps, this.o.segmentSeconds, this.t0 + r.startFrame / fps)
       },
       logger: this.o.logger.child({ rendition: rung.name }),
+      osPipes: true,
       minBackoffMs: this.o.minBackoffMs,
       maxBackoffMs: this.o.maxBackoffMs,
       onSpawn: (io) => {
         r.relay.connect(io.stdin, r.startFrame)
-        this.o.onOutput({ rendition: rung.name, stdout: io.stdout, generation: io.generation, pid: io.pid })
+        // Output shows the encoder works: from then on a slow read holds the decoder back.
+        io.stdout.once('data', () => r.relay.arm())
+        // The encoder's output starts at 0: place it where its first frame is on the session's timeline.
+        const mediaOffset = this.t0 + r.startFrame / fps - (this.firstT0 ?? this.t0)
+        this.o.onOutput({ rendition: rung.name, stdout: io.stdout, generation: io.generation, pid: io.pid, mediaOffset })
       },
       onExit: ({ wanted }) => {
         r.relay.disconnect()

@@ -3,10 +3,12 @@
  * backoff when it dies while wanted, stop by pid. Its stderr goes to a pino
  * child logger, one line per line within a budget (stderr-log.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
 import type { Logger } from 'pino'
 import { StderrLog } from './stderr-log.js'
+import { closeSync } from 'node:fs'
+import { pipeFromChild, pipeToChild, type OsPipe } from './os-pipe.js'
 
 /** Streams of one running FFmpeg process. */
 export interface WorkerIo {
@@ -26,6 +28,8 @@ export interface WorkerOptions {
   args: string[] | (() => string[])
   /** Extra output pipes the process writes to (fds 3, 4, ...). */
   extraOutputs?: number
+  /** Kernel pipes (not socket pairs) for stdin and the extra outputs: the raw-frame paths. */
+  osPipes?: boolean
   logger: Logger
   minBackoffMs: number
   maxBackoffMs: number
@@ -42,6 +46,7 @@ const HEALTHY_MS = 10_000
 export class SupervisedWorker {
   private readonly opts: WorkerOptions
   private child: ChildProcess | undefined
+  private childStdin: Writable | undefined
   private wanted = false
   private generation = -1
   private backoff: number
@@ -83,7 +88,7 @@ export class SupervisedWorker {
     if (this.restartTimer) clearTimeout(this.restartTimer)
     const child = this.child
     if (child && child.exitCode === null && child.signalCode === null) {
-      child.stdin?.destroy()
+      this.childStdin?.destroy()
       // Closing stdin lets FFmpeg flush; kill if it lingers.
       const timer = setTimeout(() => { if (child.pid) try { process.kill(child.pid, 'SIGKILL') } catch { /* gone */ } }, 2000)
       await this.exited
@@ -97,9 +102,16 @@ export class SupervisedWorker {
     const log = this.opts.logger
     const args = typeof this.opts.args === 'function' ? this.opts.args() : this.opts.args
     const extra = this.opts.extraOutputs ?? 0
-    const child = spawn(this.opts.ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe', ...Array<'pipe'>(extra).fill('pipe')] })
+    const inPipe = this.opts.osPipes ? pipeToChild() : undefined
+    const outPipes = this.opts.osPipes ? Array.from({ length: extra }, () => pipeFromChild()) : []
+    const kernel = [inPipe, ...outPipes].filter((x): x is OsPipe => x !== undefined)
+    const stdio: StdioOptions = [inPipe?.child ?? 'pipe', 'pipe', 'pipe', ...Array.from({ length: extra }, (_, i) => outPipes[i]?.child ?? 'pipe')]
+    const child = spawn(this.opts.ffmpeg, args, { stdio })
+    // The child holds its own copies now; the parent's would keep the pipes open past its death.
+    for (const p of kernel) closeSync(p.child)
     this.child = child
-    const stdin = child.stdin!
+    const stdin: Writable = inPipe?.node ?? child.stdin!
+    this.childStdin = stdin
     const stdout = child.stdout!
     const stderr = child.stderr!
     this.startedAt = Date.now()
@@ -125,8 +137,10 @@ export class SupervisedWorker {
       }, this.backoff)
       this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs)
     })
+    for (const p of kernel) p.node.on('error', (err) => log.debug({ err: err.message }, 'worker pipe closed'))
+    child.once('close', () => { for (const p of kernel) p.node.destroy() })
     if (child.pid === undefined) return // 'error' follows; 'close' schedules the retry
-    const outputs = Array.from({ length: extra }, (_, i) => child.stdio[3 + i] as Readable)
+    const outputs = Array.from({ length: extra }, (_, i) => outPipes[i]?.node ?? (child.stdio[3 + i] as Readable))
     this.opts.onSpawn({ stdin, stdout, extra: outputs, pid: child.pid, generation })
   }
 }

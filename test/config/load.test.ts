@@ -22,6 +22,9 @@ t.test('overrides merge per key', async (t) => {
 const bad: Array<[string, unknown, RegExp]> = [
   ['port as string', { http: { port: 'abc' } }, /http\.port is "abc"; expected an integer from 0 to 65535/],
   ['port out of range', { rtmp: { port: 70000 } }, /rtmp\.port is 70000; expected an integer from 0 to 65535/],
+  ['rtmp idle timeout too short', { rtmp: { idleTimeoutMs: 10 } }, /rtmp\.idleTimeoutMs is 10; expected an integer from 1000 to 3600000/],
+  ['worker input queue too small', { worker: { inputQueueBytes: 1000 } }, /worker\.inputQueueBytes is 1000; expected an integer from 1048576/],
+  ['shed speed not a number', { worker: { shedBelowSpeed: 'slow' } }, /worker\.shedBelowSpeed is "slow"; expected a number from 0\.1 to 1000/],
   ['unknown key', { http: { prot: 1 } }, /unknown key http\.prot; allowed keys here: host, port/],
   ['unknown section', { htp: {} }, /unknown key htp/],
   ['section not an object', { hls: 3 }, /hls is 3; expected an object/],

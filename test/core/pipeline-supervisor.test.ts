@@ -18,7 +18,7 @@ function feeds(names: string[]): Map<string, FakeFeed> {
   }))
 }
 
-function setup(names: string[], encoded: string[]) {
+function setup(names: string[], encoded: string[], heldBackAt?: () => number) {
   let now = 0
   let input = 0
   const f = feeds(names)
@@ -29,6 +29,7 @@ function setup(names: string[], encoded: string[]) {
     partTarget: 0.5,
     logger: silentLogger(),
     lastInputAt: () => input,
+    heldBackAt,
     now: () => now,
     shed: async (r) => { shed.push(r); return true },
   })
@@ -47,8 +48,8 @@ function setup(names: string[], encoded: string[]) {
 }
 
 /** A real process posing as a worker that has produced for 2 s. */
-async function producingWorker(t: Test) {
-  const s = setup(['source'], [])
+async function producingWorker(t: Test, encoded: string[] = [], heldBackAt?: () => number) {
+  const s = setup(['source'], encoded, heldBackAt)
   const { spawn } = await import('node:child_process')
   const victim = spawn('sleep', ['30'])
   t.teardown(() => { try { victim.kill('SIGKILL') } catch { /* gone */ } })
@@ -70,7 +71,7 @@ t.test('a ladder running slower than real time sheds its most expensive rung, on
   await new Promise((r) => setImmediate(r))
   const store = s.f.get('480p')!.store
   t.match(store.shed, /0\.60x real time/, 'the reason is recorded for the API')
-  t.ok(store.ended, 'its playlist ends')
+  t.notOk(store.ended, 'its playlist does not end (the pipeline covers its time with gaps)')
   s.advance(5000)
   t.same(s.shed, ['480p'], 'then the rest get time to recover')
   s.advance(10_000)
@@ -108,4 +109,18 @@ t.test('a worker silent because the publisher stopped sending is left alone', as
   s.advance(5000)
   t.equal(victim.exitCode, null, 'still running after 5 s without input')
   t.equal(victim.signalCode, null)
+})
+
+t.test('an encoder quiet while another holds the decoder back is waiting, not hung', async (t) => {
+  let held = true
+  // While held, "now" (any time later than the clock); after, long ago.
+  const { s: sup, victim, feed } = await producingWorker(t, ['source'], () => (held ? Number.MAX_SAFE_INTEGER : 0))
+  feed.speed = 0
+  sup.advance(3000)
+  t.equal(victim.exitCode, null, 'left alone for 3 s of silence while the decoder is held back')
+  t.equal(victim.signalCode, null)
+  held = false
+  const died = new Promise<string | null>((r) => victim.once('exit', (_c, sig) => r(sig)))
+  sup.advance(1500)
+  t.equal(await died, 'SIGKILL', 'once nothing holds the decoder, silence is a hang again')
 })

@@ -138,6 +138,13 @@ t.test('a 720p publish becomes an aligned ladder', async (t) => {
     t.ok(Math.max(...gaps) < 1000, `${other} never paused (longest pause ${Math.max(...gaps)} ms)`)
     const text = (await get(`${base}/${victim}/index.m3u8`)).text
     t.match(text, /^#EXT-X-DISCONTINUITY$/m, 'the restart is a discontinuity in its playlist')
+    // On the grid: the restarted encoder's first segment starts (tfdt) where the others' does.
+    const resumed = [...victimStore.segments].find((s) => s.discontinuity && !s.gap && s.parts.length > 0 && s.parts[0]!.completedAt > killedAt)!
+    await waitFor(() => resumed.complete && otherStore.segment(resumed.msn)?.complete, 8000, 'the resumed segment, complete in both')
+    const victimInit = (await get(`${base}/${victim}/init.mp4?v=${resumed.init.hash}`)).body
+    const tv = firstTime(victimInit, (await get(`${base}/${victim}/${resumed.msn}.m4s`)).body)
+    const to = firstTime(await initOf(other), (await get(`${base}/${other}/${resumed.msn}.m4s`)).body)
+    t.ok(Math.abs(tv - to) <= 1 / 30 + 1e-6, `segment ${resumed.msn}: restarted ${victim} starts at ${tv.toFixed(3)} s, ${other} at ${to.toFixed(3)} s`)
     parseStrict(text)
     const msns = [...text.matchAll(/^(\d+)\.m4s$/gm)].map((m) => Number(m[1]))
     t.same(msns, msns.map((_, i) => msns[0]! + i), 'its media sequence stays contiguous (holes are GAP segments)')

@@ -39,3 +39,42 @@ t.test('an encoder that stops reading triggers an overrun instead of unbounded m
   relay.push(frames(5))
   t.equal(relay.nextFrame, 25, 'still counting while disconnected')
 })
+
+t.test('an armed encoder that reads slowly holds the source back until it drains', async (t) => {
+  const relay = new RawRelay(10, 1 << 20, () => t.fail('no overrun'))
+  relay.highWater = 20
+  const seen: boolean[] = []
+  relay.onPressure = (held) => seen.push(held)
+  const slow = new PassThrough({ highWaterMark: 1 })
+  slow.pause()
+  relay.connect(slow, 0)
+  relay.push(frames(5))
+  t.same(seen, [], 'not armed yet (the encoder has not shown it works): buffered, no pressure')
+  relay.arm()
+  relay.push(frames(1))
+  t.same(seen, [true], 'armed and over the high water mark: the source is paused')
+  t.ok(relay.holding)
+  relay.push(frames(1))
+  t.same(seen, [true], 'one pause per episode')
+  const got: Buffer[] = []
+  slow.on('data', (d: Buffer) => got.push(d))
+  slow.resume()
+  await new Promise((r) => setImmediate(r))
+  t.same(seen, [true, false], 'drained: the source resumes')
+  t.equal(Buffer.concat(got).length, 70, 'every frame reached the encoder')
+})
+
+t.test('disconnecting a held encoder releases the source', async (t) => {
+  const relay = new RawRelay(10, 1 << 20, () => {})
+  relay.highWater = 5
+  const seen: boolean[] = []
+  relay.onPressure = (held) => seen.push(held)
+  const stuck = new PassThrough({ highWaterMark: 1 })
+  stuck.pause()
+  relay.connect(stuck, 0)
+  relay.arm()
+  relay.push(frames(2))
+  relay.disconnect()
+  t.same(seen, [true, false])
+  t.notOk(relay.holding)
+})
