@@ -171,7 +171,8 @@ export class StreamPipeline implements MediaSink {
     } catch {
       return true // unparseable tags are the normalizer's to skip
     }
-    this.log.error({ codec }, `publish ended: video codec ${codec} is not supported over ${this.deps.protocol.toUpperCase()} (send H.264)`)
+    const supported = this.deps.protocol === 'srt' ? 'H.264 or HEVC' : 'H.264'
+    this.log.error({ codec }, `publish ended: video codec ${codec} is not supported over ${this.deps.protocol.toUpperCase()} (send ${supported})`)
     this.end(`unsupported video codec ${codec}`)
     this.kick?.()
     return false

@@ -10,8 +10,8 @@ import { LiveStream } from '../../src/packager/live-stream.js'
 import { DEFAULTS } from '../../src/config/schema.js'
 import { Metrics } from '../../src/log/metrics.js'
 
-// An HEVC sequence header in the pre-Enhanced-RTMP form (FLV codec id 12).
-const HEVC = Buffer.concat([Buffer.from([0x1c, 0x00, 0x00, 0x00, 0x00]), Buffer.alloc(23, 1)])
+// A VP6 key frame (FLV codec id 4): refused over either protocol (SRT also takes HEVC).
+const VP6 = Buffer.concat([Buffer.from([0x14, 0x00]), Buffer.alloc(23, 1)])
 
 for (const protocol of ['rtmp', 'srt']) {
   t.test(`over ${protocol}: the log names ${protocol.toUpperCase()}`, async (t) => {
@@ -25,11 +25,11 @@ for (const protocol of ['rtmp', 'srt']) {
     })
     let kicked = false
     p.kick = () => { kicked = true }
-    p.write({ kind: 'video', timestamp: 0, data: HEVC, arrival: Date.now() })
+    p.write({ kind: 'video', timestamp: 0, data: VP6, arrival: Date.now() })
     await p.stopped
     const line = lines.map((l) => JSON.parse(l) as { msg: string }).find((l) => l.msg.includes('is not supported'))
     t.ok(line, 'the refusal was logged')
-    t.match(line?.msg, new RegExp(`over ${protocol.toUpperCase()} \\(send H\\.264\\)`))
+    t.match(line?.msg, new RegExp(`over ${protocol.toUpperCase()} \\(send H\\.264${protocol === 'srt' ? ' or HEVC' : ''}\\)`))
     t.notMatch(line?.msg, new RegExp(`over ${protocol === 'srt' ? 'RTMP' : 'SRT'}`), 'not the other protocol')
     t.ok(kicked && stopped, 'the publisher was kicked and the pipeline stopped')
   })
