@@ -6,6 +6,9 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
+// One ready-line reader for every bench (it also quotes the child's stderr on failure).
+export { readyLine } from './serve-procs.mjs'
+
 /** Clock ticks per second of /proc/PID/stat times (getconf CLK_TCK). */
 export const CLK_TCK = 100
 
@@ -53,31 +56,6 @@ export function procTimes(pid = process.pid) {
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ')
   // After ')': f[0] is field 3 (state); utime 14, stime 15, cutime 16, cstime 17.
   return { self: (Number(f[11]) + Number(f[12])) / CLK_TCK, children: (Number(f[13]) + Number(f[14])) / CLK_TCK }
-}
-
-/** Resolve with the first stdout line of `proc` parsed as JSON; reject on exit or timeout. */
-export function readyLine(proc, what, timeoutMs = 20_000) {
-  return new Promise((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => fail(new Error(`${what}: not ready after ${timeoutMs} ms`)), timeoutMs)
-    const onData = (d) => {
-      out += d
-      const nl = out.indexOf('\n')
-      if (nl < 0) return
-      cleanup()
-      try { resolve(JSON.parse(out.slice(0, nl))) } catch { reject(new Error(`${what}: bad ready line ${out.slice(0, nl)}`)) }
-    }
-    const onExit = (code, sig) => fail(new Error(`${what}: exited (${code ?? sig}) before ready`))
-    const cleanup = () => {
-      clearTimeout(timer)
-      proc.stdout.off('data', onData)
-      proc.off('exit', onExit)
-    }
-    const fail = (e) => { cleanup(); reject(e) }
-    proc.stdout.setEncoding('utf8')
-    proc.stdout.on('data', onData)
-    proc.on('exit', onExit)
-  })
 }
 
 /** Keep the last `max` characters a stream printed. */
