@@ -15,10 +15,7 @@ import t, { type Test } from 'tap'
 import { startOrigin, waitFor, get } from '../helpers/origin.js'
 import { FFMPEG, testSourceArgs } from '../helpers/ffmpeg.js'
 import { launchChromium, type RecordedRequest } from '../helpers/browser.js'
-import {
-  SAMPLER_SCRIPT, findStalls, fmt, networkThrottle, openPlayerPage, quantile, servePage, spread, watchProduction,
-  type PageState, type Sample,
-} from '../helpers/playback.js'
+import { findStalls, fmt, networkThrottle, openPlayerPage, quantile, servePage, spread, watchProduction, type PageState, type Sample, playerPageStart } from '../helpers/playback.js'
 
 const STREAM = 'abr'
 /**
@@ -78,13 +75,7 @@ type AbrPageState = PageState & { abr: AbrState }
 
 /** The hls.js player page of the e2e playback test, plus ABR instrumentation (window.__e2e.abr). */
 function playerPage(origin: string, src: string): string {
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>streamd e2e abr</title><link rel="icon" href="data:,"></head>
-<body>
-<video id="v" muted playsinline autoplay style="width:640px;height:360px"></video>
-<script src="${origin}/static/hls.min.js"></script>
-<script>${SAMPLER_SCRIPT}</script>
-<script>
+  return `${playerPageStart('streamd e2e abr', `${origin}/static/hls.min.js`)}
 S.playerVersion = Hls.version
 S.abr = { levels: [], switching: [], switched: [], loads: [], sourceBuffers: [] }
 // Each SourceBuffer, to tell a hole in one track from a hole in the other (video.buffered is their intersection).

@@ -6,10 +6,7 @@
  */
 import t from 'tap'
 import { waitFor, get } from '../helpers/origin.js'
-import {
-  SAMPLER_SCRIPT, assertBlockingReload, assertSmoothPlayback, commentStartup, fmt, openPlayerPage, quantile,
-  servePage, spread, startLiveSource, watchPlayback,
-} from '../helpers/playback.js'
+import { assertBlockingReload, assertSmoothPlayback, commentStartup, fmt, openPlayerPage, quantile, servePage, spread, startLiveSource, watchPlayback, playerPageStart } from '../helpers/playback.js'
 
 /** Seconds of playback observed after the first `playing` event (≥ 20 s of samples). */
 const WATCH_SECONDS = 21
@@ -19,13 +16,7 @@ const MAX_LATENCY_S = 3
 
 /** A minimal player page with the same hls.js settings as the `/` page, instrumented. */
 function playerPage(origin: string, src: string): string {
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>streamd e2e</title><link rel="icon" href="data:,"></head>
-<body>
-<video id="v" muted playsinline autoplay style="width:640px;height:360px"></video>
-<script src="${origin}/static/hls.min.js"></script>
-<script>${SAMPLER_SCRIPT}</script>
-<script>
+  return `${playerPageStart('streamd e2e', `${origin}/static/hls.min.js`)}
 S.playerVersion = Hls.version
 const video = document.getElementById('v')
 const keep = (level) => (...args) => S.warnings.push({ at: Date.now(), level, text: args.map(String).join(' ').slice(0, 400) })

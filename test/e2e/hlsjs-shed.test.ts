@@ -10,7 +10,7 @@ import t from 'tap'
 import { startOrigin, waitFor, get } from '../helpers/origin.js'
 import { startPublisher } from '../helpers/ffmpeg.js'
 import { launchChromium } from '../helpers/browser.js'
-import { SAMPLER_SCRIPT, findStalls, openPlayerPage, servePage, type PageState } from '../helpers/playback.js'
+import { findStalls, openPlayerPage, servePage, type PageState, playerPageStart } from '../helpers/playback.js'
 
 const STREAM = 'shedplay'
 /** Play this long after the shed (page clock). */
@@ -18,13 +18,7 @@ const AFTER_SHED_MS = 10_000
 
 /** hls.js page, its automatic level choice capped at the 480p rung (the one shed first). */
 function playerPage(origin: string, src: string): string {
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>streamd e2e shed</title><link rel="icon" href="data:,"></head>
-<body>
-<video id="v" muted playsinline autoplay style="width:640px;height:360px"></video>
-<script src="${origin}/static/hls.min.js"></script>
-<script>${SAMPLER_SCRIPT}</script>
-<script>
+  return `${playerPageStart('streamd e2e shed', `${origin}/static/hls.min.js`)}
 S.playerVersion = Hls.version
 S.levels = []
 S.loads = []

@@ -8,10 +8,7 @@
 import { createRequire } from 'node:module'
 import t from 'tap'
 import { get } from '../helpers/origin.js'
-import {
-  SAMPLER_SCRIPT, assertBlockingReload, assertSmoothPlayback, commentStartup, fmt, openPlayerPage, quantile,
-  servePage, spread, startLiveSource, watchPlayback,
-} from '../helpers/playback.js'
+import { assertBlockingReload, assertSmoothPlayback, commentStartup, fmt, openPlayerPage, quantile, servePage, spread, startLiveSource, watchPlayback, playerPageStart } from '../helpers/playback.js'
 
 /** Seconds of playback observed after the first `playing` event (≥ 20 s of samples). */
 const WATCH_SECONDS = 21
@@ -55,13 +52,7 @@ interface ShakaState {
  * `_HLS_msn`/`_HLS_part` when the playlist says CAN-BLOCK-RELOAD.
  */
 function playerPage(src: string): string {
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>streamd e2e (shaka)</title><link rel="icon" href="data:,"></head>
-<body>
-<video id="v" muted playsinline autoplay style="width:640px;height:360px"></video>
-<script src="/shaka-player.compiled.js"></script>
-<script>${SAMPLER_SCRIPT}</script>
-<script>
+  return `${playerPageStart('streamd e2e (shaka)', `/shaka-player.compiled.js`)}
 S.playerVersion = shaka.Player.version
 const X = window.__shaka = { stats: null, config: null, lowLatency: { manifestIsLowLatency: null, modeOn: null }, stallEvents: [], gapEvents: [], failedDownloads: [] }
 shaka.polyfill.installAll()

@@ -4,7 +4,7 @@
  * shared sampler (playback.ts SAMPLER_SCRIPT) with the player's own latency.
  */
 import { createRequire } from 'node:module'
-import { SAMPLER_SCRIPT } from './playback.js'
+import { SAMPLER_SCRIPT, playerPageStart } from './playback.js'
 
 const req = createRequire(import.meta.url)
 /** dash.js's modern UMD build (what the package's `require` condition resolves to). */
@@ -18,13 +18,7 @@ export const SHAKA_JS = req.resolve('shaka-player/dist/shaka-player.compiled.js'
  * target latency from ServiceDescription; live catch-up is turned on explicitly.
  */
 export function dashjsPage(mpdUrl: string): string {
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>streamd e2e (dash.js)</title><link rel="icon" href="data:,"></head>
-<body>
-<video id="v" muted playsinline autoplay style="width:640px;height:360px"></video>
-<script src="/dash.all.min.js"></script>
-<script>${SAMPLER_SCRIPT}</script>
-<script>
+  return `${playerPageStart('streamd e2e (dash.js)', `/dash.all.min.js`)}
 const video = document.getElementById('v')
 const player = dashjs.MediaPlayer().create()
 window.player = player
@@ -51,13 +45,7 @@ player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {
 
 /** shaka-player in lowLatencyMode on the MPD. */
 export function shakaDashPage(mpdUrl: string): string {
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>streamd e2e (shaka DASH)</title><link rel="icon" href="data:,"></head>
-<body>
-<video id="v" muted playsinline autoplay style="width:640px;height:360px"></video>
-<script src="/shaka-player.compiled.js"></script>
-<script>${SAMPLER_SCRIPT}</script>
-<script>
+  return `${playerPageStart('streamd e2e (shaka DASH)', `/shaka-player.compiled.js`)}
 S.playerVersion = shaka.Player.version
 shaka.polyfill.installAll()
 const video = document.getElementById('v')

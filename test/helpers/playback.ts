@@ -82,6 +82,22 @@ window.__e2eStart = (video, probe) => {
 }
 `
 
+/**
+ * The start of a player test page: a muted autoplaying 640x360 video `#v`, the player
+ * script at `scriptSrc`, the sampler (SAMPLER_SCRIPT), and an open script tag for the
+ * page's own code, which closes it.
+ */
+export function playerPageStart(title: string, scriptSrc: string): string {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>${title}</title><link rel="icon" href="data:,"></head>
+<body>
+<video id="v" muted playsinline autoplay style="width:640px;height:360px"></video>
+<script src="${scriptSrc}"></script>
+<script>${SAMPLER_SCRIPT}</script>
+<script>
+`
+}
+
 /** Quantile by nearest rank (NaN for no values). */
 export function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b)
