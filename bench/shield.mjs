@@ -17,22 +17,41 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { cpuOf, killAllSync, readyLine, spawnPinned, stopAll } from './lib/serve-procs.mjs'
 import { runWrk } from './lib/serve-wrk.mjs'
 import { startNginxShield, startStreamdShield, startVarnishShield, stubCount } from './lib/shield-peers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const opt = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? process.argv[i + 1] : def
+// Strict: a mistyped or unknown option (--help included) stops here instead of starting a load run.
+const { values: opt } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '5' },
+    bytes: { type: 'string', default: '200000' },
+    'trickle-ms': { type: 'string', default: '300' },
+    'steady-seconds': { type: 'string', default: '5' },
+    connections: { type: 'string', default: '50' },
+    servers: { type: 'string', default: 'streamd,nginx,varnish' },
+    json: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+})
+if (opt.help) {
+  process.stdout.write('usage: npm run bench:shield [-- --clients 1000] [--rounds 5] [--bytes 200000] [--trickle-ms 300]\n' +
+    '       [--steady-seconds 5] [--connections 50] [--servers streamd,nginx,varnish] [--json FILE]\n')
+  process.exit(0)
 }
-const CLIENTS = Number(opt('clients', 1000))
-const ROUNDS = Number(opt('rounds', 5))
-const BYTES = Number(opt('bytes', 200_000))
-const TRICKLE = Number(opt('trickle-ms', 300))
-const STEADY_S = Number(opt('steady-seconds', 5))
-const CONNECTIONS = Number(opt('connections', 50))
-const SERVERS = opt('servers', 'streamd,nginx,varnish').split(',')
+const CLIENTS = Number(opt.clients)
+const ROUNDS = Number(opt.rounds)
+const BYTES = Number(opt.bytes)
+const TRICKLE = Number(opt['trickle-ms'])
+const STEADY_S = Number(opt['steady-seconds'])
+const CONNECTIONS = Number(opt.connections)
+const SERVERS = opt.servers.split(',')
+for (const [k, v] of Object.entries({ clients: CLIENTS, rounds: ROUNDS, bytes: BYTES, 'trickle-ms': TRICKLE, 'steady-seconds': STEADY_S, connections: CONNECTIONS })) {
+  if (!Number.isFinite(v) || v <= 0 || v > 10_000_000) throw new Error(`--${k} must be a positive number, got ${v}`)
+}
 const SERVER_CPU = 1
 const CLIENT_CPU = 0
 
@@ -118,5 +137,5 @@ const sd = rows.find((r) => r.name === 'streamd')
 if (sd && nginx) {
   console.log(`\ngoals: exactly 1 upstream request per object: ${sd.upstream.every((u) => u === 1) ? 'met' : 'MISSED'}; added p99 ≤ 0.2 × nginx's: ${f2(sd.added99 / nginx.added99)}× ${sd.added99 <= 0.2 * nginx.added99 ? 'met' : 'MISSED'}`)
 }
-const json = opt('json', undefined)
+const json = opt.json
 if (json) writeFileSync(json, JSON.stringify({ ...out, rows }, null, 1))
