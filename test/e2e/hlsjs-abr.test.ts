@@ -15,7 +15,8 @@ import t, { type Test } from 'tap'
 import { startOrigin, waitFor, get } from '../helpers/origin.js'
 import { FFMPEG, testSourceArgs } from '../helpers/ffmpeg.js'
 import { launchChromium, type RecordedRequest } from '../helpers/browser.js'
-import { findStalls, fmt, networkThrottle, openPlayerPage, quantile, servePage, spread, watchProduction, type PageState, type Sample, playerPageStart } from '../helpers/playback.js'
+import { fmt, openPlayerPage, quantile, servePage, spread, type PageState, type Sample, playerPageStart } from '../helpers/playback.js'
+import { findStalls, networkThrottle, watchProduction } from '../helpers/playback-trouble.js'
 
 const STREAM = 'abr'
 /**

@@ -10,7 +10,8 @@ import t from 'tap'
 import { startOrigin, waitFor, get } from '../helpers/origin.js'
 import { startPublisher } from '../helpers/ffmpeg.js'
 import { launchChromium } from '../helpers/browser.js'
-import { findStalls, openPlayerPage, servePage, type PageState, playerPageStart } from '../helpers/playback.js'
+import { openPlayerPage, servePage, type PageState, playerPageStart } from '../helpers/playback.js'
+import { findStalls } from '../helpers/playback-trouble.js'
 
 const STREAM = 'shedplay'
 /** Play this long after the shed (page clock). */

@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Test } from 'tap'
-import type { Browser, CDPSession, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { startOrigin, waitFor, get, type TestOrigin } from './origin.js'
 import { startPublisher } from './ffmpeg.js'
 import { launchChromium, recordRequests, type RecordedRequest, type RequestLog } from './browser.js'
-import type { LiveStream } from '../../src/packager/live-stream.js'
+import { watchLoopFreezes, type FreezeLog } from './loop-freezes.js'
 
 /** One sample of the video element and the player's latency estimates (taken every 250 ms). */
 export interface Sample {
@@ -139,10 +139,13 @@ export interface LiveSource {
   multivariantUrl: string
   /** The first variant's media playlist, once it lists ≥ 2 segments. */
   mediaUrl: string
+  /** Freezes of this process's event loop (origin, shields, browser driver) from the start. */
+  freezes: FreezeLog
 }
 
 /** Start an origin, publish a 640x360 30 fps test source as `stream`, and launch Chromium meanwhile. */
 export async function startLiveSource(t: Test, stream: string): Promise<LiveSource> {
+  const freezes = watchLoopFreezes(t)
   const origin = await startOrigin(t)
   const publisher = startPublisher(`${origin.rtmp}/${stream}`, { width: 640, height: 360, fps: 30, gop: 30 })
   t.teardown(() => publisher.stop())
@@ -166,7 +169,7 @@ export async function startLiveSource(t: Test, stream: string): Promise<LiveSour
       return url
     })(),
   ])
-  return { origin, browser, multivariantUrl, mediaUrl }
+  return { origin, browser, multivariantUrl, mediaUrl, freezes }
 }
 
 /** An open player page with its request log. */
@@ -220,11 +223,12 @@ export async function watchPlayback(session: PlayerSession, seconds: number): Pr
 /**
  * Assert that playback after the first `playing` advanced in step with the wall clock
  * for ≥ `minWallSeconds`, with no waiting/pause/ended/error event and currentTime never
- * stuck for more than `stuckMs`. Returns the samples taken after the first `playing`.
+ * stuck for more than `stuckMs`. A `waiting` that this process's own event loop freeze
+ * explains (`freezes`: the origin could not answer; see loop-freezes.ts) is reported,
+ * not failed. Returns the samples taken after the first `playing`.
  */
-export function assertSmoothPlayback(t: Test, s: PageState, firstPlayingAt: number, o: { minWallSeconds: number; stuckMs?: number; startupGraceMs?: number }): Sample[] {
+export function assertSmoothPlayback(t: Test, s: PageState, firstPlayingAt: number, o: { minWallSeconds: number; stuckMs?: number; freezes?: FreezeLog }): Sample[] {
   const stuckMs = o.stuckMs ?? 1000
-  const grace = o.startupGraceMs ?? 0
   const watched = s.samples.filter((x) => x.at >= firstPlayingAt)
   t.ok(watched.length >= o.minWallSeconds * 2, `enough samples (${watched.length})`)
   const first = watched[0]
@@ -237,11 +241,13 @@ export function assertSmoothPlayback(t: Test, s: PageState, firstPlayingAt: numb
   t.ok(advanced >= o.minWallSeconds - 1 && advanced >= wall - 1.5, `currentTime advanced ${fmt(advanced)} s over ${fmt(wall)} s`)
 
   const after = s.events.filter((e) => e.at > firstPlayingAt)
-  // A caller may excuse a `waiting` right after start (start-up buffering): said, not failed.
-  // The stuck-currentTime check below still applies to the whole watch.
-  const early = after.filter((e) => e.type === 'waiting' && e.at - firstPlayingAt <= grace)
-  if (early.length > 0) t.comment(`start-up waiting (within ${grace} ms, not failed): ${early.map((e) => `+${e.at - firstPlayingAt} ms @${fmt(e.ct)}`).join(', ')}`)
-  t.same(after.filter((e) => !early.includes(e)).filter((e) => e.type === 'waiting' || e.type === 'pause' || e.type === 'ended' || e.type === 'error')
+  // The stuck-currentTime check below still applies to the whole watch, excused or not.
+  const excused = after.filter((e) => e.type === 'waiting' && o.freezes?.explaining(e.at))
+  for (const e of excused) {
+    const f = o.freezes!.explaining(e.at)!
+    t.comment(`waiting at +${e.at - firstPlayingAt} ms (currentTime ${fmt(e.ct)}) not failed: this process's event loop stood still ${f.ms} ms from +${f.from - firstPlayingAt} ms (the origin could not answer)`)
+  }
+  t.same(after.filter((e) => !excused.includes(e)).filter((e) => e.type === 'waiting' || e.type === 'pause' || e.type === 'ended' || e.type === 'error')
     .map((e) => `${e.type} at +${e.at - firstPlayingAt} ms (currentTime ${fmt(e.ct)})`), [], 'no waiting/pause/ended/error event after the first `playing`')
   const seeks = after.filter((e) => e.type === 'seeking')
   if (seeks.length > 0) t.comment(`seeks after start: ${seeks.map((e) => `+${e.at - firstPlayingAt} ms @${fmt(e.ct)}`).join(', ')}`)
@@ -296,121 +302,4 @@ export function commentStartup(t: Test, requests: RequestLog, s: PageState, play
     .map((r) => `+${r.startedAt - t0} → +${(r.respondedAt ?? NaN) - t0} → +${(r.finishedAt ?? NaN) - t0} ${r.status ?? r.failure} ${r.url}`).join('\n')}`)
   t.comment(`media events: ${s.events.map((e) => `${e.type}@+${e.at - t0}(${fmt(e.ct)})`).join(' ')}`)
   t.comment(`media playlist at the end of the watch:\n${playlistAtEnd}`)
-}
-
-/** An interval in which playback did not advance: from `waiting` to `playing`, or currentTime frozen between samples. */
-export interface Stall {
-  kind: 'waiting' | 'stuck'
-  /** Wall clock, ms since the epoch. */
-  from: number
-  to: number
-  ms: number
-  /** currentTime when it began. */
-  ct: number
-  /** True when the stall had not ended when the state was read. */
-  open: boolean
-}
-
-/**
- * Every stall at or after `since`: each `waiting` event up to the next `playing`
- * (or the last sample), and each run of samples with currentTime frozen while
- * not paused, measured from the first frozen sample to the first moving one
- * (the sampling period makes that ±250 ms). Unlike assertSmoothPlayback, this
- * tolerates short stalls, for tests that bound their length (ABR switches).
- */
-export function findStalls(s: PageState, since: number): Stall[] {
-  const stalls: Stall[] = []
-  const end = s.samples.at(-1)?.at ?? since
-  const events = s.events.filter((e) => e.at >= since)
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!
-    if (e.type !== 'waiting') continue
-    const resumed = events.slice(i + 1).find((x) => x.type === 'playing')
-    const to = resumed?.at ?? end
-    stalls.push({ kind: 'waiting', from: e.at, to, ms: to - e.at, ct: e.ct, open: resumed === undefined })
-    // A second `waiting` before `playing` belongs to the same stall.
-    while (i + 1 < events.length && events[i + 1] !== resumed) i++
-  }
-  const watched = s.samples.filter((x) => x.at >= since)
-  let runStart: Sample | undefined
-  for (let i = 1; i < watched.length; i++) {
-    const prev = watched[i - 1]!
-    const x = watched[i]!
-    const frozen = !x.paused && !prev.paused && x.ct === prev.ct
-    if (frozen && !runStart) runStart = prev
-    if (runStart && (!frozen || i === watched.length - 1)) {
-      stalls.push({ kind: 'stuck', from: runStart.at, to: x.at, ms: x.at - runStart.at, ct: runStart.ct, open: frozen })
-      runStart = undefined
-    }
-  }
-  return stalls.sort((a, b) => a.from - b.from)
-}
-
-/** Network conditions applied to one page through the Chrome DevTools Protocol. */
-export interface NetworkThrottle {
-  /** Limit downloads to `kbps` kbit/s (upload unlimited, no added latency); undefined lifts the limit. */
-  set: (kbps: number | undefined) => Promise<void>
-  cdp: CDPSession
-}
-
-/** Throttle `page`'s network with CDP `Network.emulateNetworkConditions` (Chromium only). */
-export async function networkThrottle(page: Page): Promise<NetworkThrottle> {
-  const cdp = await page.context().newCDPSession(page)
-  await cdp.send('Network.enable')
-  return {
-    cdp,
-    set: async (kbps) => {
-      await cdp.send('Network.emulateNetworkConditions', {
-        offline: false,
-        latency: 0,
-        // Bytes per second; -1 disables throttling.
-        downloadThroughput: kbps === undefined ? -1 : (kbps * 1000) / 8,
-        uploadThroughput: -1,
-      })
-    },
-  }
-}
-
-/** Whether the origin's workers kept up with real time while a player watched (to tell a slow box from a player bug). */
-export interface ProductionWatch {
-  /** Stop sampling (also done at teardown). */
-  stop: () => void
-  /** Lowest encoder speed (media s per wall s, a 5 s average) sampled in [from, to]. */
-  slowest: (from: number, to?: number) => number
-  /** Per rendition: min/median speed and median/max part lag (ms after its media's wall-clock time) in [from, to]. */
-  summary: (from: number, to?: number) => string
-}
-
-/**
- * Sample each rendition's speed every 500 ms; part lags come from the store's
- * parts: completion time minus the program date time of the part's end.
- */
-export function watchProduction(t: Test, stream: LiveStream): ProductionWatch {
-  const speeds = new Map<string, Array<{ at: number; v: number }>>()
-  const timer = setInterval(() => {
-    for (const [name, r] of stream.renditions) if (r.speed !== undefined) speeds.set(name, [...(speeds.get(name) ?? []), { at: Date.now(), v: r.speed }])
-  }, 500)
-  const stop = (): void => clearInterval(timer)
-  t.teardown(stop)
-  const within = (xs: Array<{ at: number; v: number }>, from: number, to: number): number[] => xs.filter((x) => x.at >= from && x.at <= to).map((x) => x.v)
-  const lags = (name: string): Array<{ at: number; v: number }> => {
-    const out: Array<{ at: number; v: number }> = []
-    for (const seg of stream.renditions.get(name)?.segments ?? []) {
-      let offset = 0
-      for (const part of seg.parts) {
-        offset += part.duration
-        out.push({ at: part.completedAt, v: part.completedAt - (seg.pdt + offset * 1000) })
-      }
-    }
-    return out
-  }
-  return {
-    stop,
-    slowest: (from, to = Infinity) => Math.min(...[...speeds.values()].flatMap((xs) => within(xs, from, to))),
-    summary: (from, to = Infinity) => [...stream.renditions.keys()].map((n) => {
-      const sp = within(speeds.get(n) ?? [], from, to)
-      const lag = within(lags(n), from, to)
-      return `${n} speed ${fmt(Math.min(...sp))}/${fmt(quantile(sp, 0.5))}, lag ${Math.round(quantile(lag, 0.5))}/${Math.round(Math.max(...lag))} ms`
-    }).join('; '),
-  }
 }
