@@ -35,13 +35,20 @@ function session() {
   return { a, b, segA, segB, opts, cover: new GapCover([a, b], silentLogger()) }
 }
 
-t.test('a rendition that is down advances as gaps in step with the other', async (t) => {
+/** A session where both renditions made segments 100 and 101, then b's producer died (and was shed, if `shed`) and the cover took it. */
+async function bDown(shed?: string): Promise<ReturnType<typeof session>> {
   const s = session()
   s.segA.push(frames(120))
-  s.segB.push(frames(120)) // both have segments 100 and 101
-  s.segB.flush() // b's producer dies
+  s.segB.push(frames(120))
+  s.segB.flush()
+  if (shed) s.b.shed = shed
   s.cover.down('b')
   await turn()
+  return s
+}
+
+t.test('a rendition that is down advances as gaps in step with the other', async (t) => {
+  const s = await bDown()
   s.segA.push(frames(100, 120)) // a goes on: 102 complete, 103 open with parts
   const b = s.b.segments
   t.same(b.map((x) => x.msn), [100, 101, 102, 103], 'contiguous numbers, the same as a')
@@ -60,12 +67,7 @@ t.test('a rendition that is down advances as gaps in step with the other', async
 })
 
 t.test('when the producer is back the open gap is finished and media takes the next slot', async (t) => {
-  const s = session()
-  s.segA.push(frames(120))
-  s.segB.push(frames(120))
-  s.segB.flush()
-  s.cover.down('b')
-  await turn()
+  const s = await bDown()
   s.segA.push(frames(20, 120)) // 102 open on a, and so as a gap on b
   s.cover.up('b') // the restarted encoder starts at the next slot (103)
   s.segA.push(frames(60, 140)) // a completes 102, opens 103
@@ -80,12 +82,7 @@ t.test('when the producer is back the open gap is finished and media takes the n
 })
 
 t.test('a restart known to begin at a later slot: gaps go on up to it, then stop', async (t) => {
-  const s = session()
-  s.segA.push(frames(120))
-  s.segB.push(frames(120))
-  s.segB.flush()
-  s.cover.down('b')
-  await turn()
+  const s = await bDown()
   s.cover.up('b', 104) // the new encoder starts at 8.0 s: slot 104
   s.segA.push(frames(160, 120)) // a: 102, 103 complete, 104 open
   t.same(s.b.segments.filter((x) => x.gap).map((x) => [x.msn, x.complete]), [[102, true], [103, true]], 'gaps for 102 and 103, none from 104')
@@ -97,13 +94,7 @@ t.test('a restart known to begin at a later slot: gaps go on up to it, then stop
 })
 
 t.test('a shed rendition is covered for the rest of the session; the cover stops when the leader ends', async (t) => {
-  const s = session()
-  s.segA.push(frames(120))
-  s.segB.push(frames(120))
-  s.segB.flush()
-  s.b.shed = 'shed: test'
-  s.cover.down('b')
-  await turn()
+  const s = await bDown('shed: test')
   s.segA.push(frames(300, 120))
   t.equal(s.b.upcomingMsn, s.a.upcomingMsn, 'still in step after 10 s')
   s.segA.flush()
