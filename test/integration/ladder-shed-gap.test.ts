@@ -73,4 +73,9 @@ t.test('a shed rung shows gaps in step with the others instead of ending', async
   const mv = (await get(`${base}/index.m3u8`)).text
   t.notMatch(mv, new RegExp(`^${name}/index\\.m3u8$`, 'm'), 'a new multivariant playlist no longer offers it')
   t.match(mv, new RegExp(`^${other}/index\\.m3u8$`, 'm'))
+  // DASH as well: a dash.js that switches to a Representation whose segments stopped would stall.
+  const mpd = await get(`${base}/manifest.mpd`)
+  t.equal(mpd.status, 200)
+  t.notMatch(mpd.text, new RegExp(`<Representation id="${name}"`), 'a new MPD no longer offers it')
+  t.match(mpd.text, new RegExp(`<Representation id="${other}"`), `the MPD still offers ${other}`)
 })
