@@ -28,6 +28,12 @@ export interface AttachOptions {
   replay?: boolean
   /** Called once with the media time (ms on the epoch's timeline) of the consumer's first tag. */
   onStart?: (startMs: number, epoch: Epoch) => void
+  /**
+   * Called once with the media time (ms on the epoch's timeline) of the first tag whose
+   * media the consumer is sent: what its FFmpeg's mp4 muxer makes timestamp zero. An
+   * audio-only consumer starts at a key frame's time but is first sent a later audio tag.
+   */
+  onFirstMedia?: (ms: number) => void
   /** Bytes to write: FLV (default; video and the first audio track) or MPEG-TS. */
   format?: WorkerFormat
   /** Tracks this consumer is sent (default: video and the first audio track). */
@@ -39,6 +45,8 @@ interface Consumer {
   opts: AttachOptions
   started: boolean
   dropping: boolean
+  /** onFirstMedia was called. */
+  sentMedia: boolean
   out?: WorkerOutput
 }
 
@@ -124,7 +132,7 @@ export class FlvNormalizer {
 
   /** Route output to a new consumer; returns its detach function. */
   attach(write: FlvWrite, opts: AttachOptions = {}): () => void {
-    const c: Consumer = { write, opts, started: false, dropping: false }
+    const c: Consumer = { write, opts, started: false, dropping: false, sentMedia: false }
     this.consumers.add(c)
     if (opts.replay && this.gop[0]?.keyframe) {
       for (const { tag, keyframe } of this.gop) this.deliver(c, tag, keyframe)
@@ -267,6 +275,10 @@ export class FlvNormalizer {
     }
     this.lastTs = Math.max(this.lastTs, ts)
     const bytes = c.out!.tag(tag, ts, keyframe)
+    if (!c.sentMedia && bytes && c.out!.carries(tag)) {
+      c.sentMedia = true
+      c.opts.onFirstMedia?.(ts)
+    }
     if (bytes && !c.write(bytes)) {
       // Over the buffer bound: drop until the next key frame instead of growing memory.
       c.dropping = true

@@ -34,6 +34,8 @@ export interface WorkerOutput {
   begin(atMs: number): Buffer
   /** One tag at media time `ms`; undefined when this worker is not sent it. */
   tag(tag: MediaTag, ms: number, keyframe: boolean): Buffer | undefined
+  /** True when this worker is sent the tag's media (not only tables around it). */
+  carries(tag: MediaTag): boolean
 }
 
 /** A worker output of `format` for the tracks in `select`. */
@@ -56,8 +58,12 @@ class FlvOutput implements WorkerOutput {
   }
 
   tag(tag: MediaTag, ms: number): Buffer | undefined {
-    if (tag.kind === 'video' ? !this.video : (tag.track ?? 0) !== this.audio) return undefined
+    if (!this.carries(tag)) return undefined
     return flvTag(tag.kind, ms, tag.data)
+  }
+
+  carries(tag: MediaTag): boolean {
+    return tag.kind === 'video' ? this.video : (tag.track ?? 0) === this.audio
   }
 }
 
@@ -98,6 +104,11 @@ class TsOutput implements WorkerOutput {
     }
     if (!body) return tables
     return tables ? Buffer.concat([tables, body]) : body
+  }
+
+  carries(tag: MediaTag): boolean {
+    if (tag.kind === 'video') return this.videoConfig !== undefined
+    return tag.kind === 'audio' && tag.data[1] === 1 && this.audio.includes(tag.track ?? 0)
   }
 
   private tables(ms: number): Buffer {

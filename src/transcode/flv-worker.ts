@@ -26,7 +26,7 @@ export interface WorkerFeed { format?: WorkerFormat; select?: TrackSelection }
 /** How a worker joins the stream's normalized input: write bytes (false = over bound); returns detach. */
 export type AttachFlv = (
   write: (bytes: Buffer) => boolean,
-  opts: WorkerFeed & { replay?: boolean; onStart?: (startMs: number, epoch: { wallAtZero: number }) => void },
+  opts: WorkerFeed & { replay?: boolean; onStart?: (startMs: number, epoch: { wallAtZero: number }) => void; onFirstMedia?: (ms: number) => void },
 ) => () => void
 
 /** Bytes a worker's stdin may buffer before the normalizer drops to the next key frame (write returns false, and refuses once over). */
@@ -53,6 +53,8 @@ export interface FlvWorkerOptions {
 export class FlvWorker {
   readonly rendition: string
   private readonly worker: SupervisedWorker
+  /** Media time (ms) of the first media any of this worker's processes was sent: their common zero. */
+  private firstMediaMs: number | undefined
 
   constructor(o: FlvWorkerOptions) {
     this.rendition = o.rendition
@@ -65,6 +67,7 @@ export class FlvWorker {
       maxBackoffMs: o.maxBackoffMs,
       onExit: ({ wanted }) => o.onExit?.(wanted),
       onSpawn: (io) => {
+        const out: RenditionOutput = { rendition: o.rendition, stdout: io.stdout, generation: io.generation, pid: io.pid }
         const detach = o.attach(
           (bytes) => {
             if (io.stdin.destroyed || !io.stdin.writable) return true
@@ -76,10 +79,19 @@ export class FlvWorker {
           },
           // Only a session's first process may replay the current GOP: a restarted one
           // must not produce media the rendition already has.
-          { ...o.feed, replay: io.generation === 0 },
+          {
+            ...o.feed,
+            replay: io.generation === 0,
+            // FFmpeg's muxer starts each process at tfdt 0, at its first media; a restarted
+            // process is put back on the session's timeline by how much later that was.
+            onFirstMedia: (ms) => {
+              this.firstMediaMs ??= ms
+              out.mediaOffset = (ms - this.firstMediaMs) / 1000
+            },
+          },
         )
         io.stdout.once('close', detach)
-        o.onOutput({ rendition: o.rendition, stdout: io.stdout, generation: io.generation, pid: io.pid })
+        o.onOutput(out)
       },
     })
   }

@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { startOrigin, get, waitFor, waitForSegments } from '../helpers/origin.js'
 import { startPublisher } from '../helpers/ffmpeg.js'
+import { model, type PlSegment } from '../helpers/conformance.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -87,6 +88,7 @@ t.test('a killed worker is restarted; numbering continues with a discontinuity',
   const url = `${o.http}/live/w/source/index.m3u8`
   const before = lastMsn(await waitForSegments(url, 2))
   const pid = o.origin.pipelines.get('w')!.workerPid!
+  const killedAt = Date.now()
   process.kill(pid, 'SIGKILL')
   const text = await waitFor(async () => {
     const r = await get(url)
@@ -97,6 +99,13 @@ t.test('a killed worker is restarted; numbering continues with a discontinuity',
   t.ok(lastMsn(text) > before, 'media sequence kept increasing')
   t.equal(new Set([...text.matchAll(/^(\d+)\.m4s$/gm)].map((m) => m[1])).size, [...text.matchAll(/^(\d+)\.m4s$/gm)].length, 'no msn listed twice')
   t.match(text, /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init\.mp4\?v=[0-9a-f]+"/, 'the new epoch carries its own map')
+  // The restarted process's media is dated on the session's clock, not from its own zero.
+  const segs = model(text).segments.filter((s) => s.uri && !s.lines.includes('#EXT-X-GAP'))
+  const at = segs.findIndex((s) => s.discontinuity)
+  const [prev, next] = [segs[at - 1]!, segs[at]!]
+  const pdt = (s: PlSegment): number => Date.parse(s.pdt!)
+  t.ok(pdt(next) >= pdt(prev) + prev.duration! * 1000 - 1, `PDT runs on across the restart (${prev.pdt} + ${prev.duration} s, then ${next.pdt})`)
+  t.ok(Math.abs(pdt(next) - killedAt) < 5000, `the restarted media is dated near the restart (${pdt(next) - killedAt} ms from the kill)`)
   const metrics = (await get(`${o.http}/metrics`)).text
   t.match(metrics, /streamd_worker_restarts_total\{stream="w"\} 1/)
 })

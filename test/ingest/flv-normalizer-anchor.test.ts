@@ -1,7 +1,8 @@
 /**
  * The date of media time zero (PROGRAM-DATE-TIME's anchor): the earliest the first
  * second of ingest allows, then frozen, so a publisher that bursts after connecting
- * does not date every later frame ahead of its arrival.
+ * does not date every later frame ahead of its arrival. And where on that timeline a
+ * consumer's first media lies (what a restarted worker's timestamps are shifted by).
  */
 import t from 'tap'
 import { pino } from 'pino'
@@ -66,4 +67,25 @@ t.test('without tags past the window the anchor is settled on demand', async (t)
   norm.settleAnchor()
   t.equal(settled(), 1)
   t.equal(norm.currentEpoch?.wallAtZero, T0)
+})
+
+t.test('a consumer learns the media time of the first tag it is sent: its FFmpeg\'s zero', async (t) => {
+  const { norm, frame } = normalizer()
+  const aac = (ts: number, type: 0 | 1): void => norm.push({ kind: 'audio', timestamp: ts, data: Buffer.from([0xaf, type, 0x11, 0x90]), arrival: T0 + ts })
+  aac(0, 0) // AudioSpecificConfig
+  const firsts: Record<string, number[]> = { video: [], audio: [], audioStart: [] }
+  norm.attach(() => true, { replay: true, onFirstMedia: (ms) => firsts.video!.push(ms) })
+  frame(0, T0)
+  aac(12, 1)
+  for (let ts = 33; ts < 990; ts += 33) frame(ts, T0 + ts)
+  // Joining mid-GOP, audio only (as a restarted audio worker does): it starts at the next
+  // key frame's time, but its first media is the first audio tag from there on.
+  norm.attach(() => true, { select: { video: false }, onStart: (ms) => firsts.audioStart!.push(ms), onFirstMedia: (ms) => firsts.audio!.push(ms) })
+  aac(980, 1) // before the key frame: not sent
+  frame(990, T0 + 990)
+  aac(1001, 1)
+  aac(1022, 1)
+  t.same(firsts.video, [0], 'a video consumer: its first key frame, once')
+  t.same(firsts.audioStart, [990], 'the audio consumer starts at the key frame')
+  t.same(firsts.audio, [1001], 'and is first sent the audio tag after it, once')
 })

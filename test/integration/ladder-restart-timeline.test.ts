@@ -1,0 +1,74 @@
+/**
+ * A ladder's audio worker and its copied top rung, each killed by pid, come back on
+ * the session's timeline: the first segment after the restart starts (tfdt) where
+ * the encoded rungs' segment of the same number starts, so a player switching
+ * renditions, or DASH's shared timeline, never sees the restarted one jump.
+ * (The encoded rungs' restart is checked in ladder.test.ts.)
+ */
+import t from 'tap'
+import { startOrigin, get, waitFor } from '../helpers/origin.js'
+import { startPublisher } from '../helpers/ffmpeg.js'
+import { parseStrict } from '../helpers/playlists.js'
+import { model } from '../helpers/conformance.js'
+import { BoxSplitter } from '../../src/formats/mp4/box-splitter.js'
+import { parseInit } from '../../src/formats/mp4/init.js'
+import { parseFragment } from '../../src/formats/mp4/fragment.js'
+
+/** Decode time (seconds) of the first sample of a segment, from its first moof's tfdt. */
+function firstTime(init: Buffer, segment: Buffer): { seconds: number, timescale: number } {
+  const info = parseInit(init)
+  const boxes = new BoxSplitter().push(segment)
+  const moof = boxes.find((b) => b.type === 'moof')!
+  const mdat = boxes.find((b) => b.type === 'mdat')!
+  const s = parseFragment(moof.data, mdat.data, info)[0]!
+  const timescale = info.tracks.find((x) => x.id === s.trackId)!.timescale
+  return { seconds: s.dts / timescale, timescale }
+}
+
+t.test('restarted audio and copied workers resume on the session timeline', async (t) => {
+  const o = await startOrigin(t, { ladder: { enabled: true }, worker: { minBackoffMs: 100, maxBackoffMs: 1000 } })
+  const pub = startPublisher(`${o.rtmp}/rst`, { width: 1280, height: 720, fps: 30, gop: 60 })
+  t.teardown(() => pub.stop())
+  const base = `${o.http}/live/rst`
+  const stream = await waitFor(() => o.origin.directory.get('rst'), 30_000, 'the stream')
+  await waitFor(() => stream.renditions.size >= 3 && [...stream.renditions.values()]
+    .every((r) => r.segments.filter((s) => s.complete).length >= 2), 40_000, 'two segments in every rendition')
+  const pipeline = o.origin.pipelines.get('rst')!
+  // The reference: an encoded rung (never killed here).
+  const reference = [...stream.renditions.keys()].find((n) => n !== 'source' && n !== 'audio')!
+  t.ok(reference, `reference rung ${reference}`)
+  const refStore = stream.renditions.get(reference)!
+  const refInit = (await get(`${base}/${reference}/init.mp4`)).body
+
+  for (const victim of ['audio', 'source']) {
+    const store = stream.renditions.get(victim)!
+    const pid = pipeline.workerPids()[victim]
+    t.ok(pid, `${victim} has a worker (${pid})`)
+    const killedAt = Date.now()
+    process.kill(pid!, 'SIGKILL')
+    const resumed = await waitFor(() => {
+      const now = pipeline.workerPids()[victim]
+      const seg = [...store.segments].reverse().find((s) => s.discontinuity && !s.gap && s.parts.length > 0)
+      return now && now !== pid && seg && seg.parts[0]!.completedAt > killedAt ? seg : undefined
+    }, 10_000, `${victim} to produce again`)
+    t.ok(resumed.parts[0]!.completedAt - killedAt <= 4000, `${victim}: media again ${resumed.parts[0]!.completedAt - killedAt} ms after the kill`)
+    await waitFor(() => resumed.complete && refStore.segment(resumed.msn)?.complete, 10_000, `segment ${resumed.msn} complete in both`)
+    const init = (await get(`${base}/${victim}/init.mp4?v=${resumed.init.hash}`)).body
+    const got = firstTime(init, (await get(`${base}/${victim}/${resumed.msn}.m4s`)).body)
+    const want = firstTime(refInit, (await get(`${base}/${reference}/${resumed.msn}.m4s`)).body)
+    // A video frame; audio may begin up to one AAC frame (1024 samples) either side of it.
+    const slack = 1 / 30 + (victim === 'audio' ? 1024 / got.timescale : 0) + 1e-6
+    t.ok(Math.abs(got.seconds - want.seconds) <= slack,
+      `segment ${resumed.msn}: restarted ${victim} starts at ${got.seconds.toFixed(3)} s, ${reference} at ${want.seconds.toFixed(3)} s`)
+    const text = (await get(`${base}/${victim}/index.m3u8`)).text
+    parseStrict(text)
+    t.match(text, /^#EXT-X-DISCONTINUITY$/m, `${victim}: the restart is a discontinuity`)
+    const msns = [...text.matchAll(/^(\d+)\.m4s$/gm)].map((m) => Number(m[1]))
+    t.same(msns, msns.map((_, i) => msns[0]! + i), `${victim}: its media sequence stays contiguous`)
+    // Dated on the session's clock: the same PROGRAM-DATE-TIME as the reference's segment.
+    const pdtOf = async (name: string): Promise<number> =>
+      Date.parse(model((await get(`${base}/${name}/index.m3u8`)).text).segments.find((s) => s.msn === resumed.msn)!.pdt!)
+    const [vp, rp] = [await pdtOf(victim), await pdtOf(reference)]
+    t.ok(Math.abs(vp - rp) <= slack * 1000, `segment ${resumed.msn}: dated ${new Date(vp).toISOString()} in ${victim}, ${new Date(rp).toISOString()} in ${reference}`)
+  }
+})
