@@ -8,6 +8,7 @@ import { runInNewContext } from 'node:vm'
 import { startOrigin, get, waitFor, waitForSegments } from '../helpers/origin.js'
 import { startPublisher } from '../helpers/ffmpeg.js'
 import { model, type PlSegment } from '../helpers/conformance.js'
+import { all, kids, parseXml } from '../helpers/dash.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -106,6 +107,17 @@ t.test('a killed worker is restarted; numbering continues with a discontinuity',
   const pdt = (s: PlSegment): number => Date.parse(s.pdt!)
   t.ok(pdt(next) >= pdt(prev) + prev.duration! * 1000 - 1, `PDT runs on across the restart (${prev.pdt} + ${prev.duration} s, then ${next.pdt})`)
   t.ok(Math.abs(pdt(next) - killedAt) < 5000, `the restarted media is dated near the restart (${pdt(next) - killedAt} ms from the kill)`)
+  // DASH places segments by those dates: every SegmentTimeline still runs forward.
+  const mpd = parseXml((await get(`${o.http}/live/w/manifest.mpd`)).text)
+  for (const timeline of all(mpd, 'SegmentTimeline')) {
+    const starts: number[] = []
+    let at = 0
+    for (const e of kids(timeline, 'S')) {
+      at = e.hasAttribute('t') ? Number(e.getAttribute('t')) : at
+      for (let k = 0; k <= Number(e.getAttribute('r') ?? 0); k++, at += Number(e.getAttribute('d'))) starts.push(at)
+    }
+    t.ok(starts.length > 1 && starts.every((x, i) => i === 0 || x > starts[i - 1]!), `the MPD's segment times run forward (${starts.join(', ')})`)
+  }
   const metrics = (await get(`${o.http}/metrics`)).text
   t.match(metrics, /streamd_worker_restarts_total\{stream="w"\} 1/)
 })
