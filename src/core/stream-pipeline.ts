@@ -10,10 +10,7 @@ import type { Metrics } from '../log/metrics.js'
 import type { MediaSink, MediaTag } from '../ingest/types.js'
 import { ANCHOR_WINDOW_MS, FlvNormalizer } from '../ingest/flv-normalizer.js'
 import { parseVideoTagHeader } from '../formats/flv.js'
-import { FlvWorker, type AttachFlv, type RenditionOutput, type WorkerFeed } from '../transcode/flv-worker.js'
-import { VideoLadder } from '../transcode/video-ladder.js'
-import { passthroughArgs, type WorkerInput } from '../transcode/args.js'
-import { audioArgs, copyVideoArgs } from '../transcode/ladder-args.js'
+import type { RenditionOutput } from '../transcode/flv-worker.js'
 import type { SourceVideo } from '../transcode/ladder.js'
 import type { LiveStream } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
@@ -25,6 +22,7 @@ import { SOURCE_RENDITION, metadataVideoKbps, planStream, renditionNames, source
 import { AudioWait } from './audio-wait.js'
 import { FrameRateProbe } from './frame-rate-probe.js'
 import { GapCover } from './gap-cover.js'
+import { startWorkers, type Running, type SessionWorkers } from './pipeline-workers.js'
 
 /** What a pipeline needs from the origin that builds it. */
 export interface PipelineDeps {
@@ -40,12 +38,6 @@ export interface PipelineDeps {
   probeSource?: (videoConfig: Buffer) => Partial<SourceVideo>
   /** Called once after the pipeline has fully stopped (workers gone, stores ended). */
   onStopped: () => void
-}
-
-/** Stops and pids of whatever runs for a session. */
-interface Running {
-  stop(): Promise<void>
-  pids(): Record<string, number | undefined>
 }
 
 /** The pipeline of one live publish session. */
@@ -259,25 +251,12 @@ export class StreamPipeline implements MediaSink {
       gaps.up(out.rendition, out.mediaOffset === undefined ? undefined : msnBase + Math.round(out.mediaOffset / grid))
       feeds.get(out.rendition)?.attach(out)
     }
-    const onExit = (wanted: boolean, rendition?: string): void => {
+    const onExit = (wanted: boolean, rendition: string): void => {
       if (!wanted) return
       this.deps.metrics.workerRestarts.inc({ stream: this.deps.stream.name })
-      if (rendition && !this.ended) gaps.down(rendition)
+      if (!this.ended) gaps.down(rendition)
     }
-    const attach: AttachFlv = (write, opts) => this.normalizer.attach(write, opts)
-    const common = { ffmpeg: this.deps.ffmpeg, attach, logger: this.log, minBackoffMs: config.worker.minBackoffMs, maxBackoffMs: config.worker.maxBackoffMs, inputQueueBytes: config.worker.inputQueueBytes, onOutput }
-    // FLV carries H.264 and one AAC track; MPEG-TS also HEVC and several tracks with languages.
-    const hevc = this.normalizer.videoConfig !== undefined && parseVideoTagHeader(this.normalizer.videoConfig).codecId === 12
-    const input: WorkerInput = { format: hevc || (plan.mode === 'ladder' && plan.audio.length > 1) ? 'mpegts' : 'flv', hevc }
-    const ts = input.format === 'mpegts'
-    this.log.info({ input: input.format, hevc, audio: plan.mode === 'ladder' ? plan.audio : undefined }, 'worker input chosen')
-    const flv = (rendition: string, args: string[], feed: WorkerFeed = {}): Running => {
-      const w = new FlvWorker({ ...common, rendition, args, onExit: (wanted) => onExit(wanted, rendition), feed: ts ? { format: 'mpegts', ...feed } : undefined })
-      w.start()
-      return { stop: () => w.stop(), pids: () => ({ [rendition]: w.pid }) }
-    }
-    let shed = async (_rendition: string): Promise<boolean> => false
-    let heldBackAt = (): number => 0
+    let workers: SessionWorkers | undefined
     this.supervisor = new PipelineSupervisor({
       feeds,
       encoded: plan.mode === 'ladder' ? plan.encoded.map((r) => r.name) : [],
@@ -285,8 +264,8 @@ export class StreamPipeline implements MediaSink {
       slowSpeed: config.worker.shedBelowSpeed,
       logger: this.log,
       lastInputAt: () => this.lastInputAt,
-      heldBackAt: () => heldBackAt(),
-      shed: (r) => shed(r),
+      heldBackAt: () => workers?.heldBackAt() ?? 0,
+      shed: (r) => workers?.shed(r) ?? Promise.resolve(false),
       onShed: (rendition) => {
         this.deps.metrics.rungsShed.inc({ stream, rendition })
         if (!this.ended) gaps.down(rendition)
@@ -294,25 +273,8 @@ export class StreamPipeline implements MediaSink {
       onSpeed: (rendition, speed) => this.deps.metrics.setSpeed(stream, rendition, speed),
     })
     this.supervisor.start()
-    if (plan.mode === 'passthrough') {
-      this.running.push(flv(names[0]!, passthroughArgs({ input })))
-      return
-    }
-    if (plan.copy) this.running.push(flv(plan.copy.name, copyVideoArgs(input), { select: { audio: [] } }))
-    // One worker per audio rendition, each sent only its track (which it then reads as 0:a:0).
-    for (const a of plan.audio) {
-      this.running.push(flv(a.name, audioArgs({ copy: true, bitrateKbps: config.ladder.audioBitrate, input }), { select: { video: false, audio: [a.track] } }))
-    }
-    if (plan.encoded.length > 0 && plan.source) {
-      const ladder = new VideoLadder({
-        ...common, input, rungs: plan.encoded, sourceFps: plan.source.fps, segmentSeconds: config.hls.segmentTarget,
-        onEncoderExit: (r, wanted) => onExit(wanted, r),
-      })
-      ladder.start()
-      shed = (r) => ladder.shed(r)
-      heldBackAt = () => ladder.heldBackAt
-      this.running.push({ stop: () => ladder.stop(), pids: () => ladder.pids() })
-    }
+    workers = startWorkers({ plan, names, config, ffmpeg: this.deps.ffmpeg, log: this.log, normalizer: this.normalizer, onOutput, onExit })
+    this.running = workers.running
   }
 
   private measure(tag: MediaTag): void {
