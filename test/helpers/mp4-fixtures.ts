@@ -9,6 +9,9 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createFile, MP4BoxBuffer, type Movie } from 'mp4box'
 import { BoxWriter, readBoxes } from '../../src/formats/mp4/box.js'
+import { BoxSplitter } from '../../src/formats/mp4/box-splitter.js'
+import { parseInit } from '../../src/formats/mp4/init.js'
+import { parseFragment } from '../../src/formats/mp4/fragment.js'
 import { FFMPEG, FFPROBE } from './ffmpeg.js'
 
 const run = promisify(execFile)
@@ -157,4 +160,13 @@ export function audioEntry(type: string, rate: number, channels: number, childre
 export function rawBox(type: string, payload: Buffer | string): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload.replace(/\s+/g, ''), 'hex') : payload
   return Buffer.from(new BoxWriter().begin(type).bytes(body).end().finish())
+}
+
+/** Decode time of a segment's first sample (its first moof's tfdt), in seconds and in its track's timescale. */
+export function firstSampleTime(init: Buffer, segment: Buffer): { seconds: number; timescale: number } {
+  const info = parseInit(init)
+  const boxes = new BoxSplitter().push(segment)
+  const s = parseFragment(boxes.find((b) => b.type === 'moof')!.data, boxes.find((b) => b.type === 'mdat')!.data, info)[0]!
+  const timescale = info.tracks.find((x) => x.id === s.trackId)!.timescale
+  return { seconds: s.dts / timescale, timescale }
 }

@@ -10,20 +10,7 @@ import { startOrigin, get, waitFor } from '../helpers/origin.js'
 import { startPublisher } from '../helpers/ffmpeg.js'
 import { parseStrict } from '../helpers/playlists.js'
 import { model } from '../helpers/conformance.js'
-import { BoxSplitter } from '../../src/formats/mp4/box-splitter.js'
-import { parseInit } from '../../src/formats/mp4/init.js'
-import { parseFragment } from '../../src/formats/mp4/fragment.js'
-
-/** Decode time (seconds) of the first sample of a segment, from its first moof's tfdt. */
-function firstTime(init: Buffer, segment: Buffer): { seconds: number, timescale: number } {
-  const info = parseInit(init)
-  const boxes = new BoxSplitter().push(segment)
-  const moof = boxes.find((b) => b.type === 'moof')!
-  const mdat = boxes.find((b) => b.type === 'mdat')!
-  const s = parseFragment(moof.data, mdat.data, info)[0]!
-  const timescale = info.tracks.find((x) => x.id === s.trackId)!.timescale
-  return { seconds: s.dts / timescale, timescale }
-}
+import { firstSampleTime } from '../helpers/mp4-fixtures.js'
 
 t.test('restarted audio, copy and decoder processes resume on the session timeline', async (t) => {
   const o = await startOrigin(t, { ladder: { enabled: true }, worker: { minBackoffMs: 100, maxBackoffMs: 1000 } })
@@ -59,8 +46,8 @@ t.test('restarted audio, copy and decoder processes resume on the session timeli
     await waitFor(() => resumed.complete && refStore.segment(resumed.msn)?.complete, 10_000, `segment ${resumed.msn} complete in both`)
     const refInit = (await get(`${base}/${reference}/init.mp4`)).body
     const init = (await get(`${base}/${victim}/init.mp4?v=${resumed.init.hash}`)).body
-    const got = firstTime(init, (await get(`${base}/${victim}/${resumed.msn}.m4s`)).body)
-    const want = firstTime(refInit, (await get(`${base}/${reference}/${resumed.msn}.m4s`)).body)
+    const got = firstSampleTime(init, (await get(`${base}/${victim}/${resumed.msn}.m4s`)).body)
+    const want = firstSampleTime(refInit, (await get(`${base}/${reference}/${resumed.msn}.m4s`)).body)
     // A video frame; audio may begin up to one AAC frame (1024 samples) either side of it.
     const slack = 1 / 30 + (victim === 'audio' ? 1024 / got.timescale : 0) + 1e-6
     t.ok(Math.abs(got.seconds - want.seconds) <= slack,

@@ -8,20 +8,7 @@ import t from 'tap'
 import { startOrigin, get, waitFor } from '../helpers/origin.js'
 import { startPublisher } from '../helpers/ffmpeg.js'
 import { parseStrict, parseM3u8 } from '../helpers/playlists.js'
-import { mp4boxParse } from '../helpers/mp4-fixtures.js'
-import { BoxSplitter } from '../../src/formats/mp4/box-splitter.js'
-import { parseInit } from '../../src/formats/mp4/init.js'
-import { parseFragment } from '../../src/formats/mp4/fragment.js'
-
-/** Decode time (seconds) of the first sample of a segment, from its first moof's tfdt. */
-function firstTime(init: Buffer, segment: Buffer): number {
-  const info = parseInit(init)
-  const boxes = new BoxSplitter().push(segment)
-  const moof = boxes.find((b) => b.type === 'moof')!
-  const mdat = boxes.find((b) => b.type === 'mdat')!
-  const s = parseFragment(moof.data, mdat.data, info)[0]!
-  return s.dts / info.tracks.find((x) => x.id === s.trackId)!.timescale
-}
+import { firstSampleTime, mp4boxParse } from '../helpers/mp4-fixtures.js'
 
 t.test('a 720p publish becomes an aligned ladder', async (t) => {
   const o = await startOrigin(t, { ladder: { enabled: true }, worker: { minBackoffMs: 100, maxBackoffMs: 1000 } })
@@ -82,7 +69,7 @@ t.test('a 720p publish becomes an aligned ladder', async (t) => {
       return common.length >= 3 ? common : undefined
     }, 20_000, 'three segments common to every rendition')
     for (const msn of lists.slice(-3)) {
-      const times = await Promise.all(names.map(async (n) => firstTime(await initOf(n), (await get(`${base}/${n}/${msn}.m4s`)).body)))
+      const times = await Promise.all(names.map(async (n) => firstSampleTime(await initOf(n), (await get(`${base}/${n}/${msn}.m4s`)).body).seconds))
       const video = times.slice(0, -1)
       const spread = Math.max(...video) - Math.min(...video)
       t.ok(spread <= 1 / 30 + 1e-6, `segment ${msn}: video renditions start within one frame (${times.map((x) => x.toFixed(3)).join(', ')})`)
@@ -142,8 +129,8 @@ t.test('a 720p publish becomes an aligned ladder', async (t) => {
     const resumed = [...victimStore.segments].find((s) => s.discontinuity && !s.gap && s.parts.length > 0 && s.parts[0]!.completedAt > killedAt)!
     await waitFor(() => resumed.complete && otherStore.segment(resumed.msn)?.complete, 8000, 'the resumed segment, complete in both')
     const victimInit = (await get(`${base}/${victim}/init.mp4?v=${resumed.init.hash}`)).body
-    const tv = firstTime(victimInit, (await get(`${base}/${victim}/${resumed.msn}.m4s`)).body)
-    const to = firstTime(await initOf(other), (await get(`${base}/${other}/${resumed.msn}.m4s`)).body)
+    const tv = firstSampleTime(victimInit, (await get(`${base}/${victim}/${resumed.msn}.m4s`)).body).seconds
+    const to = firstSampleTime(await initOf(other), (await get(`${base}/${other}/${resumed.msn}.m4s`)).body).seconds
     t.ok(Math.abs(tv - to) <= 1 / 30 + 1e-6, `segment ${resumed.msn}: restarted ${victim} starts at ${tv.toFixed(3)} s, ${other} at ${to.toFixed(3)} s`)
     parseStrict(text)
     const msns = [...text.matchAll(/^(\d+)\.m4s$/gm)].map((m) => Number(m[1]))

@@ -13,20 +13,10 @@ import { startOrigin, get, waitFor } from '../../helpers/origin.js'
 import { ffprobeJson } from '../../helpers/ffmpeg.js'
 import { parseStrict } from '../../helpers/playlists.js'
 import { srtUrl, startSrtPublisher } from '../../helpers/srt.js'
-import { BoxSplitter } from '../../../src/formats/mp4/box-splitter.js'
-import { parseInit } from '../../../src/formats/mp4/init.js'
-import { parseFragment } from '../../../src/formats/mp4/fragment.js'
+import { firstSampleTime } from '../../helpers/mp4-fixtures.js'
 
 /** A copied rung and one small encoded rung with no frame-rate cap, at x264 ultrafast to spare the CPU. */
 const LADDER = { enabled: true, preset: 'ultrafast', rungs: [{ name: 'source', copy: true }, { name: '180p', height: 180, bitrate: 250 }] }
-
-/** Decode time (seconds) of a segment's first sample, from its first moof's tfdt. */
-function firstTime(init: Buffer, segment: Buffer): number {
-  const info = parseInit(init)
-  const boxes = new BoxSplitter().push(segment)
-  const s = parseFragment(boxes.find((b) => b.type === 'moof')!.data, boxes.find((b) => b.type === 'mdat')!.data, info)[0]!
-  return s.dts / info.tracks.find((x) => x.id === s.trackId)!.timescale
-}
 
 async function checkRate(t: Test, fps: number, x265Params: string): Promise<void> {
   const o = await startOrigin(t, { ladder: LADDER })
@@ -58,7 +48,7 @@ async function checkRate(t: Test, fps: number, x265Params: string): Promise<void
   t.equal(video.r_frame_rate, `${fps}/1`, `the encoded rung runs at ${fps} fps`)
   t.equal(Number(video.nb_read_frames), 2 * fps, `a 2 s segment holds ${2 * fps} frames`)
 
-  const times = names.map((_, i) => firstTime(inits[i]!, segs[i]!))
+  const times = names.map((_, i) => firstSampleTime(inits[i]!, segs[i]!).seconds)
   t.ok(Math.abs(times[0]! - times[1]!) <= 1 / fps + 1e-6, `segment ${msn}: copied and encoded rungs start within a frame (${times.map((x) => x.toFixed(3)).join(', ')})`)
   t.ok(Math.abs(times[2]! - times[1]!) <= 1024 / 48000 + 1 / fps, `segment ${msn}: the audio starts within a frame of the video`)
 }
