@@ -43,7 +43,7 @@ import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { GOALS, attributionTable, loadNoteOf, mainTable, methodText, rolesTable, runsTable, summarise } from './lib/ladder-report.mjs'
+import { GOALS, summarise } from './lib/ladder-report.mjs'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outDir = join(repo, 'bench', 'out', 'ladder')
@@ -58,6 +58,7 @@ if (!process.env.BENCH_STREAMD_DIST && !process.argv.includes('--from-json')) {
 }
 const { DIST, SOURCE, ensureSource, plannedLadder, referenceCommand, streamdOverrides } = await import('./lib/ladder-plan.mjs')
 const { killAllSync, machineBusy, runReference, runStreamd } = await import('./lib/ladder-runs.mjs')
+const { composeReport, recordResults, showReference } = await import('./lib/ladder-results.mjs')
 const { resolveFfmpeg } = await import(new URL('transcode/ffmpeg-path.js', DIST).href)
 
 const { values: opt } = parseArgs({
@@ -152,16 +153,6 @@ function judgeReference(r, content) {
   r.notes = notes
   delete r.args
   return r
-}
-
-/** The reference command of `preset`, as run (paths shortened). */
-function showReference(preset) {
-  const { config, plan } = plannedLadder(streamdOverrides(preset))
-  const ref = referenceCommand(plan, config.hls.segmentTarget)
-  const q = (a) => (/[\s;\[\]()*,]/.test(a) ? `'${a}'` : a)
-  const parts = ['ffmpeg -hide_banner -nostdin -loglevel warning [-re] -i src.flv -filter_complex', q(ref.graph)]
-  for (const o of ref.outputs) parts.push(`\\\n  -map ${q(o.map)} ${o.options.map(q).join(' ')} ${ref.fmp4Flags.join(' ')} ${o.name}.mp4`)
-  return parts.join(' ')
 }
 
 async function measure() {
@@ -286,49 +277,14 @@ if (!opt['from-json']) {
 }
 
 data.settings ??= { quietCores, maxOther, retries, rates }
-const loadNote = loadNoteOf(data)
-
-const renditions = Object.values(data.runs)[0]?.[0]?.renditions ?? []
 const refShown = data.env.reference ?? showReference(Object.keys(data.runs)[0])
 const attribution = opt.attribution ? JSON.parse(readFileSync(opt.attribution, 'utf8')) : undefined
 const findings = opt.findings ? readFileSync(opt.findings, 'utf8').trim() : undefined
-const method = methodText(data, refShown)
-const report = [
-  `Run ${data.env.date.slice(0, 16).replace('T', ' ')} UTC: ${data.env.cpu} × ${data.env.cores}, Node ${data.env.node}, ${data.env.ffmpeg}; ` +
-  `${data.seconds} s of 1080p30 testsrc2 (easy content), ${Object.values(data.runs)[0]?.length ?? 0} repetitions interleaved, medians (per-rep range in parentheses). ` +
-  `Ladder: ${renditions.join(', ')} (configured as \`ladder.rungs\` with streamd's seed bitrates and profiles, copyTop false). ` +
-  `Goals: ladder CPU ≤ ${GOALS.cpuRatio}× the reference; veryfast ≥ ${GOALS.veryfastSpeed}× real time on this ${data.env.cores}-core box.`,
-  '',
-  mainTable(rows),
-  '',
-  'Where streamd\'s CPU goes (CPU-s per content-s; per-pid samples of workerPids(), so slightly under the exact totals above):',
-  '',
-  rolesTable(rows),
-  '',
-  loadNote,
-  '',
-  method,
-  '',
-  ...(attribution ? ['**Attribution** (bench/lib/ladder-attribution.mjs: FFmpeg runs that add one piece of streamd\'s decoder at a time; ' + `run ${attribution.date.slice(0, 16).replace('T', ' ')} UTC):`, '', attributionTable(attribution), ''] : []),
-  ...(findings ? [findings, ''] : []),
-  '<details><summary>Every run</summary>',
-  '',
-  runsTable(data.runs, data.seconds),
-  '',
-  '</details>',
-].join('\n')
+const report = composeReport(data, rows, { refShown, attribution, findings })
 console.log('\n' + report + '\n')
 console.log(`raw data: ${json}`)
 
 if (resultsFile) {
-  const BEGIN = '<!-- bench:ladder:start -->'
-  const END = '<!-- bench:ladder:end -->'
-  const block = `${BEGIN}\n## bench/ladder — ABR ladder CPU and speed (\`npm run bench:ladder\`, ${data.env.date.slice(0, 19)}Z)\n\n${report}\n${END}`
-  let text = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : ''
-  const a = text.indexOf(BEGIN)
-  const b = text.indexOf(END)
-  // Only this bench's own section is replaced; everything else in the file stays as it is.
-  text = a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + END.length) : `${text.replace(/\n*$/, '')}${text ? '\n\n' : ''}${block}\n`
-  writeFileSync(resultsFile, text)
+  recordResults(resultsFile, data.env.date, report)
   console.log(`recorded in ${resultsFile}`)
 }

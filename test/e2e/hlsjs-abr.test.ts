@@ -9,14 +9,13 @@
  * ABR_SOURCE_KBPS=800 publishes at the shared helper's rate instead, which makes
  * the ladder's 480p rung cost more than the 720p source (see SOURCE_KBPS).
  */
-import { spawn } from 'node:child_process'
 import { loadavg } from 'node:os'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { startOrigin, waitFor, get } from '../helpers/origin.js'
-import { FFMPEG, testSourceArgs } from '../helpers/ffmpeg.js'
 import { launchChromium, type RecordedRequest } from '../helpers/browser.js'
-import { fmt, openPlayerPage, quantile, servePage, spread, type PageState, type Sample, playerPageStart } from '../helpers/playback.js'
+import { fmt, openPlayerPage, quantile, servePage, spread, type PageState, type Sample } from '../helpers/playback.js'
 import { findStalls, networkThrottle, watchProduction } from '../helpers/playback-trouble.js'
+import { abrPlayerPage, startAbrSource, type AbrPageState, type AbrState } from '../helpers/hlsjs-pages.js'
 
 const STREAM = 'abr'
 /**
@@ -46,108 +45,9 @@ const AFTER_UP_MS = 3000
  */
 const SOURCE_KBPS = Number(process.env.ABR_SOURCE_KBPS ?? 2500)
 
-/** Publish a 1280x720 30 fps test source (2 s GOP) at SOURCE_KBPS to `url`; killed at teardown. */
-function startSource(t: Test, url: string): { stderrText: () => string } {
-  const args = testSourceArgs({ width: 1280, height: 720, fps: 30, gop: 60 })
-  // The shared helper encodes at 800 kbit/s, less than the 480p rung: the ladder would not grow with the picture.
-  args.splice(args.indexOf('-b:v'), 2, '-b:v', `${SOURCE_KBPS}k`, '-maxrate', `${SOURCE_KBPS}k`, '-bufsize', `${SOURCE_KBPS}k`)
-  const child = spawn(FFMPEG, [...args, '-f', 'flv', url], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000) })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    await exited
-  })
-  return { stderrText: () => stderr }
-}
-
-/** A level as hls.js parsed it. */
-interface LevelInfo { index: number; height: number; bitrate: number; uri: string }
-/** hls.js ABR events the page records. */
-interface AbrState {
-  levels: LevelInfo[]
-  switching: Array<{ at: number; level: number }>
-  switched: Array<{ at: number; level: number; ct: number }>
-  /** Main-fragment and part loads: bytes and load time, for the measured throughput. */
-  loads: Array<{ at: number; type: string; level: number; sn: number | string; part: number; start: number; end: number; bytes: number; ms: number; ttfb: number }>
-}
-type AbrPageState = PageState & { abr: AbrState }
-
-/** The hls.js player page of the e2e playback test, plus ABR instrumentation (window.__e2e.abr). */
-function playerPage(origin: string, src: string): string {
-  return `${playerPageStart('streamd e2e abr', `${origin}/static/hls.min.js`)}
-S.playerVersion = Hls.version
-S.abr = { levels: [], switching: [], switched: [], loads: [], sourceBuffers: [] }
-// Each SourceBuffer, to tell a hole in one track from a hole in the other (video.buffered is their intersection).
-const addSourceBuffer = MediaSource.prototype.addSourceBuffer
-MediaSource.prototype.addSourceBuffer = function (mime) {
-  const sb = addSourceBuffer.call(this, mime)
-  S.abr.sourceBuffers.push({ mime, sb })
-  return sb
-}
-window.__e2eBuffers = () => S.abr.sourceBuffers.map(({ mime, sb }) => {
-  const r = []
-  try { for (let i = 0; i < sb.buffered.length; i++) r.push([+sb.buffered.start(i).toFixed(3), +sb.buffered.end(i).toFixed(3)]) } catch (e) { r.push(String(e)) }
-  return mime.split(';')[0] + ' ' + JSON.stringify(r)
-})
-const video = document.getElementById('v')
-const keep = (level) => (...args) => S.warnings.push({ at: Date.now(), level, text: args.map(String).join(' ').slice(0, 400) })
-// hls.js log lines (window.__e2eLog), kept for failure reports, never printed otherwise.
-const hlsLog = window.__e2eLog = []
-const noop = (...args) => {
-  S.debugLines++
-  hlsLog.push([Date.now(), args.map(String).join(' ').slice(0, 300)])
-  if (hlsLog.length > 40000) hlsLog.splice(0, 20000)
-}
-// The same player settings as the / page (src/http/page.ts).
-const hls = new Hls({
-  lowLatencyMode: true,
-  backBufferLength: 30,
-  maxLiveSyncPlaybackRate: 1.5,
-  debug: { debug: noop, log: noop, info: noop, warn: keep('warn'), error: keep('error') },
-})
-hls.on(Hls.Events.ERROR, (_, d) => {
-  const info = [d.url || d.frag?.url || d.context?.url || '', d.response ? 'HTTP ' + d.response.code : '', d.reason || '', d.error ? String(d.error) : '']
-    .filter(Boolean).join(' ').slice(0, 400)
-  S.errors.push({ at: Date.now(), type: d.type, details: d.details, fatal: d.fatal, info })
-})
-hls.on(Hls.Events.MANIFEST_PARSED, (_, d) => {
-  S.abr.levels = hls.levels.map((l, index) => ({ index, height: l.height, bitrate: l.bitrate, uri: l.uri || l.url?.[0] || '' }))
-  video.play().catch(() => {})
-})
-hls.on(Hls.Events.LEVEL_SWITCHING, (_, d) => { S.abr.switching.push({ at: Date.now(), level: d.level }) })
-hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => { S.abr.switched.push({ at: Date.now(), level: d.level, ct: video.currentTime }) })
-hls.on(Hls.Events.FRAG_LOADED, (_, d) => {
-  if (d.frag.sn === 'initSegment') return
-  const st = d.part ? d.part.stats : d.frag.stats
-  const start = d.part ? d.part.start : d.frag.start
-  const dur = d.part ? d.part.duration : d.frag.duration
-  S.abr.loads.push({ at: Date.now(), type: d.frag.type, level: d.frag.level, sn: d.frag.sn, part: d.part ? d.part.index : -1, start: +start.toFixed(3), end: +(start + dur).toFixed(3), bytes: st.loaded, ms: Math.round(st.loading.end - st.loading.start), ttfb: Math.round(st.loading.first - st.loading.start) })
-  if (S.abr.loads.length > 2000) S.abr.loads.splice(0, 1000)
-})
-window.__e2eStart(video, () => {
-  const pd = hls.playingDate
-  const level = hls.currentLevel
-  return {
-    latency: Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency : null,
-    pdtLatency: pd ? (Date.now() - pd.getTime()) / 1000 : null,
-    targetLatency: hls.targetLatency,
-    level, height: level >= 0 ? hls.levels[level]?.height : null,
-    bwEstimate: hls.bandwidthEstimate,
-  }
-})
-hls.loadSource(${JSON.stringify(src)})
-hls.attachMedia(video)
-window.hls = hls
-</script>
-</body></html>
-`
-}
-
 t.test('hls.js switches ladder levels when the bandwidth is throttled, without stalling > 1 segment', async (t) => {
   const origin = await startOrigin(t, { ladder: { enabled: true }, hls: { segmentTarget: SEGMENT_S } })
-  const publisher = startSource(t, `${origin.rtmp}/${STREAM}`)
+  const publisher = startAbrSource(t, `${origin.rtmp}/${STREAM}`, SOURCE_KBPS)
   const multivariantUrl = `${origin.http}/live/${STREAM}/index.m3u8`
 
   const [browser, multivariant] = await Promise.all([
@@ -171,7 +71,7 @@ t.test('hls.js switches ladder levels when the bandwidth is throttled, without s
   const stream = origin.origin.directory.get(STREAM)!
   const production = watchProduction(t, stream)
 
-  const site = await servePage(t, playerPage(origin.http, multivariantUrl))
+  const site = await servePage(t, abrPlayerPage(origin.http, multivariantUrl))
   const session = await openPlayerPage(browser, site.url)
   const { page } = session
   const throttle = await networkThrottle(page)

@@ -6,7 +6,9 @@
  */
 import t from 'tap'
 import { waitFor, get } from '../helpers/origin.js'
-import { assertBlockingReload, assertSmoothPlayback, commentStartup, fmt, openPlayerPage, quantile, servePage, spread, startLiveSource, watchPlayback, playerPageStart } from '../helpers/playback.js'
+import { fmt, openPlayerPage, quantile, servePage, spread, startLiveSource, watchPlayback, playerPageStart } from '../helpers/playback.js'
+import { assertBlockingReload, assertSmoothPlayback, commentStartup } from '../helpers/playback-asserts.js'
+import { HLSJS_SETUP, hlsjsPageEnd } from '../helpers/hlsjs-pages.js'
 
 /** Seconds of playback observed after the first `playing` event (≥ 20 s of samples). */
 const WATCH_SECONDS = 21
@@ -21,18 +23,7 @@ S.playerVersion = Hls.version
 const video = document.getElementById('v')
 const keep = (level) => (...args) => S.warnings.push({ at: Date.now(), level, text: args.map(String).join(' ').slice(0, 400) })
 const noop = () => { S.debugLines++ }
-// The same player settings as the / page (src/http/page.ts).
-const hls = new Hls({
-  lowLatencyMode: true,
-  backBufferLength: 30,
-  maxLiveSyncPlaybackRate: 1.5,
-  debug: { debug: noop, log: noop, info: noop, warn: keep('warn'), error: keep('error') },
-})
-hls.on(Hls.Events.ERROR, (_, d) => {
-  const info = [d.url || d.frag?.url || d.context?.url || '', d.response ? 'HTTP ' + d.response.code : '', d.reason || '', d.error ? String(d.error) : '']
-    .filter(Boolean).join(' ').slice(0, 400)
-  S.errors.push({ at: Date.now(), type: d.type, details: d.details, fatal: d.fatal, info })
-})
+${HLSJS_SETUP}
 hls.on(Hls.Events.MANIFEST_PARSED, () => { video.play().catch(() => {}) })
 window.__e2eStart(video, () => {
   const pd = hls.playingDate
@@ -42,12 +33,7 @@ window.__e2eStart(video, () => {
     targetLatency: hls.targetLatency,
   }
 })
-hls.loadSource(${JSON.stringify(src)})
-hls.attachMedia(video)
-window.hls = hls
-</script>
-</body></html>
-`
+${hlsjsPageEnd(src)}`
 }
 
 t.test('hls.js plays the LL-HLS stream in Chromium without stalls at < 3 s latency', async (t) => {

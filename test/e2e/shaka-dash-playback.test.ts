@@ -4,7 +4,8 @@
  */
 import t from 'tap'
 import { launchChromium } from '../helpers/browser.js'
-import { assertSmoothPlayback, fmt, openPlayerPage, quantile, servePage, spread, watchPlayback } from '../helpers/playback.js'
+import { fmt, openPlayerPage, quantile, servePage, spread, watchPlayback } from '../helpers/playback.js'
+import { assertSmoothPlayback } from '../helpers/playback-asserts.js'
 import { startDashLive } from '../helpers/dash.js'
 import { SHAKA_JS, shakaDashPage } from '../helpers/dash-pages.js'
 

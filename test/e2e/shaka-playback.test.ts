@@ -8,7 +8,8 @@
 import { createRequire } from 'node:module'
 import t from 'tap'
 import { get } from '../helpers/origin.js'
-import { assertBlockingReload, assertSmoothPlayback, commentStartup, fmt, openPlayerPage, quantile, servePage, spread, startLiveSource, watchPlayback, playerPageStart } from '../helpers/playback.js'
+import { fmt, openPlayerPage, quantile, servePage, spread, startLiveSource, watchPlayback, playerPageStart } from '../helpers/playback.js'
+import { assertBlockingReload, assertSmoothPlayback, commentStartup } from '../helpers/playback-asserts.js'
 
 /** Seconds of playback observed after the first `playing` event (≥ 20 s of samples). */
 const WATCH_SECONDS = 21

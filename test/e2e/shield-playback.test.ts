@@ -7,7 +7,8 @@
  * go through the shields' collapsing cache.
  */
 import t from 'tap'
-import { SAMPLER_SCRIPT, assertBlockingReload, assertSmoothPlayback, fmt, openPlayerPage, quantile, servePage, spread, startLiveSource, watchPlayback } from '../helpers/playback.js'
+import { SAMPLER_SCRIPT, fmt, openPlayerPage, quantile, servePage, spread, startLiveSource, watchPlayback } from '../helpers/playback.js'
+import { assertBlockingReload, assertSmoothPlayback } from '../helpers/playback-asserts.js'
 import { startShield } from '../helpers/shield.js'
 
 const WATCH_SECONDS = 16

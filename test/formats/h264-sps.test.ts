@@ -4,10 +4,10 @@ import {
 } from '../../src/formats/h264-sps.js'
 import { MediaFormatError } from '../../src/errors.js'
 import { tempDir } from '../helpers/mp4-fixtures.js'
+import { avcC, BitWriter, buildSps, flat, hex, ramp, type SpsFields } from '../helpers/sps-builder.js'
 import {
-  annexB, avcC, BitWriter, buildSps, encodeH264, ffprobeProfile, flat, flvSequenceHeader, hex, limiter, ramp, ratio,
-  type EncodeCase, type SpsFields,
-} from '../helpers/sps-builder.js'
+  annexB, encodeH264, ffprobeProfile, flvSequenceHeader, limiter, ratio, type EncodeCase,
+} from '../helpers/sps-encode.js'
 
 t.test('RBSP reader: exp-Golomb codes of Table 9-2 and 9-3', async (t) => {
   const w = new BitWriter()

@@ -7,7 +7,8 @@ import { parseHevcDecoderConfig, parseHevcSps } from '../../src/formats/hevc-sps
 import { MediaFormatError } from '../../src/errors.js'
 import { FFMPEG } from '../helpers/ffmpeg.js'
 import { hasEncoder, tempDir } from '../helpers/mp4-fixtures.js'
-import { buildHevcSps, ffprobe, hex, hvcC, limiter, ratio, type HevcSpsFields, type HevcSpsTail, type HevcStRps } from '../helpers/sps-builder.js'
+import { buildHevcSps, hex, hvcC, type HevcSpsFields, type HevcSpsTail, type HevcStRps } from '../helpers/sps-builder.js'
+import { ffprobe, limiter, ratio } from '../helpers/sps-encode.js'
 
 const run = promisify(execFile)
 
