@@ -10,48 +10,41 @@
  * floor this client and loopback allow for 1,000 bodies. Servers pinned to one core, clients to the other; rounds
  * interleave the servers; medians over rounds.
  *
- * usage: npm run bench:shield [-- --clients 1000] [--rounds 5] [--bytes 200000] [--trickle-ms 300]
- *        [--steady-seconds 5] [--connections 50] [--servers streamd,nginx,varnish] [--json FILE]
+ * usage: USAGE below (printed by --help).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseCli, stopOnSignals } from './lib/cli.mjs'
 import { cpuOf, killAllSync, readyLine, spawnPinned, stopAll } from './lib/serve-procs.mjs'
 import { runWrk } from './lib/serve-wrk.mjs'
 import { startNginxShield, startStreamdShield, startVarnishShield, stubCount } from './lib/shield-peers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-// Strict: a mistyped or unknown option (--help included) stops here instead of starting a load run.
-const { values: opt } = parseArgs({
-  options: {
-    clients: { type: 'string', default: '1000' },
-    rounds: { type: 'string', default: '5' },
-    bytes: { type: 'string', default: '200000' },
-    'trickle-ms': { type: 'string', default: '300' },
-    'steady-seconds': { type: 'string', default: '5' },
-    connections: { type: 'string', default: '50' },
-    servers: { type: 'string', default: 'streamd,nginx,varnish' },
-    json: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
+const USAGE = `usage: npm run bench:shield [-- --clients 1000] [--rounds 5] [--bytes 200000] [--trickle-ms 300]
+       [--steady-seconds 5] [--connections 50] [--servers streamd,nginx,varnish] [--json FILE]`
+const PEERS = ['streamd', 'nginx', 'varnish']
+// Strict: a mistyped or unknown option stops here, before any server starts.
+const cli = parseCli('bench/shield', USAGE, {
+  clients: { type: 'string', default: '1000' },
+  rounds: { type: 'string', default: '5' },
+  bytes: { type: 'string', default: '200000' },
+  'trickle-ms': { type: 'string', default: '300' },
+  'steady-seconds': { type: 'string', default: '5' },
+  connections: { type: 'string', default: '50' },
+  servers: { type: 'string', default: PEERS.join(',') },
+  json: { type: 'string' },
 })
-if (opt.help) {
-  process.stdout.write('usage: npm run bench:shield [-- --clients 1000] [--rounds 5] [--bytes 200000] [--trickle-ms 300]\n' +
-    '       [--steady-seconds 5] [--connections 50] [--servers streamd,nginx,varnish] [--json FILE]\n')
-  process.exit(0)
-}
-const CLIENTS = Number(opt.clients)
-const ROUNDS = Number(opt.rounds)
-const BYTES = Number(opt.bytes)
-const TRICKLE = Number(opt['trickle-ms'])
-const STEADY_S = Number(opt['steady-seconds'])
-const CONNECTIONS = Number(opt.connections)
-const SERVERS = opt.servers.split(',')
-for (const [k, v] of Object.entries({ clients: CLIENTS, rounds: ROUNDS, bytes: BYTES, 'trickle-ms': TRICKLE, 'steady-seconds': STEADY_S, connections: CONNECTIONS })) {
-  if (!Number.isFinite(v) || v <= 0 || v > 10_000_000) throw new Error(`--${k} must be a positive number, got ${v}`)
-}
+const opt = cli.values
+const range = { gt: 0, max: 10_000_000 }
+const CLIENTS = cli.num('clients', undefined, { ...range, integer: true })
+const ROUNDS = cli.num('rounds', undefined, { ...range, integer: true })
+const BYTES = cli.num('bytes', undefined, { ...range, integer: true })
+const TRICKLE = cli.num('trickle-ms', undefined, range)
+const STEADY_S = cli.num('steady-seconds', undefined, range)
+const CONNECTIONS = cli.num('connections', undefined, { ...range, integer: true })
+const SERVERS = cli.list('servers', PEERS)
 const SERVER_CPU = 1
 const CLIENT_CPU = 0
 
@@ -68,7 +61,7 @@ async function burst(port, path, n) {
   return readyLine(proc, `load client (${path})`, 60_000)
 }
 
-process.on('SIGINT', () => { killAllSync(); process.exit(130) })
+stopOnSignals('bench/shield', killAllSync)
 const dir = mkdtempSync(join(tmpdir(), 'bench-shield-'))
 const out = { clients: CLIENTS, rounds: ROUNDS, bytes: BYTES, trickleMs: TRICKLE, bursts: [], baseline: [], steady: [] }
 try {

@@ -1,0 +1,98 @@
+/**
+ * The command line of every bench script, in one place: strict node:util parseArgs;
+ * --help / -h prints the script's USAGE and exits 0; an unknown option or a malformed
+ * value is one line on stderr and exit 2. Both happen before the script does any work
+ * (no build, no copies, no children, no files). And the stop path: SIGINT / SIGTERM
+ * run the script's synchronous cleanup (its tracked children, by pid) and exit non-zero.
+ */
+import { parseArgs } from 'node:util'
+import { childPids } from './serve-procs.mjs'
+
+/** Exit status of a command-line mistake (the getopt convention). */
+export const USAGE_EXIT = 2
+
+/** Print `SCRIPT: message (see --help)` on stderr and exit 2. */
+export function usageError(script, message) {
+  process.stderr.write(`${script}: ${message} (see --help)\n`)
+  process.exit(USAGE_EXIT)
+}
+
+/** parseArgs' error as one line naming the option and what is allowed. */
+function describe(err, options) {
+  const quoted = /'([^']*)'/.exec(err.message)?.[1] ?? ''
+  // '-h, --help' and '--seconds <value>' name one option.
+  const name = /--[\w-]+/.exec(quoted)?.[0] ?? quoted.split(' ')[0]
+  const allowed = Object.entries(options).map(([k, o]) => `--${k}${o.type === 'string' ? ' V' : ''}`).join(', ')
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': return `unknown option ${name}; allowed: ${allowed}`
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': return `unexpected argument '${quoted}'; options only: ${allowed}`
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/does not take an argument/.test(err.message)) return `${name} takes no value`
+      return `${name} needs a value`
+    default: return err.message.split('\n')[0]
+  }
+}
+
+/**
+ * Parse `args` strictly against `options` (parseArgs' shape; help/-h is added).
+ * Returns { values, fail(message), num(name, fallback, range), list(name, allowed) }.
+ */
+export function parseCli(script, usage, options, args = process.argv.slice(2)) {
+  const all = { ...options, help: { type: 'boolean', short: 'h', default: false } }
+  let values
+  try {
+    ({ values } = parseArgs({ args, options: all, strict: true, allowPositionals: false }))
+  } catch (err) {
+    usageError(script, describe(err, all))
+  }
+  if (values.help) {
+    process.stdout.write(usage.endsWith('\n') ? usage : `${usage}\n`)
+    process.exit(0)
+  }
+  const fail = (message) => usageError(script, message)
+  /**
+   * --name as a number (`fallback` when not given; undefined stays undefined) in
+   * [min, max], above `gt` when given, an integer when `integer`.
+   */
+  const num = (name, fallback, { min = -Infinity, max = Infinity, gt, integer = false } = {}) => {
+    const raw = values[name] ?? fallback
+    if (raw === undefined) return undefined
+    const v = typeof raw === 'number' ? raw : String(raw).trim() === '' ? NaN : Number(raw)
+    const ok = Number.isFinite(v) && v >= min && v <= max && (gt === undefined || v > gt) && (!integer || Number.isInteger(v))
+    if (!ok) {
+      const lo = gt !== undefined ? `(${gt}` : `[${min}`
+      fail(`--${name} must be ${integer ? 'an integer' : 'a number'} in ${lo}, ${max}]; got '${raw}'`)
+    }
+    return v
+  }
+  /** --name as a comma-separated list; every item must be in `allowed` when given (a list, or a predicate). */
+  const list = (name, allowed) => {
+    const items = String(values[name]).split(',').map((s) => s.trim()).filter(Boolean)
+    if (items.length === 0) fail(`--${name} is empty`)
+    const okItem = typeof allowed === 'function' ? allowed : allowed ? (x) => allowed.includes(x) : () => true
+    for (const x of items) if (!okItem(x)) fail(`--${name}: unknown '${x}'${Array.isArray(allowed) ? ` (allowed: ${allowed.join(', ')})` : ''}`)
+    return items
+  }
+  return { values, fail, num, list }
+}
+
+/**
+ * SIGINT (exit 130) / SIGTERM (exit 143), and any exit: run `cleanupSync` (which
+ * signals the script's tracked children by pid), then SIGTERM any child of this
+ * process still there — children that in-process code (an Origin's FFmpeg workers)
+ * started without a bench tracker.
+ */
+export function stopOnSignals(script, cleanupSync) {
+  const stopAll = () => {
+    cleanupSync()
+    for (const pid of childPids(process.pid)) try { process.kill(pid, 'SIGTERM') } catch { /* gone */ }
+  }
+  const on = (signal, code) => process.once(signal, () => {
+    process.stderr.write(`\n${script}: ${signal}: stopping children\n`)
+    stopAll()
+    process.exit(code)
+  })
+  on('SIGINT', 130)
+  on('SIGTERM', 143)
+  process.on('exit', stopAll)
+}
