@@ -8,41 +8,34 @@
  * after part availability (p50/p99), origin requests per second and the shield's
  * peak RSS, per N. Shield pinned to one core; origin and viewers share the other.
  *
- * usage: npm run bench:surge [-- --viewers 500,1000,2000] [--ramp-s 10] [--seconds 30] [--json FILE]
+ * usage: USAGE below (printed by --help).
  */
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseCli, stopOnSignals } from './lib/cli.mjs'
 import { cpuOf, killAllSync, readyLine, spawnPinned, stopAll, stopChild } from './lib/serve-procs.mjs'
 import { startStreamdShield } from './lib/shield-peers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-// Strict: a mistyped or unknown option (--help included) stops here instead of starting a load run.
-const { values: opt } = parseArgs({
-  options: {
-    viewers: { type: 'string', default: '500,1000,2000' },
-    'ramp-s': { type: 'string', default: '10' },
-    seconds: { type: 'string', default: '30' },
-    json: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
+const USAGE = 'usage: npm run bench:surge [-- --viewers 500,1000,2000] [--ramp-s 10] [--seconds 30] [--json FILE]'
+// Strict: a mistyped or unknown option stops here, before any process starts.
+const cli = parseCli('bench/surge', USAGE, {
+  viewers: { type: 'string', default: '500,1000,2000' },
+  'ramp-s': { type: 'string', default: '10' },
+  seconds: { type: 'string', default: '30' },
+  json: { type: 'string' },
 })
-if (opt.help) {
-  process.stdout.write('usage: npm run bench:surge [-- --viewers 500,1000,2000] [--ramp-s 10] [--seconds 30] [--json FILE]\n')
-  process.exit(0)
-}
-const STEPS = opt.viewers.split(',').map(Number)
-const RAMP_S = Number(opt['ramp-s'])
-const SECONDS = Number(opt.seconds)
-for (const n of STEPS) if (!Number.isInteger(n) || n < 1 || n > 20_000) throw new Error(`--viewers: each count must be an integer in [1, 20000], got ${n}`)
-if (!(RAMP_S >= 0 && RAMP_S <= 600) || !(SECONDS > 0 && SECONDS <= 600)) throw new Error('--ramp-s must be in [0, 600] and --seconds in (0, 600]')
+const opt = cli.values
+const STEPS = cli.list('viewers', (x) => /^\d+$/.test(x) && Number(x) >= 1 && Number(x) <= 20_000, 'an integer in [1, 20000]').map(Number)
+const RAMP_S = cli.num('ramp-s', undefined, { min: 0, max: 600 })
+const SECONDS = cli.num('seconds', undefined, { gt: 0, max: 600 })
 const PART_MS = 500
 
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
 
-process.on('SIGINT', () => { killAllSync(); process.exit(130) })
+stopOnSignals('bench/surge', killAllSync)
 const dir = mkdtempSync(join(tmpdir(), 'bench-surge-'))
 const rows = []
 try {

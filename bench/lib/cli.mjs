@@ -65,12 +65,17 @@ export function parseCli(script, usage, options, args = process.argv.slice(2)) {
     }
     return v
   }
-  /** --name as a comma-separated list; every item must be in `allowed` when given (a list, or a predicate). */
-  const list = (name, allowed) => {
+  /**
+   * --name as a comma-separated list; every item must pass `allowed` when given: a
+   * list of names, or a predicate with `what` saying what an item must be.
+   */
+  const list = (name, allowed, what) => {
     const items = String(values[name]).split(',').map((s) => s.trim()).filter(Boolean)
     if (items.length === 0) fail(`--${name} is empty`)
-    const okItem = typeof allowed === 'function' ? allowed : allowed ? (x) => allowed.includes(x) : () => true
-    for (const x of items) if (!okItem(x)) fail(`--${name}: unknown '${x}'${Array.isArray(allowed) ? ` (allowed: ${allowed.join(', ')})` : ''}`)
+    for (const x of items) {
+      if (Array.isArray(allowed) && !allowed.includes(x)) fail(`--${name}: unknown '${x}' (allowed: ${allowed.join(', ')})`)
+      if (typeof allowed === 'function' && !allowed(x)) fail(`--${name}: '${x}' is not ${what ?? 'allowed'}`)
+    }
     return items
   }
   return { values, fail, num, list }
