@@ -7,33 +7,50 @@
  * arrived (count and continuity) and reports retransmits, NAKs and late drops,
  * next to a loss-free run of the same feed.
  *
- * usage: npm run build && node bench/srt-loss.mjs [--seconds 15] [--loss 0.01] [--latency 200] [--runs 2]
+ * usage: USAGE below (printed by --help).
  */
-import { spawn, execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
+import { parseCli, stopOnSignals } from './lib/cli.mjs'
+import { exitOf, killAllSync, spawnTracked } from './lib/ladder-procs.mjs'
 import { startLossyRelay } from './lib/lossy-relay.mjs'
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : dflt
-}
-const SECONDS = Math.min(arg('seconds', 15), 120)
-const LOSS = arg('loss', 0.01)
-const LATENCY = arg('latency', 200)
-const RUNS = Math.min(arg('runs', 2), 10)
+const USAGE = 'usage: npm run build && node bench/srt-loss.mjs [--seconds 15] [--loss 0.01] [--latency 200] [--runs 2]'
+const cli = parseCli('bench/srt-loss', USAGE, {
+  seconds: { type: 'string', default: '15' },
+  loss: { type: 'string', default: '0.01' },
+  latency: { type: 'string', default: '200' },
+  runs: { type: 'string', default: '2' },
+})
+const SECONDS = cli.num('seconds', undefined, { gt: 0, max: 120 })
+const LOSS = cli.num('loss', undefined, { min: 0, max: 0.5 })
+const LATENCY = cli.num('latency', undefined, { min: 1, max: 10_000, integer: true })
+const RUNS = cli.num('runs', undefined, { min: 1, max: 10, integer: true })
 const MUXRATE = 25_000_000
 
 const dist = new URL('../dist/', import.meta.url)
 const { SrtServer } = await import(new URL('ingest/srt/server.js', dist).href)
 const dir = mkdtempSync(join(tmpdir(), 'streamd-srt-bench-'))
 const clip = join(dir, 'clip.ts')
+// The sent TS files are 25 Mbit/s each: remove them however the run ends.
+stopOnSignals('bench/srt-loss', () => { killAllSync(); rmSync(dir, { recursive: true, force: true }) })
 
-function makeClip() {
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', '10', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-b:v', '8M', '-maxrate', '8M', '-bufsize', '4M', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'mpegts', '-y', clip], { stdio: 'inherit', timeout: 120_000 })
+/** Run FFmpeg as a tracked child (SIGINT/SIGTERM stop it by pid), SIGKILL after `maxMs`; resolves with its exit code or signal. */
+async function ffmpeg(args, stdio, maxMs) {
+  const ff = spawnTracked('ffmpeg', args, 'SIGTERM', stdio)
+  const killer = setTimeout(() => { try { process.kill(ff.pid, 'SIGKILL') } catch { /* gone */ } }, maxMs)
+  const { code, signal } = await exitOf(ff)
+  clearTimeout(killer)
+  return code ?? signal
+}
+
+async function makeClip() {
+  const code = await ffmpeg(['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', '10', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-b:v', '8M', '-maxrate', '8M', '-bufsize', '4M', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'mpegts', '-y', clip],
+  ['ignore', 'inherit', 'inherit'], 120_000)
+  if (code !== 0) throw new Error(`bench/srt-loss: making the clip failed (ffmpeg ${code})`)
 }
 
 /** One bounded run; resolves with the receiver's counters and what FFmpeg sent. */
@@ -45,11 +62,8 @@ async function run(loss, seed) {
   const relay = await startLossyRelay({ target: { host: '127.0.0.1', port }, loss, seed, maxMs: (SECONDS + 30) * 1000 })
   const sent = join(dir, `sent-${loss}-${seed}.ts`)
   const srt = `srt://127.0.0.1:${relay.port}?streamid=publish:bench:k&latency=${LATENCY * 1000}&linger=5`
-  const ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', clip, '-t', String(SECONDS), '-map', '0', '-c', 'copy',
-    '-f', 'tee', `[f=mpegts:muxrate=${MUXRATE}]${sent}|[f=mpegts:muxrate=${MUXRATE}]${srt}`], { stdio: ['ignore', 'ignore', 'inherit'] })
-  const killer = setTimeout(() => ff.kill('SIGKILL'), (SECONDS + 30) * 1000)
-  const code = await new Promise((resolve) => ff.once('exit', resolve))
-  clearTimeout(killer)
+  const code = await ffmpeg(['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', clip, '-t', String(SECONDS), '-map', '0', '-c', 'copy',
+    '-f', 'tee', `[f=mpegts:muxrate=${MUXRATE}]${sent}|[f=mpegts:muxrate=${MUXRATE}]${srt}`], ['ignore', 'ignore', 'inherit'], (SECONDS + 30) * 1000)
   await new Promise((r) => setTimeout(r, 1500))
   const t = srv.totals()
   await srv.close()
@@ -60,7 +74,7 @@ async function run(loss, seed) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
-makeClip()
+await makeClip()
 const results = []
 for (let i = 0; i < RUNS; i++) {
   for (const loss of [0, LOSS]) {
