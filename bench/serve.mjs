@@ -7,21 +7,7 @@
  * CPU-second, with ratios against nginx; medians of finely interleaved repetitions
  * (the machine is shared and noisy).
  *
- * usage: npm run bench:serve [-- --quick] [--duration S] [--warmup S] [--reps N]
- *        [--connections N] [--servers streamd,nginx,uws] [--sizes 2k,100k,1m]
- *        [--server-cpu 0] [--wrk-cpu 1] [--uws-mode tryend|end|headers] [--json FILE] [--no-build]
- *        [--wait-quiet S]   (before each measurement wait up to S seconds (default 20, 0 = never) for
- *                            the machine to idle; a measurement during which other processes used
- *                            more than --max-other cores (default 0.3) is repeated, up to --retries
- *                            times (default 1))
- * defaults: 5 repetitions × (2 s warm-up + 5 s measured) per size and server; --quick: 1 × (1 s + 2 s).
- *        [--alt-dist DIR --servers streamd,streamd-alt,...]   (compare a patched compiled copy)
- *        [--baseline SERVER]   (what the ratio column divides by; default nginx, as the goals do)
- *        [--report FILE]       (print the tables again from a --json file; measures nothing)
- * servers: streamd, nginx (the reference: sendfile + open_file_cache), uws (bare uWebSockets.js),
- *          nginx-plain (nginx without open_file_cache), streamd-alt (streamd compiled at --alt-dist)
- * env:   BENCH_DURATION, BENCH_WARMUP, BENCH_REPS, BENCH_CONNECTIONS,
- *        BENCH_NODE_FLAGS (extra node flags for the node servers, e.g. --cpu-prof)
+ * usage: USAGE below (printed by --help).
  */
 import { execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -30,7 +16,7 @@ import { createHash } from 'node:crypto'
 import { tmpdir, cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseCli, stopOnSignals } from './lib/cli.mjs'
 import { benchObjects, writeObjects } from './lib/serve-objects.mjs'
 import { coreBusy, cpuOf, killAllSync, loadavg, stopAll } from './lib/serve-procs.mjs'
 import { startNginx, startStreamd, startUws } from './lib/serve-servers.mjs'
@@ -39,42 +25,57 @@ import { goals, summarise, table } from './lib/serve-report.mjs'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 const env = process.env
-const { values: opt } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    duration: { type: 'string', default: env.BENCH_DURATION },
-    warmup: { type: 'string', default: env.BENCH_WARMUP },
-    reps: { type: 'string', default: env.BENCH_REPS },
-    connections: { type: 'string', default: env.BENCH_CONNECTIONS ?? '100' },
-    servers: { type: 'string', default: 'streamd,nginx,uws' },
-    sizes: { type: 'string', default: '2k,100k,1m' },
-    'server-cpu': { type: 'string', default: '0' },
-    'wrk-cpu': { type: 'string', default: '1' },
-    'uws-mode': { type: 'string', default: 'tryend' },
-    'alt-dist': { type: 'string' },
-    json: { type: 'string' },
-    report: { type: 'string' },
-    baseline: { type: 'string', default: 'nginx' },
-    'wait-quiet': { type: 'string' },
-    'max-other': { type: 'string', default: '0.3' },
-    retries: { type: 'string', default: '1' },
-    'no-build': { type: 'boolean', default: false },
-  },
+const USAGE = `usage: npm run bench:serve [-- --quick] [--duration S] [--warmup S] [--reps N]
+       [--connections N] [--servers streamd,nginx,uws] [--sizes 2k,100k,1m]
+       [--server-cpu 0] [--wrk-cpu 1] [--uws-mode tryend|end|headers] [--json FILE] [--no-build]
+       [--wait-quiet S]   (before each measurement wait up to S seconds (default 20, 0 = never) for
+                           the machine to idle; a measurement during which other processes used
+                           more than --max-other cores (default 0.3) is repeated, up to --retries
+                           times (default 1))
+defaults: 5 repetitions × (2 s warm-up + 5 s measured) per size and server; --quick: 1 × (1 s + 2 s).
+       [--alt-dist DIR --servers streamd,streamd-alt,...]   (compare a patched compiled copy)
+       [--baseline SERVER]   (what the ratio column divides by; default nginx, as the goals do)
+       [--report FILE]       (print the tables again from a --json file; measures nothing)
+servers: streamd, nginx (the reference: sendfile + open_file_cache), uws (bare uWebSockets.js),
+         nginx-plain (nginx without open_file_cache), streamd-alt (streamd compiled at --alt-dist)
+env:   BENCH_DURATION, BENCH_WARMUP, BENCH_REPS, BENCH_CONNECTIONS,
+       BENCH_NODE_FLAGS (extra node flags for the node servers, e.g. --cpu-prof)`
+const SERVERS = ['streamd', 'nginx', 'uws', 'nginx-plain', 'streamd-alt']
+const cli = parseCli('bench/serve', USAGE, {
+  quick: { type: 'boolean', default: false },
+  duration: { type: 'string', default: env.BENCH_DURATION },
+  warmup: { type: 'string', default: env.BENCH_WARMUP },
+  reps: { type: 'string', default: env.BENCH_REPS },
+  connections: { type: 'string', default: env.BENCH_CONNECTIONS ?? '100' },
+  servers: { type: 'string', default: 'streamd,nginx,uws' },
+  sizes: { type: 'string', default: '2k,100k,1m' },
+  'server-cpu': { type: 'string', default: '0' },
+  'wrk-cpu': { type: 'string', default: '1' },
+  'uws-mode': { type: 'string', default: 'tryend' },
+  'alt-dist': { type: 'string' },
+  json: { type: 'string' },
+  report: { type: 'string' },
+  baseline: { type: 'string', default: 'nginx' },
+  'wait-quiet': { type: 'string' },
+  'max-other': { type: 'string', default: '0.3' },
+  retries: { type: 'string', default: '1' },
+  'no-build': { type: 'boolean', default: false },
 })
-const duration = Number(opt.duration ?? (opt.quick ? 2 : 5))
-const warmup = Number(opt.warmup ?? (opt.quick ? 1 : 2))
-const reps = Number(opt.reps ?? (opt.quick ? 1 : 5))
-const connections = Number(opt.connections)
-const serverCpu = Number(opt['server-cpu'])
-const wrkCpu = Number(opt['wrk-cpu'])
-const servers = opt.servers.split(',')
-const quietS = Number(opt['wait-quiet'] ?? (opt.quick ? 0 : 20))
-const maxOther = Number(opt['max-other'])
-const retries = Number(opt.retries)
-const sizes = opt.sizes.split(',')
-for (const [k, v] of Object.entries({ duration, warmup, reps, connections })) {
-  if (!(v > 0) || v > 600) throw new Error(`--${k} must be in (0, 600], got ${v}`)
-}
+const opt = cli.values
+const duration = cli.num('duration', opt.quick ? 2 : 5, { gt: 0, max: 600 })
+const warmup = cli.num('warmup', opt.quick ? 1 : 2, { gt: 0, max: 600 })
+const reps = cli.num('reps', opt.quick ? 1 : 5, { min: 1, max: 600, integer: true })
+const connections = cli.num('connections', undefined, { min: 1, max: 600, integer: true })
+const serverCpu = cli.num('server-cpu', undefined, { min: 0, max: cpus().length - 1, integer: true })
+const wrkCpu = cli.num('wrk-cpu', undefined, { min: 0, max: cpus().length - 1, integer: true })
+const servers = cli.list('servers', SERVERS)
+const quietS = cli.num('wait-quiet', opt.quick ? 0 : 20, { min: 0, max: 3600 })
+const maxOther = cli.num('max-other', undefined, { min: 0, max: 1024 })
+const retries = cli.num('retries', undefined, { min: 0, max: 100, integer: true })
+const sizes = cli.list('sizes', benchObjects(0).map((o) => o.key))
+cli.choice('uws-mode', ['tryend', 'end', 'headers'])
+cli.choice('baseline', SERVERS)
+if (servers.includes('streamd-alt') && !opt['alt-dist']) cli.fail('server streamd-alt needs --alt-dist DIR')
 
 const log = (msg) => process.stderr.write(msg + '\n')
 
@@ -133,9 +134,7 @@ function cleanup() {
   killAllSync()
   for (const d of tmpRoots) rmSync(d, { recursive: true, force: true })
 }
-process.on('SIGINT', () => { log('\ninterrupted: stopping children'); cleanup(); process.exit(130) })
-process.on('SIGTERM', () => { log('\nterminated (SIGTERM): stopping children'); cleanup(); process.exit(143) })
-process.on('exit', cleanup)
+stopOnSignals('bench/serve', cleanup)
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
@@ -189,8 +188,6 @@ async function main() {
     'nginx-plain': () => startNginx(serverCpu, join(nginxPrefix, `run-${Date.now()}`), root, { openFileCache: false, name: 'nginx-plain' }),
     uws: () => startUws(serverCpu, root, objects.map((o) => o.path), opt['uws-mode']),
   }
-  for (const s of servers) if (!starters[s]) throw new Error(`unknown server ${s}`)
-  if (servers.includes('streamd-alt') && !opt['alt-dist']) throw new Error('server streamd-alt needs --alt-dist DIR')
 
   const root = mkdtempSync('/dev/shm/streamd-bench-')
   // nginx workers run as an unprivileged user when we are root: the tree must be world-readable.

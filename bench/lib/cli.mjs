@@ -6,7 +6,7 @@
  * run the script's synchronous cleanup (its tracked children, by pid) and exit non-zero.
  */
 import { parseArgs } from 'node:util'
-import { childPids } from './serve-procs.mjs'
+import { treePids } from './serve-procs.mjs'
 
 /** Exit status of a command-line mistake (the getopt convention). */
 export const USAGE_EXIT = 2
@@ -35,7 +35,7 @@ function describe(err, options) {
 
 /**
  * Parse `args` strictly against `options` (parseArgs' shape; help/-h is added).
- * Returns { values, fail(message), num(name, fallback, range), list(name, allowed) }.
+ * Returns { values, fail(message), num(name, fallback, range), list(name, allowed), choice(name, allowed) }.
  */
 export function parseCli(script, usage, options, args = process.argv.slice(2)) {
   const all = { ...options, help: { type: 'boolean', short: 'h', default: false } }
@@ -78,19 +78,27 @@ export function parseCli(script, usage, options, args = process.argv.slice(2)) {
     }
     return items
   }
-  return { values, fail, num, list }
+  /** --name as one of `allowed` (undefined when not given and without a default). */
+  const choice = (name, allowed) => {
+    const v = values[name]
+    if (v !== undefined && !allowed.includes(v)) fail(`--${name} must be one of ${allowed.join(', ')}; got '${v}'`)
+    return v
+  }
+  return { values, fail, num, list, choice }
 }
 
 /**
  * SIGINT (exit 130) / SIGTERM (exit 143), and any exit: run `cleanupSync` (which
- * signals the script's tracked children by pid), then SIGTERM any child of this
- * process still there — children that in-process code (an Origin's FFmpeg workers)
- * started without a bench tracker.
+ * signals the script's tracked children by pid), then SIGTERM every descendant of
+ * this process still there, found in /proc before anything was signalled:
+ * grandchildren (wrk under its sh wrapper) and children that in-process code (an
+ * Origin's FFmpeg workers) started without a bench tracker.
  */
 export function stopOnSignals(script, cleanupSync) {
   const stopAll = () => {
+    const tree = treePids(process.pid).slice(1)
     cleanupSync()
-    for (const pid of childPids(process.pid)) try { process.kill(pid, 'SIGTERM') } catch { /* gone */ }
+    for (const pid of tree) try { process.kill(pid, 'SIGTERM') } catch { /* gone */ }
   }
   const on = (signal, code) => process.once(signal, () => {
     process.stderr.write(`\n${script}: ${signal}: stopping children\n`)

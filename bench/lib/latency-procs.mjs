@@ -15,7 +15,9 @@ import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import { spawn } from 'node:child_process'
-import { childPids, cpuSeconds, freePort, readyLine } from './serve-procs.mjs'
+import { childPids, cpuSeconds, freePort, readyLine, treePids } from './serve-procs.mjs'
+
+export { treePids }
 
 /** Every child started here and not yet seen exit: pid → { proc, stopSignal }. */
 const live = new Map()
@@ -205,13 +207,6 @@ export function killBrowsersSync() {
     try { process.kill(-pid, 'SIGKILL') } catch { /* gone */ }
   }
   browserGroups.clear()
-}
-
-/** `root` and all its descendants (scan of /proc). */
-export function treePids(root) {
-  const out = [root]
-  for (let i = 0; i < out.length; i++) out.push(...childPids(out[i]))
-  return out
 }
 
 /** CPU seconds per pid for the trees under `roots`; vanished pids are skipped. */

@@ -100,6 +100,13 @@ export function childPids(ppid) {
   return out
 }
 
+/** `root` and all its descendants (scan of /proc). */
+export function treePids(root) {
+  const out = [root]
+  for (let i = 0; i < out.length; i++) out.push(...childPids(out[i]))
+  return out
+}
+
 /** Sum of cpuSeconds over `pids`. */
 export function cpuOf(pids) {
   return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)
