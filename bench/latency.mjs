@@ -20,15 +20,7 @@
  *       (-hls_time 1 -hls_list_size 6 -hls_flags delete_segments+program_date_time) into tmpfs;
  *       nginx (one worker) serves it; hls.js with default live settings (lowLatencyMode off).
  *
- * usage: npm run bench:latency [-- --quick] [--duration S] [--reps N] [--configs streamd-0.2,streamd-0.33,streamd-0.5,streamd-dash-0.5,ffmpeg]
- *        (any streamd-N for another part target N)
- *        [--size 1280x720] [--ladder on|off|default] [--fps 30] [--warmup S] [--wait-quiet S] [--quiet-cores C]
- *        [--results FILE | --no-results] [--json FILE] [--trace DIR]
- * env BENCH_STREAMD_DIST=DIR: run the origin from another compiled tree (e.g. a patched copy of dist/).
- * --ladder on|off|default: streamd's ABR ladder (default: whatever streamd's config defaults to).
- * --from-json FILE: no measuring; re-render the report of a run saved with --json (writes RESULTS.md only with --results).
- * --trace DIR: write every request the page made (issued / headers / done, ms) per config and run, as JSON lines.
- * --quick: 15 s per config, no waiting for a quiet machine, RESULTS.md left alone unless --results is given.
+ * usage: USAGE below (printed by --help).
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
@@ -36,17 +28,27 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { coreBusy, loadavg } from './lib/serve-procs.mjs'
 import { killAllSync, stopAllProcs } from './lib/latency-procs.mjs'
+import { stopOnSignals } from './lib/cli.mjs'
 import { addHistograms, histQuantile, verdict } from './lib/latency-stats.mjs'
 import { ALL_CONFIGS, parseSettings } from './lib/latency-config.mjs'
 import { runConfig, setupRuns } from './lib/latency-run.mjs'
 import { f2, report, summarise, uptime, versions, writeResults } from './lib/latency-report.mjs'
 
+const USAGE = `usage: npm run bench:latency [-- --quick] [--duration S] [--reps N] [--configs streamd-0.2,streamd-0.33,streamd-0.5,streamd-dash-0.5,ffmpeg]
+       (any streamd-N for another part target N)
+       [--size 1280x720] [--ladder on|off|default] [--fps 30] [--warmup S] [--wait-quiet S] [--quiet-cores C]
+       [--results FILE | --no-results] [--json FILE] [--trace DIR]
+env BENCH_STREAMD_DIST=DIR: run the origin from another compiled tree (e.g. a patched copy of dist/).
+--ladder on|off|default: streamd's ABR ladder (default: whatever streamd's config defaults to).
+--from-json FILE: no measuring; re-render the report of a run saved with --json (writes RESULTS.md only with --results).
+--trace DIR: write every request the page made (issued / headers / done, ms) per config and run, as JSON lines.
+--quick: 15 s per config, no waiting for a quiet machine, RESULTS.md left alone unless --results is given.`
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
+// The command line first: --help and a mistyped option stop before dist/ is loaded.
+const settings = parseSettings(repo, USAGE)
 const dist = pathToFileURL(join(repo, 'dist') + '/').href
 const { demoSourceArgs } = await import(new URL('transcode/args.js', dist).href)
 const { resolveFfmpeg } = await import(new URL('transcode/ffmpeg-path.js', dist).href)
-
-const settings = parseSettings(repo)
 const { opt, duration, reps, fps, width, height, waitQuietS, quietCores, configs, resultsFile } = settings
 const log = (msg) => process.stderr.write(msg + '\n')
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -57,9 +59,7 @@ const cleanupSync = () => {
   killAllSync()
   for (const d of tmpRoots) rmSync(d, { recursive: true, force: true })
 }
-process.on('SIGINT', () => { log('\ninterrupted: stopping children'); cleanupSync(); process.exit(130) })
-process.on('SIGTERM', () => { log('\nterminated (SIGTERM): stopping children'); cleanupSync(); process.exit(143) })
-process.on('exit', cleanupSync)
+stopOnSignals('bench/latency', cleanupSync)
 
 /** Wait (at most maxS) until the machine's busy cores, measured over 3 s, drop below `quietCores`. */
 async function waitQuiet(maxS) {
