@@ -31,26 +31,60 @@
  * ÷ seconds from publish start until every video rendition has completed every segment but
  * the last (that one completes only at the input's end, when the decoder flushes).
  *
- * usage: npm run bench:ladder [-- --reps 3] [--presets veryfast,superfast] [--rates 1,1.25,1.5,1.75,2,2.5,3]
- *        [--no-speed] [--no-sweep] [--seconds 60] [--wait-quiet 600] [--quiet-cores 0.3]
- *        [--results FILE | --no-results] [--json FILE] [--from-json FILE] [--quick]
- * --quick: 1 rep, 12 s of the source, no quiet wait, RESULTS.md left alone unless --results.
- * env BENCH_STREAMD_DIST=DIR: run streamd from another compiled tree.
+ * usage: USAGE below (printed by --help).
  */
 import { execFileSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseCli, stopOnSignals } from './lib/cli.mjs'
 import { GOALS, summarise } from './lib/ladder-report.mjs'
+
+const USAGE = `usage: npm run bench:ladder [-- --reps 3] [--presets veryfast,superfast] [--rates 1,1.25,1.5,1.75,2,2.5,3]
+       [--no-speed] [--no-sweep] [--seconds 60] [--wait-quiet 600] [--quiet-cores 0.3]
+       [--results FILE | --no-results] [--json FILE] [--from-json FILE] [--quick]
+--quick: 1 rep, 12 s of the source, no quiet wait, RESULTS.md left alone unless --results.
+env BENCH_STREAMD_DIST=DIR: run streamd from another compiled tree.`
+// x264's presets (what --presets may name).
+const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo']
+// The command line first: --help and a mistyped option stop before dist/ is copied or loaded.
+const cli = parseCli('bench/ladder', USAGE, {
+  reps: { type: 'string' },
+  presets: { type: 'string', default: 'veryfast,superfast' },
+  rates: { type: 'string', default: '1,1.25,1.5,1.75,2,2.5,3' },
+  'no-speed': { type: 'boolean', default: false },
+  'no-sweep': { type: 'boolean', default: false },
+  seconds: { type: 'string' },
+  'wait-quiet': { type: 'string' },
+  'quiet-cores': { type: 'string', default: '0.3' },
+  'max-other': { type: 'string', default: '0.3' },
+  retries: { type: 'string' },
+  results: { type: 'string' },
+  'no-results': { type: 'boolean', default: false },
+  json: { type: 'string' },
+  'from-json': { type: 'string' },
+  attribution: { type: 'string' },
+  findings: { type: 'string' },
+  quick: { type: 'boolean', default: false },
+})
+const opt = cli.values
+const quick = opt.quick
+const reps = cli.num('reps', quick ? 1 : 3, { min: 1, max: 100, integer: true })
+const presets = cli.list('presets', X264_PRESETS)
+const rates = cli.list('rates', (x) => Number(x) > 0 && Number(x) <= 100, 'a publish rate in (0, 100]').map(Number).sort((a, b) => a - b)
+const secondsOpt = cli.num('seconds', quick ? 12 : undefined, { gt: 0, max: 3600 })
+const waitQuietS = cli.num('wait-quiet', quick ? 0 : 600, { min: 0, max: 86_400 })
+const quietCores = cli.num('quiet-cores', undefined, { gt: 0, max: 1024 })
+const maxOther = cli.num('max-other', undefined, { min: 0, max: 1024 })
+const retries = cli.num('retries', quick ? 0 : 3, { min: 0, max: 100, integer: true })
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outDir = join(repo, 'bench', 'out', 'ladder')
 
 // Others may rebuild dist/ while this runs for an hour: measure a snapshot of it, the
 // same code in this process (reference command) and in every streamd child.
-if (!process.env.BENCH_STREAMD_DIST && !process.argv.includes('--from-json')) {
+if (!process.env.BENCH_STREAMD_DIST && !opt['from-json']) {
   const snap = join(outDir, 'dist-snapshot')
   rmSync(snap, { recursive: true, force: true })
   cpSync(join(repo, 'dist'), snap, { recursive: true })
@@ -61,40 +95,10 @@ const { killAllSync, machineBusy, runReference, runStreamd } = await import('./l
 const { composeReport, recordResults, showReference } = await import('./lib/ladder-results.mjs')
 const { resolveFfmpeg } = await import(new URL('transcode/ffmpeg-path.js', DIST).href)
 
-const { values: opt } = parseArgs({
-  options: {
-    reps: { type: 'string' },
-    presets: { type: 'string', default: 'veryfast,superfast' },
-    rates: { type: 'string', default: '1,1.25,1.5,1.75,2,2.5,3' },
-    'no-speed': { type: 'boolean', default: false },
-    'no-sweep': { type: 'boolean', default: false },
-    seconds: { type: 'string' },
-    'wait-quiet': { type: 'string' },
-    'quiet-cores': { type: 'string', default: '0.3' },
-    'max-other': { type: 'string', default: '0.3' },
-    retries: { type: 'string' },
-    results: { type: 'string' },
-    'no-results': { type: 'boolean', default: false },
-    json: { type: 'string' },
-    'from-json': { type: 'string' },
-    attribution: { type: 'string' },
-    findings: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-  },
-})
-const quick = opt.quick
-const reps = Number(opt.reps ?? (quick ? 1 : 3))
-const presets = opt.presets.split(',').map((s) => s.trim()).filter(Boolean)
-const rates = opt.rates.split(',').map(Number).filter((r) => r > 0).sort((a, b) => a - b)
-const seconds = Number(opt.seconds ?? (quick ? 12 : SOURCE.seconds))
-const waitQuietS = Number(opt['wait-quiet'] ?? (quick ? 0 : 600))
-const quietCores = Number(opt['quiet-cores'])
-const maxOther = Number(opt['max-other'])
-const retries = Number(opt.retries ?? (quick ? 0 : 3))
+const seconds = secondsOpt ?? SOURCE.seconds
 const resultsFile = opt['no-results'] ? undefined : opt.results ?? (quick || seconds !== SOURCE.seconds ? undefined : join(repo, 'bench', 'RESULTS.md'))
 
-process.on('SIGINT', () => { killAllSync(); process.exit(130) })
-process.on('exit', killAllSync)
+stopOnSignals('bench/ladder', killAllSync)
 
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -160,7 +164,7 @@ async function measure() {
   const ffprobe = join(dirname(ffmpeg), 'ffprobe')
   mkdirSync(outDir, { recursive: true })
   const full = join(outDir, `src-${SOURCE.height}p${SOURCE.fps}-${SOURCE.seconds}s.flv`)
-  if (ensureSource(ffmpeg, full)) log(`generated ${full}`)
+  if (await ensureSource(ffmpeg, full)) log(`generated ${full}`)
   let src = full
   if (seconds !== SOURCE.seconds) {
     src = join(outDir, `src-${SOURCE.height}p${SOURCE.fps}-${seconds}s.flv`)

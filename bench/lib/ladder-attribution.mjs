@@ -34,7 +34,7 @@ process.on('SIGINT', () => { killAllSync(); process.exit(130) })
 const ffmpeg = resolveFfmpeg(undefined).path
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'out', 'ladder')
 const full = join(outDir, `src-${SOURCE.height}p${SOURCE.fps}-${SOURCE.seconds}s.flv`)
-ensureSource(ffmpeg, full)
+await ensureSource(ffmpeg, full)
 const seconds = Number(opt.seconds)
 const src = seconds === SOURCE.seconds ? full : join(outDir, `src-${SOURCE.height}p${SOURCE.fps}-${seconds}s.flv`)
 if (!existsSync(src)) throw new Error(`${src} missing: run bench/ladder.mjs --seconds ${seconds} once first`)

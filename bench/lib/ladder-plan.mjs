@@ -5,9 +5,9 @@
  * rung's encoder options (encoderArgs), and the fMP4 output flags.
  */
 import { pathToFileURL } from 'node:url'
-import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, renameSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { exitOf, spawnTracked, tail } from './ladder-procs.mjs'
 
 /** The compiled tree (BENCH_STREAMD_DIST overrides, as in the other benches). */
 export const DIST = process.env.BENCH_STREAMD_DIST ? pathToFileURL(process.env.BENCH_STREAMD_DIST + '/').href : new URL('../../dist/', import.meta.url).href
@@ -79,12 +79,13 @@ export function referenceCommand(plan, segmentSeconds) {
  * beeping sine, H.264 High (veryfast, CRF 20, GOP 60, no B-frames) + AAC, in
  * FLV as an RTMP publisher sends it. testsrc2 is easy content for x264.
  */
-export function ensureSource(ffmpeg, file) {
+export async function ensureSource(ffmpeg, file) {
   if (existsSync(file)) return false
   mkdirSync(dirname(file), { recursive: true })
   const tmp = `${file}.part.flv`
   const { width, height, fps, seconds } = SOURCE
-  const r = spawnSync(ffmpeg, [
+  // A tracked child (not spawnSync): SIGINT/SIGTERM during the minute it takes stop it by pid.
+  const proc = spawnTracked(ffmpeg, [
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`,
     '-f', 'lavfi', '-i', 'sine=frequency=440:beep_factor=4:sample_rate=48000',
@@ -93,8 +94,12 @@ export function ensureSource(ffmpeg, file) {
     '-g', String(2 * fps), '-keyint_min', String(2 * fps), '-sc_threshold', '0', '-bf', '0',
     '-c:a', 'aac', '-b:a', '128k', '-ac', '2',
     '-f', 'flv', tmp,
-  ], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 })
-  if (r.status !== 0) throw new Error(`generating ${file} failed (${r.status ?? r.signal}): ${r.stderr}`)
+  ], 'SIGTERM', ['ignore', 'ignore', 'pipe'])
+  const stderr = tail(proc.stderr)
+  const timer = setTimeout(() => { try { process.kill(proc.pid, 'SIGKILL') } catch { /* gone */ } }, 600_000)
+  const r = await exitOf(proc)
+  clearTimeout(timer)
+  if (r.code !== 0) throw new Error(`generating ${file} failed (${r.code ?? r.signal}): ${stderr()}`)
   renameSync(tmp, file)
   return true
 }
