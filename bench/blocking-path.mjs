@@ -9,16 +9,21 @@
  * A real fMP4 stream is made once with FFmpeg (640x360 30 fps, one fragment per
  * frame, the workers' output flags). Each configuration replays it part by part.
  *
- * usage: npm run build && node bench/blocking-path.mjs [--waiters 1,100,1000]
+ * usage: USAGE below (printed by --help).
  */
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
+import { setImmediate as tick } from 'node:timers/promises'
 import pino from 'pino'
+import { parseCli, stopOnSignals } from './lib/cli.mjs'
+import { exitOf, killAllSync, spawnTracked } from './lib/ladder-procs.mjs'
 
-const { values } = parseArgs({ options: { waiters: { type: 'string', default: '1,100,1000' }, part: { type: 'string', default: '0.2' } } })
+const USAGE = 'usage: npm run build && node bench/blocking-path.mjs [--waiters 1,100,1000] [--part 0.2]'
+const cli = parseCli('bench/blocking-path', USAGE, { waiters: { type: 'string', default: '1,100,1000' }, part: { type: 'string', default: '0.2' } })
+const waiters = cli.list('waiters', (x) => /^\d+$/.test(x) && Number(x) >= 1 && Number(x) <= 100_000, 'an integer in [1, 100000]').map(Number)
+// The part targets config validation accepts with 2 s segments.
+const partTarget = cli.num('part', undefined, { min: 0.1, max: 1 })
 const dist = new URL('../dist/', import.meta.url).href
 const load = async (p) => import(new URL(p, dist).href)
 const { FMP4_OUTPUT } = await load('transcode/args.js')
@@ -31,9 +36,12 @@ const { textEntry } = await load('http/live-common.js')
 const { Metrics } = await load('log/metrics.js')
 
 const dir = mkdtempSync(join(tmpdir(), 'streamd-blocking-path-'))
+stopOnSignals('bench/blocking-path', () => { killAllSync(); rmSync(dir, { recursive: true, force: true }) })
 const file = join(dir, 'v.mp4')
-execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '12',
-  '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '60', '-pix_fmt', 'yuv420p', ...FMP4_OUTPUT.slice(0, -1), '-y', file])
+// A tracked child (not execFileSync), so SIGINT/SIGTERM during the encode stop it by pid.
+const made = await exitOf(spawnTracked('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '12',
+  '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '60', '-pix_fmt', 'yuv420p', ...FMP4_OUTPUT.slice(0, -1), '-y', file], 'SIGTERM', ['ignore', 'inherit', 'inherit']))
+if (made.code !== 0) throw new Error(`bench/blocking-path: FFmpeg exited ${made.code ?? made.signal} making the stream`)
 const bytes = readFileSync(file)
 rmSync(dir, { recursive: true })
 
@@ -104,12 +112,13 @@ function run(waiterCount, partTarget) {
   return results
 }
 
-for (const partTarget of [Number(values.part)]) {
-  for (const k of values.waiters.split(',').map(Number)) {
-    run(k, partTarget) // warm-up
-    const r = run(k, partTarget)
-    const all = r.map((x) => x.all)
-    if (process.env.BENCH_DETAIL) console.log([...r].sort((a, b) => b.all - a.all).slice(0, 6).map((x) => `${x.where} ${x.all.toFixed(2)} ms (cpu ${x.cpu.toFixed(2)})`).join('; '))
-    console.log(`part target ${partTarget} s, ${k} held requests: ${r.length} parts; chunk in → last answer p50 ${q(all, 0.5).toFixed(3)} ms, p99 ${q(all, 0.99).toFixed(3)} ms, max ${Math.max(...all).toFixed(3)} ms; per answer ${(q(all, 0.5) / k * 1000).toFixed(1)} µs (p50)`)
-  }
+for (const k of waiters) {
+  // Each run is synchronous: let a pending SIGINT/SIGTERM in between.
+  await tick()
+  run(k, partTarget) // warm-up
+  await tick()
+  const r = run(k, partTarget)
+  const all = r.map((x) => x.all)
+  if (process.env.BENCH_DETAIL) console.log([...r].sort((a, b) => b.all - a.all).slice(0, 6).map((x) => `${x.where} ${x.all.toFixed(2)} ms (cpu ${x.cpu.toFixed(2)})`).join('; '))
+  console.log(`part target ${partTarget} s, ${k} held requests: ${r.length} parts; chunk in → last answer p50 ${q(all, 0.5).toFixed(3)} ms, p99 ${q(all, 0.99).toFixed(3)} ms, max ${Math.max(...all).toFixed(3)} ms; per answer ${(q(all, 0.5) / k * 1000).toFixed(1)} µs (p50)`)
 }

@@ -9,17 +9,21 @@
  * streamd_publish_held_seconds histogram (every part; 0 when not held). Runs alternate
  * gate on / off so both see the same background load.
  *
- * usage: npm run build && node bench/edge-spread.mjs [--seconds 20] [--reps 2] [--part 0.2]
+ * usage: USAGE below (printed by --help).
  */
-import { spawn } from 'node:child_process'
-import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
+import { parseCli, stopOnSignals } from './lib/cli.mjs'
+import { killAllSync, spawnTracked } from './lib/ladder-procs.mjs'
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, reps: { type: 'string', default: '2' }, part: { type: 'string', default: '0.2' } } })
-const seconds = Number(values.seconds)
-const reps = Number(values.reps)
-const partTarget = Number(values.part)
+const USAGE = 'usage: npm run build && node bench/edge-spread.mjs [--seconds 20] [--reps 2] [--part 0.2]'
+const cli = parseCli('bench/edge-spread', USAGE, { seconds: { type: 'string', default: '20' }, reps: { type: 'string', default: '2' }, part: { type: 'string', default: '0.2' } })
+const seconds = cli.num('seconds', undefined, { gt: 0, max: 3600 })
+const reps = cli.num('reps', undefined, { min: 1, max: 100, integer: true })
+// The part targets config validation accepts with 2 s segments.
+const partTarget = cli.num('part', undefined, { min: 0.1, max: 1 })
+// The publisher is tracked; the in-process Origin's FFmpeg workers are found by the descendant sweep.
+stopOnSignals('bench/edge-spread', killAllSync)
 const dist = new URL('../dist/', import.meta.url).href
 const { Origin } = await import(new URL('core/origin.js', dist).href)
 const { buildConfig } = await import(new URL('config/load.js', dist).href)
@@ -40,9 +44,9 @@ async function run(lagParts) {
     [{ hls: { partTarget, renditionMaxLagSeconds: lagParts } }])
   const origin = new Origin(config, pino({ level: 'warn' }, pino.destination({ fd: 2, sync: true })), { defaultMetrics: false })
   const ports = await origin.start()
-  const ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+  const ff = spawnTracked('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '60', '-b:v', '2M', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k',
-    '-f', 'flv', `rtmp://127.0.0.1:${ports.rtmp}/live/spread`], { stdio: 'ignore' })
+    '-f', 'flv', `rtmp://127.0.0.1:${ports.rtmp}/live/spread`], 'SIGTERM', 'ignore')
   const spreads = []
   let lagging = 0
   try {
