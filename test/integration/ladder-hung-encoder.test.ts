@@ -6,15 +6,12 @@
  * (they only waited) and keep their processes.
  */
 import t from 'tap'
-import { startOrigin, get, waitFor } from '../helpers/origin.js'
-import { startPublisher } from '../helpers/ffmpeg.js'
+import { get, waitFor } from '../helpers/origin.js'
+import { startLadderPublish } from '../helpers/ladder-publish.js'
 import { parseStrict } from '../helpers/playlists.js'
 
 t.test('a frozen encoder is replaced alone; its hole shows honestly', async (t) => {
-  const o = await startOrigin(t, { ladder: { enabled: true }, worker: { minBackoffMs: 100, maxBackoffMs: 1000 } })
-  const pub = startPublisher(`${o.rtmp}/hung`, { width: 1280, height: 720, fps: 30, gop: 60 })
-  t.teardown(() => pub.stop())
-  const base = `${o.http}/live/hung`
+  const { o, base } = await startLadderPublish(t, 'hung')
   const pipeline = await waitFor(() => o.origin.pipelines.get('hung'), 30_000, 'the pipeline')
   const encoded = await waitFor(() => {
     const names = pipeline.currentPlan?.mode === 'ladder' ? pipeline.currentPlan.encoded.map((r) => r.name) : []

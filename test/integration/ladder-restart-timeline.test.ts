@@ -6,17 +6,14 @@
  * (A single encoder's restart is checked in ladder.test.ts.)
  */
 import t from 'tap'
-import { startOrigin, get, waitFor } from '../helpers/origin.js'
-import { startPublisher } from '../helpers/ffmpeg.js'
+import { get, waitFor } from '../helpers/origin.js'
+import { startLadderPublish } from '../helpers/ladder-publish.js'
 import { parseStrict } from '../helpers/playlists.js'
 import { model } from '../helpers/conformance.js'
 import { firstSampleTime } from '../helpers/mp4-fixtures.js'
 
 t.test('restarted audio, copy and decoder processes resume on the session timeline', async (t) => {
-  const o = await startOrigin(t, { ladder: { enabled: true }, worker: { minBackoffMs: 100, maxBackoffMs: 1000 } })
-  const pub = startPublisher(`${o.rtmp}/rst`, { width: 1280, height: 720, fps: 30, gop: 60 })
-  t.teardown(() => pub.stop())
-  const base = `${o.http}/live/rst`
+  const { o, base } = await startLadderPublish(t, 'rst')
   const stream = await waitFor(() => o.origin.directory.get('rst'), 30_000, 'the stream')
   await waitFor(() => stream.renditions.size >= 3 && [...stream.renditions.values()]
     .every((r) => r.segments.filter((s) => s.complete).length >= 2), 40_000, 'two segments in every rendition')

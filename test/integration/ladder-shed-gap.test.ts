@@ -6,8 +6,8 @@
  * forced with a speed threshold no encoder can reach (worker.shedBelowSpeed).
  */
 import t from 'tap'
-import { startOrigin, get, waitFor } from '../helpers/origin.js'
-import { startPublisher } from '../helpers/ffmpeg.js'
+import { get, waitFor } from '../helpers/origin.js'
+import { startLadderPublish } from '../helpers/ladder-publish.js'
 import { parseStrict } from '../helpers/playlists.js'
 
 const msnsOf = (text: string): number[] => [...text.matchAll(/^(\d+)\.m4s$/gm)].map((m) => Number(m[1]))
@@ -15,10 +15,7 @@ const msnsOf = (text: string): number[] => [...text.matchAll(/^(\d+)\.m4s$/gm)].
 const gapMsnsOf = (text: string): number[] => [...text.matchAll(/^#EXT-X-GAP\n(?:#EXT-X-PART:[^\n]*\n)*#EXTINF:[^\n]*\n(\d+)\.m4s$/gm)].map((m) => Number(m[1]))
 
 t.test('a shed rung shows gaps in step with the others instead of ending', async (t) => {
-  const o = await startOrigin(t, { ladder: { enabled: true }, worker: { minBackoffMs: 100, maxBackoffMs: 1000, shedBelowSpeed: 50 } })
-  const pub = startPublisher(`${o.rtmp}/shed`, { width: 1280, height: 720, fps: 30, gop: 60 })
-  t.teardown(() => pub.stop())
-  const base = `${o.http}/live/shed`
+  const { o, base } = await startLadderPublish(t, 'shed', { shedBelowSpeed: 50 })
   const stream = await waitFor(() => o.origin.directory.get('shed'), 30_000, 'the stream')
   const shedStore = await waitFor(() => [...stream.renditions.values()].find((r) => r.shed), 45_000, 'a rung to be shed')
   const name = shedStore.name

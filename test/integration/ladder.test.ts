@@ -5,16 +5,13 @@
  * an encoder killed by pid is back on the grid while the others never stop.
  */
 import t from 'tap'
-import { startOrigin, get, waitFor } from '../helpers/origin.js'
-import { startPublisher } from '../helpers/ffmpeg.js'
+import { get, waitFor } from '../helpers/origin.js'
+import { startLadderPublish } from '../helpers/ladder-publish.js'
 import { parseStrict, parseM3u8 } from '../helpers/playlists.js'
 import { firstSampleTime, mp4boxParse } from '../helpers/mp4-fixtures.js'
 
 t.test('a 720p publish becomes an aligned ladder', async (t) => {
-  const o = await startOrigin(t, { ladder: { enabled: true }, worker: { minBackoffMs: 100, maxBackoffMs: 1000 } })
-  const pub = startPublisher(`${o.rtmp}/lad`, { width: 1280, height: 720, fps: 30, gop: 60 })
-  t.teardown(() => pub.stop())
-  const base = `${o.http}/live/lad`
+  const { o, base } = await startLadderPublish(t, 'lad')
   await waitFor(async () => {
     const r = await get(`${base}/index.m3u8`).catch(() => undefined)
     return r?.status === 200 && (r.text.match(/EXT-X-STREAM-INF/g)?.length ?? 0) >= 3
