@@ -100,9 +100,9 @@ export function stopOnSignals(script, cleanupSync) {
     cleanupSync()
     for (const pid of tree) try { process.kill(pid, 'SIGTERM') } catch { /* gone */ }
   }
+  // process.exit() runs the 'exit' handler, which does the stopping once.
   const on = (signal, code) => process.once(signal, () => {
     process.stderr.write(`\n${script}: ${signal}: stopping children\n`)
-    stopAll()
     process.exit(code)
   })
   on('SIGINT', 130)
