@@ -36,7 +36,7 @@ export function cacheKey(path: string, query: string, keep: ReadonlySet<string> 
 /** What kind of object a path names, for the LL-HLS rules that differ by kind. */
 export type ObjectKind = 'playlist' | 'part' | 'segment' | 'init' | 'other'
 
-/** Classify a path by its file name (DESIGN.md URL contract; also generic HLS/DASH names). */
+/** Classify a path by its file name (the URL contract in the README; also generic HLS/DASH names). */
 export function objectKind(path: string): ObjectKind {
   const file = path.slice(path.lastIndexOf('/') + 1)
   if (file.endsWith('.m3u8')) return 'playlist'

@@ -1,5 +1,5 @@
 /**
- * URL parsing for the public contract (DESIGN.md). Pure: path in, route out.
+ * URL parsing for the public URL contract (README, "URL contract"). Pure: path in, route out.
  * Names are checked against the same alphabet ingest enforces, so `..`,
  * percent-escapes and empty segments never reach a lookup.
  */

@@ -1,5 +1,5 @@
 /**
- * FFmpeg resolution, in the order DESIGN.md fixes: config/env, PATH, ffmpeg-static.
+ * FFmpeg resolution, in the order the README promises: config/env, PATH, ffmpeg-static.
  */
 import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'

@@ -161,7 +161,7 @@ t.test('LL-HLS caching and encoding', async (t) => {
     for (const r of [segmentRes, partRes, heldPart]) t.match(r.headers['content-type'] ?? '', /^video\/(iso\.segment|mp4)$/)
   })
 
-  t.test('DESIGN: CORS on every playlist and media response, errors and 304 included', async (t) => {
+  t.test('CORS on every playlist and media response, errors and 304 included', async (t) => {
     const n304 = await req(f.path, { 'If-None-Match': nonBlocking.headers.etag ?? '' })
     const all = { nonBlocking, blocking, heldPart, segmentRes, partRes, initRes, multivariant, missingPlaylist, missingBlocking, missingSegment, missingPart, badRequest, n304 }
     for (const [name, r] of Object.entries(all)) t.equal(r.headers['access-control-allow-origin'], '*', `${name} (${r.status})`)
