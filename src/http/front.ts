@@ -77,6 +77,7 @@ export async function listenApp(app: uws.TemplatedApp, host: string, port: numbe
   }
 }
 
+/** uWS itself on host:port. */
 function listenUws(app: uws.TemplatedApp, host: string, port: number): Promise<Listening> {
   return new Promise((resolve, reject) => {
     app.listen(host, port, (token) => {
