@@ -37,10 +37,11 @@ defaults: 5 repetitions × (2 s warm-up + 5 s measured) per size and server; --q
        [--baseline SERVER]   (what the ratio column divides by; default nginx, as the goals do)
        [--report FILE]       (print the tables again from a --json file; measures nothing)
 servers: streamd, nginx (the reference: sendfile + open_file_cache), uws (bare uWebSockets.js),
-         nginx-plain (nginx without open_file_cache), streamd-alt (streamd compiled at --alt-dist)
+         nginx-plain (nginx without open_file_cache), streamd-alt (streamd compiled at --alt-dist),
+         streamd-front (streamd with http.http10 on: every connection through the HTTP/1.0 front)
 env:   BENCH_DURATION, BENCH_WARMUP, BENCH_REPS, BENCH_CONNECTIONS,
        BENCH_NODE_FLAGS (extra node flags for the node servers, e.g. --cpu-prof)`
-const SERVERS = ['streamd', 'nginx', 'uws', 'nginx-plain', 'streamd-alt']
+const SERVERS = ['streamd', 'nginx', 'uws', 'nginx-plain', 'streamd-alt', 'streamd-front']
 const cli = parseCli('bench/serve', USAGE, {
   quick: { type: 'boolean', default: false },
   duration: { type: 'string', default: env.BENCH_DURATION },
@@ -184,6 +185,7 @@ async function main() {
   const starters = {
     streamd: () => startStreamd(serverCpu, manifestPath),
     'streamd-alt': () => startStreamd(serverCpu, manifestPath, opt['alt-dist'], 'streamd-alt'),
+    'streamd-front': () => startStreamd(serverCpu, manifestPath, undefined, 'streamd-front', { http10: true }),
     nginx: () => startNginx(serverCpu, join(nginxPrefix, `run-${Date.now()}`), root),
     'nginx-plain': () => startNginx(serverCpu, join(nginxPrefix, `run-${Date.now()}`), root, { openFileCache: false, name: 'nginx-plain' }),
     uws: () => startUws(serverCpu, root, objects.map((o) => o.path), opt['uws-mode']),

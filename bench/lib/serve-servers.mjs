@@ -18,10 +18,12 @@ async function startNodeChild(name, cpu, script, args, env) {
 
 /**
  * streamd's real HttpServer over a RenditionStore filled from the manifest;
- * `dist` (optional) is another compiled tree to measure, e.g. a patched copy.
+ * `dist` (optional) is another compiled tree to measure, e.g. a patched copy;
+ * `http10`: behind the HTTP/1.0 front (same process, so its CPU is counted).
  */
-export function startStreamd(cpu, manifestPath, dist, name = 'streamd') {
-  return startNodeChild(name, cpu, 'serve-streamd-child.mjs', [manifestPath], dist ? { BENCH_STREAMD_DIST: dist } : undefined)
+export function startStreamd(cpu, manifestPath, dist, name = 'streamd', { http10 = false } = {}) {
+  const env = { ...(dist ? { BENCH_STREAMD_DIST: dist } : {}), ...(http10 ? { BENCH_STREAMD_HTTP10: '1' } : {}) }
+  return startNodeChild(name, cpu, 'serve-streamd-child.mjs', [manifestPath], Object.keys(env).length ? env : undefined)
 }
 
 /** Bare uWebSockets.js serving each object's Buffer on its exact path. */

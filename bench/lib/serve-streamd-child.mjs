@@ -4,7 +4,7 @@
  * written by objects.mjs. Requests go through the real route → store lookup →
  * Reply path. Prints one JSON line {port} when listening; exits when stdin closes.
  *
- * usage: [BENCH_STREAMD_DIST=/path/to/dist] node serve-streamd-child.mjs MANIFEST_JSON
+ * usage: [BENCH_STREAMD_DIST=/path/to/dist] [BENCH_STREAMD_HTTP10=1] node serve-streamd-child.mjs MANIFEST_JSON
  */
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
@@ -41,7 +41,9 @@ const directory = new StreamDirectory()
 directory.add(stream)
 
 // The same Metrics as production (default process metrics on), a silent logger.
-const server = new HttpServer({ directory, metrics: new Metrics(), logger: silentLogger(), targetDuration: timing.targetDuration })
+// BENCH_STREAMD_HTTP10=1: listen behind the HTTP/1.0 front (http.http10), to measure its cost.
+const http10 = process.env.BENCH_STREAMD_HTTP10 === '1'
+const server = new HttpServer({ directory, metrics: new Metrics(), logger: silentLogger(), targetDuration: timing.targetDuration, http10 })
 const port = await server.listen('127.0.0.1', 0)
 process.stdout.write(JSON.stringify({ port }) + '\n')
 

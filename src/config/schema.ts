@@ -8,7 +8,12 @@ import { PRESETS, rungsProblem, streamLaddersProblem, type RungSpec, type Stream
 
 /** Fully resolved streamd configuration. */
 export interface Config {
-  http: { host: string; port: number }
+  http: {
+    host: string
+    port: number
+    /** Answer HTTP/1.0 (e.g. nginx's default proxy_pass) through a front in Node; uWS alone does not. */
+    http10: boolean
+  }
   rtmp: {
     enabled: boolean
     host: string
@@ -117,7 +122,7 @@ export interface Config {
 
 /** Defaults used for every key the config file leaves out. */
 export const DEFAULTS: Config = {
-  http: { host: '0.0.0.0', port: 8080 },
+  http: { host: '0.0.0.0', port: 8080, http10: false },
   rtmp: { enabled: true, host: '0.0.0.0', port: 1935, idleTimeoutMs: 30_000 },
   srt: { enabled: true, host: '0.0.0.0', port: 8890, latencyMs: 120, passphrase: null, pbkeylen: 16, audioLanguage: null },
   publish: { open: false },
@@ -170,7 +175,7 @@ const param: Check = (v) => (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.t
 
 /** Validator per leaf key, mirroring Config; a key absent here is unknown. */
 export const CHECKS = {
-  http: { host: str, port: int(0, 65535) },
+  http: { host: str, port: int(0, 65535), http10: bool },
   rtmp: { enabled: bool, host: str, port: int(0, 65535), idleTimeoutMs: int(1000, 3_600_000) },
   srt: {
     enabled: bool, host: str, port: int(0, 65535), latencyMs: int(20, 8000),

@@ -52,6 +52,7 @@ export class Origin implements IngestHandler {
       directory: this.directory, metrics: this.metrics, logger: logger.child({ component: 'http' }), targetDuration: Math.ceil(config.hls.segmentTarget),
       apiToken: config.api.token ?? process.env.STREAMD_API_TOKEN ?? null,
       kick: (name) => this.kick(name),
+      http10: config.http.http10,
     })
   }
 

@@ -31,7 +31,7 @@ export class Shield {
       ...opts.cache,
     })
     registerShieldMetrics(this.metrics.registry, this.cache)
-    this.http = new ShieldHttpServer({ cache: this.cache, metrics: this.metrics, logger: logger.child({ component: 'shield-http' }) })
+    this.http = new ShieldHttpServer({ cache: this.cache, metrics: this.metrics, logger: logger.child({ component: 'shield-http' }), http10: config.http.http10 })
   }
 
   /** Bind HTTP and start health probes; resolves with the bound port. */

@@ -8,18 +8,20 @@ import type { Logger } from 'pino'
 import { CORS, readRequest, type Reply, type RequestContext } from './reply.js'
 import { MAX_PATH, MAX_QUERY } from './router.js'
 import { NO_STORE } from './cache-policy.js'
+import { startHttp10Front, withClientAddress } from './http10-front.js'
 
 /**
  * Route every request of `app` to `handle` with a Reply made by `makeReply` inside
  * uWS's handler; a throw is logged once and answered 500, and the reply learns when
- * the handler has returned (rule 1: onAborted for what outlives it).
+ * the handler has returned (rule 1: onAborted for what outlives it). `behindFront`: the
+ * app listens behind the HTTP/1.0 front, so a client's address is the one the front names.
  */
-export function handleEvery<R extends Reply>(app: uws.TemplatedApp, logger: Logger, makeReply: (res: uws.HttpResponse) => R, handle: (ctx: RequestContext, reply: R) => void): void {
+export function handleEvery<R extends Reply>(app: uws.TemplatedApp, logger: Logger, makeReply: (res: uws.HttpResponse) => R, handle: (ctx: RequestContext, reply: R) => void, behindFront = false): void {
   app.any('/*', (res, req) => {
     const reply = makeReply(res)
     let ctx: RequestContext | undefined
     try {
-      ctx = readRequest(res, req)
+      ctx = behindFront ? withClientAddress(readRequest(res, req), res) : readRequest(res, req)
       handle(ctx, reply)
     } catch (err) {
       logger.error({ err, path: ctx?.path }, 'http handler failed')
@@ -59,8 +61,24 @@ export interface Listening {
   close(): void
 }
 
-/** Listen on host:port (0 = any free port); resolves once bound. */
-export function listenApp(app: uws.TemplatedApp, host: string, port: number): Promise<Listening> {
+/**
+ * Listen on host:port (0 = any free port); resolves once bound. With `http10` (a logger),
+ * uWS listens on a loopback port behind the HTTP/1.0 front, which takes host:port.
+ */
+export async function listenApp(app: uws.TemplatedApp, host: string, port: number, http10?: Logger): Promise<Listening> {
+  if (!http10) return listenUws(app, host, port)
+  const inner = await listenUws(app, '127.0.0.1', 0)
+  try {
+    const front = await startHttp10Front(host, port, { upstreamPort: inner.port, logger: http10 })
+    return { port: front.port, close: () => { front.close(); inner.close() } }
+  } catch (err) {
+    inner.close()
+    throw new Error(`cannot listen for HTTP on ${host}:${port} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+}
+
+/** uWS itself on host:port. */
+function listenUws(app: uws.TemplatedApp, host: string, port: number): Promise<Listening> {
   return new Promise((resolve, reject) => {
     app.listen(host, port, (token) => {
       if (!token) return reject(new Error(`cannot listen for HTTP on ${host}:${port} (in use or not permitted)`))

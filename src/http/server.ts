@@ -23,6 +23,8 @@ export interface HttpDeps {
   directory: StreamDirectory
   metrics: Metrics
   logger: Logger
+  /** Serve HTTP/1.0 through the front (uWS behind it on a loopback port). */
+  http10?: boolean
   /** TARGETDURATION of the configuration, for cache lifetimes of answers about unknown streams. */
   targetDuration: number
   /** Bearer token the API requires; null: loopback clients only. */
@@ -49,12 +51,12 @@ export class HttpServer {
     this.app = uws.App()
     // One listener for every response: counts it by route and final status once it ends.
     const count = (reply: Reply): void => deps.metrics.countRequest(reply.label, reply.status)
-    handleEvery(this.app, deps.logger, (res) => new Reply(res, count, true), (ctx, reply) => this.handle(ctx, reply))
+    handleEvery(this.app, deps.logger, (res) => new Reply(res, count, true), (ctx, reply) => this.handle(ctx, reply), deps.http10 === true)
   }
 
   /** Listen on host:port (0 = any free port); resolves with the bound port. */
   async listen(host: string, port: number): Promise<number> {
-    this.listening = await listenApp(this.app, host, port)
+    this.listening = await listenApp(this.app, host, port, this.deps.http10 ? this.deps.logger : undefined)
     return this.listening.port
   }
 

@@ -18,6 +18,8 @@ export interface ShieldHttpDeps {
   cache: ShieldCache
   metrics: Metrics
   logger: Logger
+  /** Serve HTTP/1.0 through the front (uWS behind it on a loopback port). */
+  http10?: boolean
 }
 
 /** uWebSockets.js server in front of a ShieldCache. */
@@ -35,12 +37,12 @@ export class ShieldHttpServer {
     const count = (reply: Reply): void => {
       if (reply.label) deps.metrics.countRequest(reply.label, reply.status)
     }
-    handleEvery(this.app, deps.logger, (res) => new StreamReply(res, count, true), (ctx, reply) => this.handle(ctx, reply))
+    handleEvery(this.app, deps.logger, (res) => new StreamReply(res, count, true), (ctx, reply) => this.handle(ctx, reply), deps.http10 === true)
   }
 
   /** Listen on host:port (0 = any free port); resolves with the bound port. */
   async listen(host: string, port: number): Promise<number> {
-    this.listening = await listenApp(this.app, host, port)
+    this.listening = await listenApp(this.app, host, port, this.deps.http10 ? this.deps.logger : undefined)
     return this.listening.port
   }
 
