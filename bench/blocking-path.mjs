@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { setImmediate as tick } from 'node:timers/promises'
 import pino from 'pino'
 import { parseCli, stopOnSignals } from './lib/cli.mjs'
-import { exitOf, killAllSync, spawnTracked } from './lib/ladder-procs.mjs'
+import { exitOf, killAllSync, spawnTracked } from './lib/procs.mjs'
 
 const USAGE = 'usage: npm run build && node bench/blocking-path.mjs [--waiters 1,100,1000] [--part 0.2]'
 const cli = parseCli('bench/blocking-path', USAGE, { waiters: { type: 'string', default: '1,100,1000' }, part: { type: 'string', default: '0.2' } })
@@ -26,13 +26,21 @@ const waiters = cli.list('waiters', (x) => /^\d+$/.test(x) && Number(x) >= 1 && 
 const partTarget = cli.num('part', undefined, { min: 0.1, max: 1 })
 const dist = new URL('../dist/', import.meta.url).href
 const load = async (p) => import(new URL(p, dist).href)
+/** @type {typeof import('../src/transcode/args.js')} */
 const { FMP4_OUTPUT } = await load('transcode/args.js')
+/** @type {typeof import('../src/packager/fmp4-reader.js')} */
 const { Fmp4Reader } = await load('packager/fmp4-reader.js')
+/** @type {typeof import('../src/packager/segmenter.js')} */
 const { Segmenter } = await load('packager/segmenter.js')
+/** @type {typeof import('../src/packager/rendition-store.js')} */
 const { RenditionStore } = await load('packager/rendition-store.js')
+/** @type {typeof import('../src/packager/hls-blocking.js')} */
 const { blockingSatisfied } = await load('packager/hls-blocking.js')
+/** @type {typeof import('../src/packager/hls-media-playlist.js')} */
 const { renderMediaPlaylist } = await load('packager/hls-media-playlist.js')
+/** @type {typeof import('../src/http/live-common.js')} */
 const { textEntry } = await load('http/live-common.js')
+/** @type {typeof import('../src/log/metrics.js')} */
 const { Metrics } = await load('log/metrics.js')
 
 const dir = mkdtempSync(join(tmpdir(), 'streamd-blocking-path-'))
@@ -40,7 +48,7 @@ stopOnSignals('bench/blocking-path', () => { killAllSync(); rmSync(dir, { recurs
 const file = join(dir, 'v.mp4')
 // A tracked child (not execFileSync), so SIGINT/SIGTERM during the encode stop it by pid.
 const made = await exitOf(spawnTracked('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '12',
-  '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '60', '-pix_fmt', 'yuv420p', ...FMP4_OUTPUT.slice(0, -1), '-y', file], 'SIGTERM', ['ignore', 'inherit', 'inherit']))
+  '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '60', '-pix_fmt', 'yuv420p', ...FMP4_OUTPUT.slice(0, -1), '-y', file], { stdio: ['ignore', 'inherit', 'inherit'] }))
 if (made.code !== 0) throw new Error(`bench/blocking-path: FFmpeg exited ${made.code ?? made.signal} making the stream`)
 const bytes = readFileSync(file)
 rmSync(dir, { recursive: true })
@@ -73,7 +81,8 @@ function run(waiterCount, partTarget) {
   const store = new RenditionStore('v', { targetDuration: 2, partTarget, windowSeconds: 30 }, 1)
   const logger = pino({ level: 'silent' })
   let seg
-  let cache = { version: -1, entry: undefined }
+  /** @type {{ version: number, entry: ReturnType<typeof textEntry> }} */
+  let cache = { version: -1, entry: /** @type {any} */ (undefined) }
   const sent = []
   const reader = new Fmp4Reader({
     onInit: (init) => { seg = new Segmenter(store, init, { segmentTarget: 2, wallClockAt: (s) => 1.7e12 + s * 1000, logger }) },

@@ -14,7 +14,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 import { parseCli, stopOnSignals } from './lib/cli.mjs'
-import { killAllSync, spawnTracked } from './lib/ladder-procs.mjs'
+import { killAllSync, spawnTracked } from './lib/procs.mjs'
 
 const USAGE = 'usage: npm run build && node bench/edge-spread.mjs [--seconds 20] [--reps 2] [--part 0.2]'
 const cli = parseCli('bench/edge-spread', USAGE, { seconds: { type: 'string', default: '20' }, reps: { type: 'string', default: '2' }, part: { type: 'string', default: '0.2' } })
@@ -25,7 +25,9 @@ const partTarget = cli.num('part', undefined, { min: 0.1, max: 1 })
 // The publisher is tracked; the in-process Origin's FFmpeg workers are found by the descendant sweep.
 stopOnSignals('bench/edge-spread', killAllSync)
 const dist = new URL('../dist/', import.meta.url).href
+/** @type {typeof import('../src/core/origin.js')} */
 const { Origin } = await import(new URL('core/origin.js', dist).href)
+/** @type {typeof import('../src/config/load.js')} */
 const { buildConfig } = await import(new URL('config/load.js', dist).href)
 
 const quantile = (xs, q) => {
@@ -46,7 +48,7 @@ async function run(lagParts) {
   const ports = await origin.start()
   const ff = spawnTracked('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '60', '-b:v', '2M', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k',
-    '-f', 'flv', `rtmp://127.0.0.1:${ports.rtmp}/live/spread`], 'SIGTERM', 'ignore')
+    '-f', 'flv', `rtmp://127.0.0.1:${ports.rtmp}/live/spread`], { stdio: 'ignore' })
   const spreads = []
   let lagging = 0
   try {
@@ -67,9 +69,9 @@ async function run(lagParts) {
       await sleep(50)
     }
     const held = (await origin.metrics.publishHeld.get()).values
-    const buckets = held.filter((v) => v.metricName.endsWith('_bucket'))
-    const count = held.find((v) => v.metricName.endsWith('_count'))?.value ?? 0
-    const sum = held.find((v) => v.metricName.endsWith('_sum'))?.value ?? 0
+    const buckets = held.filter((v) => v.metricName?.endsWith('_bucket'))
+    const count = held.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0
+    const sum = held.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0
     const le = (x) => buckets.find((b) => b.labels.le === x)?.value ?? 0
     return { lagParts, renditions: stores.length, spreads, lagging: lagging / spreads.length, parts: count, heldMean: count ? sum / count : 0, notHeld: count ? le(0.0005) / count : 0, within20ms: count ? le(0.02) / count : 0, within100ms: count ? le(0.1) / count : 0 }
   } finally {

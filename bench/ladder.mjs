@@ -93,6 +93,7 @@ if (!process.env.BENCH_STREAMD_DIST && !opt['from-json']) {
 const { DIST, SOURCE, ensureSource, plannedLadder, referenceCommand, streamdOverrides } = await import('./lib/ladder-plan.mjs')
 const { killAllSync, machineBusy, runReference, runStreamd } = await import('./lib/ladder-runs.mjs')
 const { composeReport, recordResults, showReference } = await import('./lib/ladder-results.mjs')
+/** @type {typeof import('../src/transcode/ffmpeg-path.js')} */
 const { resolveFfmpeg } = await import(new URL('transcode/ffmpeg-path.js', DIST).href)
 
 const seconds = secondsOpt ?? SOURCE.seconds
@@ -178,7 +179,7 @@ async function measure() {
   }
   log(`${env.cpu} × ${env.cores}; ${env.ffmpeg}`)
 
-  const runs = Object.fromEntries(presets.map((p) => [p, []]))
+  const runs = Object.fromEntries(presets.map((p) => [p, /** @type {any[]} */ ([])]))
   const quiet = []
   const partialFile = join(outDir, `ladder-${env.date.replace(/[:.]/g, '-')}.partial.json`)
   log(`partial results: ${partialFile}`)

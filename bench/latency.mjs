@@ -26,8 +26,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { coreBusy, loadavg } from './lib/serve-procs.mjs'
-import { killAllSync, stopAllProcs } from './lib/latency-procs.mjs'
+import { coreBusy, killAllSync, loadavg, stopAll } from './lib/procs.mjs'
 import { stopOnSignals } from './lib/cli.mjs'
 import { addHistograms, histQuantile, verdict } from './lib/latency-stats.mjs'
 import { ALL_CONFIGS, parseSettings } from './lib/latency-config.mjs'
@@ -47,7 +46,9 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 // The command line first: --help and a mistyped option stop before dist/ is loaded.
 const settings = parseSettings(repo, USAGE)
 const dist = pathToFileURL(join(repo, 'dist') + '/').href
+/** @type {typeof import('../src/transcode/args.js')} */
 const { demoSourceArgs } = await import(new URL('transcode/args.js', dist).href)
+/** @type {typeof import('../src/transcode/ffmpeg-path.js')} */
 const { resolveFfmpeg } = await import(new URL('transcode/ffmpeg-path.js', dist).href)
 const { opt, duration, reps, fps, width, height, waitQuietS, quietCores, configs, resultsFile } = settings
 const log = (msg) => process.stderr.write(msg + '\n')
@@ -97,9 +98,9 @@ async function main() {
       try {
         r = await runConfig(cfg, rep)
       } catch (err) {
-        log(`  rep ${rep + 1}/${reps} ${cfg.id}: FAILED: ${err.stack ?? err}`)
-        await stopAllProcs() // nothing of a failed config may run into the next one
-        r = { config: cfg.id, rep, played: false, failure: String(err.message ?? err).split('\n')[0], blocking: {}, errors: '', ourCores: NaN, otherCores: NaN, loadavg: loadavg(), responses: {} }
+        log(`  rep ${rep + 1}/${reps} ${cfg.id}: FAILED: ${err instanceof Error ? err.stack : err}`)
+        await stopAll() // nothing of a failed config may run into the next one
+        r = { config: cfg.id, rep, played: false, failure: String(err instanceof Error ? err.message : err).split('\n')[0], blocking: {}, errors: '', ourCores: NaN, otherCores: NaN, loadavg: loadavg(), responses: {} }
       }
       recs.push(r)
       // Saved after every config, so an interrupted run can still be re-rendered (--from-json).
@@ -114,7 +115,7 @@ async function main() {
       }
     }
   }
-  const builds = [...new Set(recs.map((r) => r.distBuiltAt).filter(Boolean))]
+  const builds = [...new Set(recs.map((r) => ('distBuiltAt' in r ? r.distBuiltAt : undefined)).filter(Boolean))]
   if (builds.length > 1) log(`warning: dist/ was rebuilt during the run (${builds.length} different builds measured): compare configs with care`)
   const meta = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), v: versions(repo, ffmpeg), uptimeBefore, uptimeAfter: uptime(),
@@ -177,14 +178,14 @@ if (opt['from-json']) {
   try {
     fromJson(opt['from-json'])
   } catch (err) {
-    log(`bench/latency --from-json failed: ${err.stack ?? err}`)
+    log(`bench/latency --from-json failed: ${err instanceof Error ? err.stack : err}`)
     process.exitCode = 1
   }
 } else main().then(
-  async () => { await stopAllProcs(); cleanupSync() },
+  async () => { await stopAll(); cleanupSync() },
   async (err) => {
-    log(`bench/latency failed: ${err.stack ?? err}`)
-    await stopAllProcs()
+    log(`bench/latency failed: ${err instanceof Error ? err.stack : err}`)
+    await stopAll()
     cleanupSync()
     process.exitCode = 1
   },

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseCli, stopOnSignals } from './lib/cli.mjs'
-import { cpuOf, killAllSync, readyLine, spawnPinned, stopAll } from './lib/serve-procs.mjs'
+import { cpuOf, killAllSync, readyLine, spawnTracked, stopAll } from './lib/procs.mjs'
 import { runWrk } from './lib/serve-wrk.mjs'
 import { startNginxShield, startStreamdShield, startVarnishShield, stubCount } from './lib/shield-peers.mjs'
 
@@ -57,17 +57,18 @@ const f0 = (n) => (Number.isFinite(n) ? n.toFixed(0) : '-')
 const f2 = (n) => (Number.isFinite(n) ? n.toFixed(2) : '-')
 
 async function burst(port, path, n) {
-  const proc = spawnPinned(CLIENT_CPU, process.execPath, [join(here, 'lib', 'shield-load-child.mjs'), String(port), path, String(n), '30000'])
+  const proc = spawnTracked(process.execPath, [join(here, 'lib', 'shield-load-child.mjs'), String(port), path, String(n), '30000'], { cpu: CLIENT_CPU })
   return readyLine(proc, `load client (${path})`, 60_000)
 }
 
 stopOnSignals('bench/shield', killAllSync)
 const dir = mkdtempSync(join(tmpdir(), 'bench-shield-'))
-const out = { clients: CLIENTS, rounds: ROUNDS, bytes: BYTES, trickleMs: TRICKLE, bursts: [], baseline: [], steady: [] }
+const out = { clients: CLIENTS, rounds: ROUNDS, bytes: BYTES, trickleMs: TRICKLE, bursts: /** @type {any[]} */ ([]), baseline: /** @type {number[]} */ ([]), steady: /** @type {any[]} */ ([]) }
 try {
-  const stub = spawnPinned(CLIENT_CPU, process.execPath, [join(here, 'lib', 'shield-stub-child.mjs'), '--bytes', String(BYTES), '--trickle-ms', String(TRICKLE)])
+  const stub = spawnTracked(process.execPath, [join(here, 'lib', 'shield-stub-child.mjs'), '--bytes', String(BYTES), '--trickle-ms', String(TRICKLE)], { cpu: CLIENT_CPU })
   const { port: stubPort } = await readyLine(stub, 'stub origin')
   const starters = { streamd: startStreamdShield, nginx: startNginxShield, varnish: startVarnishShield }
+  /** @type {any[]} */
   const servers = []
   for (const name of SERVERS) {
     const s = await starters[name](SERVER_CPU, stubPort, join(dir, name))
@@ -118,7 +119,7 @@ const rows = SERVERS.map((name) => {
     added99: median(b.map((x) => x.ttlb99)) - base, hit99: median(b.map((x) => x.hitTtlb99)), burstCpu: median(b.map((x) => x.cpu)),
     rpsPerCpu: st ? (st.rps * st.seconds) / st.cpu : NaN, gbpsPerCpu: st ? (st.gbps * st.seconds) / st.cpu : NaN, rps: st?.rps,
   }
-}).filter(Boolean)
+}).filter((r) => r !== undefined)
 const nginx = rows.find((r) => r.name === 'nginx')
 console.log(`\nbench/shield: ${CLIENTS} simultaneous requests for one new ${BYTES}-byte part, origin trickles it over ${TRICKLE} ms (direct from origin: TTLB median ${f0(base)} ms); medians of ${ROUNDS} rounds`)
 console.log('| shield | upstream req/object (per round) | failed | TTFB p50 | TTFB p99 | TTLB p50 | TTLB p99 | added p99 | vs nginx | hit-burst TTLB p99 | burst CPU s | steady req/s | req/s per CPU-s | Gbit/s per CPU-s |')

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
 import { parseCli, stopOnSignals } from './lib/cli.mjs'
-import { exitOf, killAllSync, spawnTracked } from './lib/ladder-procs.mjs'
+import { exitOf, killAllSync, spawnTracked } from './lib/procs.mjs'
 import { startLossyRelay } from './lib/lossy-relay.mjs'
 
 const USAGE = 'usage: npm run build && node bench/srt-loss.mjs [--seconds 15] [--loss 0.01] [--latency 200] [--runs 2]'
@@ -31,6 +31,7 @@ const RUNS = cli.num('runs', undefined, { min: 1, max: 10, integer: true })
 const MUXRATE = 25_000_000
 
 const dist = new URL('../dist/', import.meta.url)
+/** @type {typeof import('../src/ingest/srt/server.js')} */
 const { SrtServer } = await import(new URL('ingest/srt/server.js', dist).href)
 const dir = mkdtempSync(join(tmpdir(), 'streamd-srt-bench-'))
 const clip = join(dir, 'clip.ts')
@@ -39,7 +40,7 @@ stopOnSignals('bench/srt-loss', () => { killAllSync(); rmSync(dir, { recursive: 
 
 /** Run FFmpeg as a tracked child (SIGINT/SIGTERM stop it by pid), SIGKILL after `maxMs`; resolves with its exit code or signal. */
 async function ffmpeg(args, stdio, maxMs) {
-  const ff = spawnTracked('ffmpeg', args, 'SIGTERM', stdio)
+  const ff = spawnTracked('ffmpeg', args, { stdio })
   const killer = setTimeout(() => { try { process.kill(ff.pid, 'SIGKILL') } catch { /* gone */ } }, maxMs)
   const { code, signal } = await exitOf(ff)
   clearTimeout(killer)
@@ -56,6 +57,7 @@ async function makeClip() {
 /** One bounded run; resolves with the receiver's counters and what FFmpeg sent. */
 async function run(loss, seed) {
   const counts = { tags: 0, ended: '' }
+  /** @type {import('../src/ingest/types.js').IngestHandler} */
   const handler = { publish: async () => ({ ok: true, sink: { write: () => { counts.tags++ }, end: (r) => { counts.ended = r } } }) }
   const srv = new SrtServer({ host: '127.0.0.1', port: 0, handler, logger: pino({ level: 'warn' }), latencyMs: LATENCY })
   const port = await srv.listen()

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseCli, stopOnSignals } from './lib/cli.mjs'
-import { cpuOf, killAllSync, readyLine, spawnPinned, stopAll, stopChild } from './lib/serve-procs.mjs'
+import { cpuOf, killAllSync, readyLine, spawnTracked, stopAll, stopProc } from './lib/procs.mjs'
 import { startStreamdShield } from './lib/shield-peers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -41,7 +41,7 @@ const rows = []
 try {
   for (const n of STEPS) {
     const t0 = Date.now() - 60_000 // the stream has been live for a minute
-    const origin = spawnPinned(0, process.execPath, [join(here, 'lib', 'surge-origin-child.mjs'), '--t0', String(t0), '--part-ms', String(PART_MS)])
+    const origin = spawnTracked(process.execPath, [join(here, 'lib', 'surge-origin-child.mjs'), '--t0', String(t0), '--part-ms', String(PART_MS)], { cpu: 0 })
     const { port: originPort } = await readyLine(origin, 'surge origin')
     const shield = await startStreamdShield(1, originPort, join(dir, `shield-${n}`))
     const originRequests = async () => (await (await fetch(`http://127.0.0.1:${originPort}/__stats`)).json()).requests
@@ -49,8 +49,8 @@ try {
     const cpu0 = cpuOf(shield.pids())
     let peakRss = 0
     const sampler = setInterval(() => { try { peakRss = Math.max(peakRss, rss(shield.pids()[0])) } catch { /* gone */ } }, 500)
-    const viewers = spawnPinned(0, process.execPath, [join(here, 'lib', 'surge-viewers-child.mjs'), '--port', String(shield.port), '--t0', String(t0),
-      '--part-ms', String(PART_MS), '--viewers', String(n), '--ramp-s', String(RAMP_S), '--seconds', String(SECONDS)])
+    const viewers = spawnTracked(process.execPath, [join(here, 'lib', 'surge-viewers-child.mjs'), '--port', String(shield.port), '--t0', String(t0),
+      '--part-ms', String(PART_MS), '--viewers', String(n), '--ramp-s', String(RAMP_S), '--seconds', String(SECONDS)], { cpu: 0 })
     const v = await readyLine(viewers, `viewers (${n})`, (SECONDS + 60) * 1000)
     clearInterval(sampler)
     const originReq = (await originRequests()) - r0
@@ -58,7 +58,7 @@ try {
     rows.push({ viewers: n, ...v, originReqPerS: originReq / SECONDS, shieldCpuS: cpu, peakRssMiB: peakRss })
     console.error(`N=${n}: ${v.requests} requests, ${v.errors} errors, reload delay p99 ${v.delayP99} ms, origin ${(originReq / SECONDS).toFixed(1)} req/s, RSS ${peakRss.toFixed(0)} MiB`)
     await shield.stop()
-    await stopChild(origin)
+    await stopProc(origin)
   }
 } finally {
   await stopAll()

@@ -6,15 +6,20 @@
  * run the script's synchronous cleanup (its tracked children, by pid) and exit non-zero.
  */
 import { parseArgs } from 'node:util'
-import { treePids } from './serve-procs.mjs'
+import { treePids } from './procs.mjs'
 
 /** Exit status of a command-line mistake (the getopt convention). */
 export const USAGE_EXIT = 2
 
-/** Print `SCRIPT: message (see --help)` on stderr and exit 2. */
+/**
+ * Print `SCRIPT: message (see --help)` on stderr and exit 2.
+ * @param {string} script
+ * @param {string} message
+ * @returns {never}
+ */
 export function usageError(script, message) {
   process.stderr.write(`${script}: ${message} (see --help)\n`)
-  process.exit(USAGE_EXIT)
+  return process.exit(USAGE_EXIT)
 }
 
 /** parseArgs' error as one line naming the option and what is allowed. */
@@ -34,12 +39,37 @@ function describe(err, options) {
 }
 
 /**
+ * @typedef {object} NumRange
+ * @property {number} [min]
+ * @property {number} [max]
+ * @property {number} [gt] exclusive lower bound
+ * @property {boolean} [integer]
+ */
+
+/**
+ * @typedef {object} Cli
+ * @property {Record<string, any>} values the parsed options (strings, booleans, lists)
+ * @property {(message: string) => never} fail print the message as a usage error and exit 2
+ * @property {(name: string, fallback?: number | string, range?: NumRange) => number} num
+ *   the option as a number in range (exit 2 otherwise); undefined only when it has neither a value, a default nor a fallback
+ * @property {(name: string, allowed?: string[] | ((x: string) => boolean), what?: string) => string[]} list
+ * @property {(name: string, allowed: string[]) => string | undefined} choice
+ */
+
+/**
  * Parse `args` strictly against `options` (parseArgs' shape; help/-h is added).
  * Returns { values, fail(message), num(name, fallback, range), list(name, allowed), choice(name, allowed) }.
+ * @param {string} script
+ * @param {string} usage
+ * @param {import('node:util').ParseArgsConfig['options']} options
+ * @param {string[]} [args]
+ * @returns {Cli}
  */
 export function parseCli(script, usage, options, args = process.argv.slice(2)) {
+  /** @type {import('node:util').ParseArgsConfig['options']} */
   const all = { ...options, help: { type: 'boolean', short: 'h', default: false } }
-  let values
+  /** @type {Record<string, any>} */
+  let values = {}
   try {
     ({ values } = parseArgs({ args, options: all, strict: true, allowPositionals: false }))
   } catch (err) {
@@ -54,9 +84,10 @@ export function parseCli(script, usage, options, args = process.argv.slice(2)) {
    * --name as a number (`fallback` when not given; undefined stays undefined) in
    * [min, max], above `gt` when given, an integer when `integer`.
    */
+  /** @type {Cli['num']} */
   const num = (name, fallback, { min = -Infinity, max = Infinity, gt, integer = false } = {}) => {
     const raw = values[name] ?? fallback
-    if (raw === undefined) return undefined
+    if (raw === undefined) return /** @type {number} */ (/** @type {unknown} */ (undefined))
     const v = typeof raw === 'number' ? raw : String(raw).trim() === '' ? NaN : Number(raw)
     const ok = Number.isFinite(v) && v >= min && v <= max && (gt === undefined || v > gt) && (!integer || Number.isInteger(v))
     if (!ok) {

@@ -20,16 +20,22 @@ import { loadavg } from 'node:os'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseCli, stopOnSignals } from './cli.mjs'
 import { DIST, SOURCE, ensureSource, plannedLadder, referenceCommand, streamdOverrides } from './ladder-plan.mjs'
 import { killAllSync, runFfmpegCpu } from './ladder-runs.mjs'
 import { attributionTable, median } from './ladder-report.mjs'
 
+/** @type {typeof import('../../src/transcode/ladder-args.js')} */
 const { decoderArgs } = await import(new URL('transcode/ladder-args.js', DIST).href)
+/** @type {typeof import('../../src/transcode/ffmpeg-path.js')} */
 const { resolveFfmpeg } = await import(new URL('transcode/ffmpeg-path.js', DIST).href)
 
-const { values: opt } = parseArgs({ options: { preset: { type: 'string', default: 'veryfast' }, reps: { type: 'string', default: '3' }, seconds: { type: 'string', default: String(SOURCE.seconds) }, json: { type: 'string' } } })
-process.on('SIGINT', () => { killAllSync(); process.exit(130) })
+const USAGE = 'usage: node bench/lib/ladder-attribution.mjs [--preset veryfast] [--reps 3] [--seconds 60] [--json FILE]'
+const cli = parseCli('bench/lib/ladder-attribution', USAGE, { preset: { type: 'string', default: 'veryfast' }, reps: { type: 'string', default: '3' }, seconds: { type: 'string', default: String(SOURCE.seconds) }, json: { type: 'string' } })
+const opt = cli.values
+cli.num('reps', undefined, { min: 1, max: 100, integer: true })
+cli.num('seconds', undefined, { gt: 0, max: 3600 })
+stopOnSignals('bench/lib/ladder-attribution', killAllSync)
 
 const ffmpeg = resolveFfmpeg(undefined).path
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'out', 'ladder')
@@ -58,7 +64,7 @@ const configs = {
     return args
   },
 }
-const results = Object.fromEntries(Object.keys(configs).map((k) => [k, []]))
+const results = Object.fromEntries(Object.keys(configs).map((k) => [k, /** @type {any[]} */ ([])]))
 try {
   for (let rep = 1; rep <= Number(opt.reps); rep++) {
     for (const [name, args] of Object.entries(configs)) {

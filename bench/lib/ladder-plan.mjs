@@ -7,14 +7,18 @@
 import { pathToFileURL } from 'node:url'
 import { existsSync, mkdirSync, renameSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { exitOf, spawnTracked, tail } from './ladder-procs.mjs'
+import { exitOf, spawnTracked, tail } from './procs.mjs'
 
 /** The compiled tree (BENCH_STREAMD_DIST overrides, as in the other benches). */
 export const DIST = process.env.BENCH_STREAMD_DIST ? pathToFileURL(process.env.BENCH_STREAMD_DIST + '/').href : new URL('../../dist/', import.meta.url).href
 
+/** @type {typeof import('../../src/config/load.js')} */
 const { buildConfig } = await import(new URL('config/load.js', DIST).href)
+/** @type {typeof import('../../src/core/stream-plan.js')} */
 const { planStream, renditionNames } = await import(new URL('core/stream-plan.js', DIST).href)
+/** @type {typeof import('../../src/transcode/ladder-args.js')} */
 const { decoderArgs, encoderArgs } = await import(new URL('transcode/ladder-args.js', DIST).href)
+/** @type {typeof import('../../src/transcode/args.js')} */
 const { FMP4_OUTPUT } = await import(new URL('transcode/args.js', DIST).href)
 
 /** The test source: 60 s of 1080p30. */
@@ -45,10 +49,15 @@ export function streamdOverrides(preset) {
 }
 
 /** The rungs streamd plans for the source under `overrides`. */
+/**
+ * @param {object} overrides
+ * @returns {{ config: import('../../src/config/schema.js').Config, plan: Extract<import('../../src/core/stream-plan.js').StreamPlan, { mode: 'ladder' }> & { source: NonNullable<Extract<import('../../src/core/stream-plan.js').StreamPlan, { mode: 'ladder' }>['source']> }, names: string[] }}
+ */
 export function plannedLadder(overrides) {
   const config = buildConfig({}, [overrides])
   const plan = planStream(config, { width: SOURCE.width, height: SOURCE.height, fps: SOURCE.fps }, true)
-  return { config, plan, names: renditionNames(plan) }
+  if (plan.mode !== 'ladder' || !plan.source) throw new Error(`bench/ladder: the config planned no ladder (${plan.mode})`)
+  return { config, plan: { ...plan, source: plan.source }, names: renditionNames(plan) }
 }
 
 /** Value following `flag` in an argv. */
@@ -94,7 +103,7 @@ export async function ensureSource(ffmpeg, file) {
     '-g', String(2 * fps), '-keyint_min', String(2 * fps), '-sc_threshold', '0', '-bf', '0',
     '-c:a', 'aac', '-b:a', '128k', '-ac', '2',
     '-f', 'flv', tmp,
-  ], 'SIGTERM', ['ignore', 'ignore', 'pipe'])
+  ], { stdio: ['ignore', 'ignore', 'pipe'] })
   const stderr = tail(proc.stderr)
   const timer = setTimeout(() => { try { process.kill(proc.pid, 'SIGKILL') } catch { /* gone */ } }, 600_000)
   const r = await exitOf(proc)

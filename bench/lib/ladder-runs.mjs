@@ -2,7 +2,7 @@
  * One measured run each of bench/ladder: streamd (an Origin child publishing
  * the test source over RTMP) and the single-process FFmpeg reference (split
  * filter, one encoder per rung in one process). Every child is spawned here
- * (through ladder-procs.mjs) and stopped by its pid; killAllSync() is the SIGINT path.
+ * (through procs.mjs) and stopped by its pid; killAllSync() is the SIGINT path.
  *
  * CPU is exact rather than sampled: a process's cutime+cstime in /proc grows by
  * a child's whole CPU when the child is reaped. So
@@ -17,9 +17,9 @@ import { spawn } from 'node:child_process'
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PidSampler, deadline, exitOf, machineBusy, procTimes, readyLine, spawnTracked, stopProc, tail } from './ladder-procs.mjs'
+import { PidSampler, deadline, exitOf, machineBusy, liveTimes, readyLine, spawnTracked, stopProc, tail } from './procs.mjs'
 
-export { killAllSync, machineBusy, procTimes, stopProc } from './ladder-procs.mjs'
+export { killAllSync, machineBusy, procTimes, stopProc } from './procs.mjs'
 
 /** Warnings streamd logged, counted by message (restarts, drops, sheds all show here), and what FFmpeg said. */
 function countWarnings(stderrText) {
@@ -77,8 +77,8 @@ export async function runStreamd({ ffmpeg, src, overrides, readrate, stream = 'b
 
   const pace = readrate === 1 ? ['-re'] : readrate > 0 ? ['-readrate', String(readrate)] : []
   const url = `rtmp://127.0.0.1:${ready.rtmp}/live/${stream}`
-  const origin0 = procTimes(child.pid)
-  const self0 = procTimes()
+  const origin0 = liveTimes(child.pid)
+  const self0 = liveTimes()
   const busy0 = machineBusy()
   const t0 = Date.now()
   // Unpaced: the FLV goes in as fast as FFmpeg reads it, through its stdin, which stays open
@@ -102,11 +102,11 @@ export async function runStreamd({ ffmpeg, src, overrides, readrate, stream = 'b
   }
   pub.stdout.resume()
   const pubErr = tail(pub.stderr)
-  const cancelPub = deadline(pub, timeoutMs, 'publisher')
+  const cancelPub = deadline(pub, timeoutMs, 'publisher', 'bench/ladder')
   const pubExit = await exitOf(pub)
   cancelPub()
   const pubEnd = Date.now()
-  const self1 = procTimes()
+  const self1 = liveTimes()
   let summary
   const bound = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL') } catch { /* gone */ } }, 30_000)
   try {
@@ -115,9 +115,9 @@ export async function runStreamd({ ffmpeg, src, overrides, readrate, stream = 'b
     clearTimeout(bound)
   }
   // Every worker is reaped once the pipeline has stopped: its CPU is in the Origin's cutime.
-  const origin1 = procTimes(child.pid)
+  const origin1 = liveTimes(child.pid)
   const busy1 = machineBusy()
-  const self2 = procTimes()
+  const self2 = liveTimes()
   const roles = sampler.stop()
   await stopProc(child)
   const wallSeconds = (summary.at - t0) / 1000
@@ -182,18 +182,18 @@ export async function runReference({ ffmpeg, ffprobe, src, graph, outputs, fmp4F
       files.push({ name: o.name, file })
       args.push('-map', o.map, ...o.options, ...fmp4Flags, file)
     }
-    const self0 = procTimes()
+    const self0 = liveTimes()
     const busy0 = machineBusy()
     const t0 = performance.now()
     const proc = spawnTracked(ffmpeg, args)
     proc.stdin.end()
     proc.stdout.resume()
     const err = tail(proc.stderr)
-    const cancel = deadline(proc, timeoutMs, 'reference ffmpeg')
+    const cancel = deadline(proc, timeoutMs, 'reference ffmpeg', 'bench/ladder')
     const exit = await exitOf(proc)
     cancel()
     const wallSeconds = (performance.now() - t0) / 1000
-    const self1 = procTimes()
+    const self1 = liveTimes()
     const busy1 = machineBusy()
     const renditions = []
     for (const { name, file } of files) {
@@ -221,20 +221,20 @@ export async function runReference({ ffmpeg, ffprobe, src, graph, outputs, fmp4F
  * come (as streamd's relay reads the decoder). CPU from this process's cutime.
  */
 export async function runFfmpegCpu(ffmpeg, args, { extraPipes = 0, timeoutMs = 600_000 } = {}) {
-  const self0 = procTimes()
+  const self0 = liveTimes()
   const busy0 = machineBusy()
   const t0 = performance.now()
-  const proc = spawnTracked(ffmpeg, args, 'SIGTERM', ['pipe', 'pipe', 'pipe', ...Array(extraPipes).fill('pipe')])
+  const proc = spawnTracked(ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe', ...Array(extraPipes).fill('pipe')] })
   proc.stdin.end()
   proc.stdout.resume()
   let bytes = 0
-  for (let i = 0; i < extraPipes; i++) proc.stdio[3 + i].on('data', (d) => { bytes += d.length })
+  for (let i = 0; i < extraPipes; i++) proc.stdio[3 + i]?.on('data', (d) => { bytes += d.length })
   const err = tail(proc.stderr)
-  const cancel = deadline(proc, timeoutMs, 'ffmpeg')
+  const cancel = deadline(proc, timeoutMs, 'ffmpeg', 'bench/ladder')
   const exit = await exitOf(proc)
   cancel()
   const wallSeconds = (performance.now() - t0) / 1000
-  const self1 = procTimes()
+  const self1 = liveTimes()
   const busy1 = machineBusy()
   const cpu = self1.children - self0.children
   return {

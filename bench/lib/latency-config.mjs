@@ -53,8 +53,8 @@ export function parseSettings(repo, usage, args = process.argv.slice(2)) {
   const duration = cli.num('duration', opt.quick ? 15 : 60, { gt: 0, max: 3600 })
   const reps = cli.num('reps', undefined, { min: 1, max: 100, integer: true })
   const fps = cli.num('fps', undefined, { gt: 0, max: 240 })
-  const size = /^(\d+)x(\d+)$/.exec(opt.size)
-  if (!size || !(Number(size[1]) > 0 && Number(size[2]) > 0)) cli.fail(`--size must be WIDTHxHEIGHT, e.g. 1280x720; got '${opt.size}'`)
+  const size = /^(\d+)x(\d+)$/.exec(opt.size) ?? cli.fail(`--size must be WIDTHxHEIGHT, e.g. 1280x720; got '${opt.size}'`)
+  if (!(Number(size[1]) > 0 && Number(size[2]) > 0)) cli.fail(`--size must be WIDTHxHEIGHT, e.g. 1280x720; got '${opt.size}'`)
   const [width, height] = [Number(size[1]), Number(size[2])]
   const warmup = cli.num('warmup', undefined, { gt: 0, max: 3600 })
   const waitQuietS = cli.num('wait-quiet', opt.quick ? 0 : 120, { min: 0, max: 3600 })

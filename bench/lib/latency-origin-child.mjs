@@ -10,7 +10,9 @@ import { pathToFileURL } from 'node:url'
 import pino from 'pino'
 
 const dist = process.env.BENCH_STREAMD_DIST ? pathToFileURL(process.env.BENCH_STREAMD_DIST + '/').href : new URL('../../dist/', import.meta.url).href
+/** @type {typeof import('../../src/core/origin.js')} */
 const { Origin } = await import(new URL('core/origin.js', dist).href)
+/** @type {typeof import('../../src/config/load.js')} */
 const { buildConfig } = await import(new URL('config/load.js', dist).href)
 
 const overrides = JSON.parse(process.argv[2] ?? '{}')

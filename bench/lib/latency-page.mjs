@@ -91,7 +91,7 @@ export function servePage(html, files = {}) {
     }
   })
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    url: `http://127.0.0.1:${server.address().port}/`,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()) }),
+    url: `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}/`,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r(undefined)) }),
   })))
 }

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import { loadavg } from './serve-procs.mjs'
+import { loadavg } from './procs.mjs'
 import {
   addHistograms, blockingTable, detailTable, histFractionBelow, histQuantile, loadTable, mainTable, median, verdict,
 } from './latency-stats.mjs'
@@ -55,7 +55,7 @@ export function summarise(cfg, recs) {
 
 /** Machine, Node, FFmpeg, nginx and streamd revision, for the report. */
 export function versions(repo, ffmpeg) {
-  const first = (cmd, args) => { try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0].trim() } catch (e) { return `? (${e.message.split('\n')[0]})` } }
+  const first = (cmd, args) => { try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0].trim() } catch (e) { return `? (${String(e instanceof Error ? e.message : e).split('\n')[0]})` } }
   const nginxV = (() => { try { execFileSync('nginx', ['-v'], { stdio: ['ignore', 'ignore', 'pipe'] }) } catch { /* prints to stderr */ } return execFileSync('sh', ['-c', 'nginx -v 2>&1'], { encoding: 'utf8' }).trim() })()
   const cpuModel = (readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m) ?? [])[1] ?? '?'
   let rev = '?'
@@ -65,7 +65,7 @@ export function versions(repo, ffmpeg) {
     if (dirty) rev += ` + ${dirty} uncommitted file(s) in src/`
   } catch { /* not a checkout */ }
   return {
-    machine: `${cpus().length} × ${cpuModel}, ${Math.round(Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)[1]) / 1024 / 1024)} GiB RAM`,
+    machine: `${cpus().length} × ${cpuModel}, ${Math.round(Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)?.[1]) / 1024 / 1024)} GiB RAM`,
     node: process.version, ffmpeg: first(ffmpeg, ['-version']), nginx: nginxV, rev,
   }
 }

@@ -7,8 +7,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync,
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { coreBusy, loadavg } from './serve-procs.mjs'
-import { cpuBetween, cpuSnapshot, launchBrowser, startFfmpeg, startHlsNginx, startOriginChild } from './latency-procs.mjs'
+import { coreBusy, cpuBetween, cpuSnapshot, loadavg } from './procs.mjs'
+import { launchBrowser, startFfmpeg, startHlsNginx, startOriginChild } from './latency-services.mjs'
 import { playerPage, servePage } from './latency-page.mjs'
 import { dashPlayerPage } from './latency-dash-page.mjs'
 import { getText, watchParts, watchSegments } from './latency-watch.mjs'
@@ -132,7 +132,7 @@ export async function runConfig(cfg, rep) {
   let page
   let pageServer
   let partWatch
-  const playlistLog = opt.trace && cfg.kind === 'streamd' ? [] : undefined
+  const playlistLog = opt.trace && cfg.kind === 'streamd' ? /** @type {[number, string, string][]} */ ([]) : undefined
   try {
     // Chromium starts while the first segments are made; both must succeed, and a
     // browser that did start is closed below either way.
@@ -179,9 +179,9 @@ export async function runConfig(cfg, rep) {
     const pageErrors = []
     page.on('pageerror', (e) => pageErrors.push(e.message))
     await page.goto(pageServer.url, { waitUntil: 'load', timeout: 20_000 })
-    const state = () => page.evaluate(() => window.__lat)
+    const state = () => page.evaluate(() => /** @type {any} */ (window).__lat)
 
-    const firstPlayingAt = await waitFor(() => page.evaluate(() => window.__lat.firstPlayingAt), 30_000, 'the first `playing` event')
+    const firstPlayingAt = await waitFor(() => page.evaluate(() => /** @type {any} */ (window).__lat.firstPlayingAt), 30_000, 'the first `playing` event')
       .catch(async (err) => {
         const s = await state().catch(() => undefined)
         throw new Error(`${err.message}: errors ${JSON.stringify(s?.errors?.slice(-5))} events ${JSON.stringify(s?.events?.slice(-5))} ${pageErrors.join('; ')}\n${side.diag()}`)
@@ -195,7 +195,7 @@ export async function runConfig(cfg, rep) {
     for (;;) {
       if (side.publisher.exited() !== undefined) throw new Error(`${side.publisher.name} exited (${side.publisher.exited()}) during the watch\n${side.diag()}`)
       const done = await page.evaluate((until) => {
-        const s = window.__lat
+        const s = /** @type {any} */ (window).__lat
         return s.errors.some((e) => e.fatal) || (s.samples.at(-1)?.at ?? 0) >= until
       }, firstPlayingAt + duration * 1000)
       if (done) break

@@ -3,9 +3,13 @@
  * and media events, Prometheus histogram parsing and bucket-interpolated
  * quantiles, and the Markdown tables.
  */
-import { median } from './serve-procs.mjs'
-
-export { median }
+/** Median of a list of numbers (mean of the middle two for even lengths); NaN if empty. */
+export function median(xs) {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b)
+  const n = s.length
+  if (n === 0) return NaN
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+}
 
 /** Nearest-rank quantile (q in [0, 1]) of a list of numbers; NaN if empty. */
 export function quantile(xs, q) {

@@ -69,7 +69,7 @@ export function watchParts(url, keepTexts) {
           let offset = 0
           for (const line of text.split('\n')) {
             if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) { pdt = Date.parse(line.slice(25)); offset = 0 }
-            else if (line.startsWith('#EXT-X-PART:') && Number.isFinite(pdt)) {
+            else if (line.startsWith('#EXT-X-PART:') && pdt !== undefined && Number.isFinite(pdt)) {
               const d = Number(/DURATION=([\d.]+)/.exec(line)?.[1])
               const uri = /URI="([^"]+)"/.exec(line)?.[1]
               offset += d

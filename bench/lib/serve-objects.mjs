@@ -44,7 +44,7 @@ export function writeObjects(root, firstMsn) {
     sha[`/live/${STREAM}/${RENDITION}/${name}`] = createHash('sha256').update(data).digest('hex')
     return file
   }
-  const manifest = { stream: STREAM, rendition: RENDITION, firstMsn, segments: [] }
+  const manifest = { stream: STREAM, rendition: RENDITION, firstMsn, segments: /** @type {{ msn: number, parts: string[] }[]} */ ([]) }
   for (const s of segments) {
     const partFiles = s.parts.map((p, i) => put(`${s.msn}.${i}.m4s`, p))
     put(`${s.msn}.m4s`, Buffer.concat(s.parts))

@@ -6,14 +6,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { childPids, freePort, readyLine, spawnPinned, stopChild } from './serve-procs.mjs'
+import { childPids, freePort, readyLine, spawnTracked, stopProc } from './procs.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
 async function startNodeChild(name, cpu, script, args, env) {
-  const proc = spawnPinned(cpu, process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), join(here, script), ...args], env ? { env: { ...process.env, ...env } } : {})
+  const proc = spawnTracked(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), join(here, script), ...args], { cpu, env: env ? { ...process.env, ...env } : undefined })
   const { port } = await readyLine(proc, name)
-  return { name, port, pids: () => [proc.pid], stop: () => stopChild(proc) }
+  return { name, port, pids: () => [proc.pid], stop: () => stopProc(proc) }
 }
 
 /**
@@ -82,7 +82,7 @@ export async function startNginx(cpu, prefix, root, { openFileCache = true, name
   const port = await freePort()
   const conf = join(prefix, 'nginx.conf')
   writeFileSync(conf, nginxConf(prefix, root, port, openFileCache))
-  const proc = spawnPinned(cpu, 'nginx', ['-c', conf, '-p', prefix, '-g', 'daemon off;'], { stopSignal: 'SIGTERM' })
+  const proc = spawnTracked('nginx', ['-c', conf, '-p', prefix, '-g', 'daemon off;'], { cpu })
   let stderr = ''
   proc.stderr.setEncoding('utf8').on('data', (d) => { stderr += d })
   proc.stdout.resume()
@@ -98,6 +98,6 @@ export async function startNginx(cpu, prefix, root, { openFileCache = true, name
     name,
     port,
     pids: () => [master, ...childPids(master)],
-    stop: () => stopChild(proc),
+    stop: () => stopProc(proc),
   }
 }

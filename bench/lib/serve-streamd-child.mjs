@@ -11,10 +11,15 @@ import { pathToFileURL } from 'node:url'
 
 // BENCH_STREAMD_DIST points at another compiled tree (e.g. a patched copy) to compare changes.
 const dist = process.env.BENCH_STREAMD_DIST ? pathToFileURL(process.env.BENCH_STREAMD_DIST + '/').href : new URL('../../dist/', import.meta.url).href
+/** @type {typeof import('../../src/http/server.js')} */
 const { HttpServer } = await import(new URL('http/server.js', dist).href)
+/** @type {typeof import('../../src/log/metrics.js')} */
 const { Metrics } = await import(new URL('log/metrics.js', dist).href)
+/** @type {typeof import('../../src/log/logger.js')} */
 const { silentLogger } = await import(new URL('log/logger.js', dist).href)
+/** @type {typeof import('../../src/packager/live-stream.js')} */
 const { LiveStream, StreamDirectory } = await import(new URL('packager/live-stream.js', dist).href)
+/** @type {typeof import('../../src/packager/rendition-store.js')} */
 const { RenditionStore } = await import(new URL('packager/rendition-store.js', dist).href)
 
 const manifest = JSON.parse(readFileSync(process.argv[2], 'utf8'))

@@ -1,7 +1,7 @@
 /**
  * Running wrk pinned to its own core and parsing its report.
  */
-import { CLK_TCK, run } from './serve-procs.mjs'
+import { CLK_TCK, run } from './procs.mjs'
 
 const BYTE_UNITS = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 }
 const TIME_UNITS = { us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 }
@@ -54,7 +54,7 @@ export async function runWrk(url, { cpu, connections, duration }) {
   const args = ['-c', WRAPPER, 'sh', '-t1', `-c${connections}`, `-d${duration}s`, '--latency', url]
   const { code, stdout, stderr } = await run('sh', args, { cpu, timeoutMs: (duration + 30) * 1000 })
   if (code !== 0) throw new Error(`wrk exited ${code}: ${stderr}${stdout}`)
-  const stat = stderr.trim().split('\n').pop()
+  const stat = stderr.trim().split('\n').pop() ?? ''
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // After ')': cutime (field 16) is f[13], cstime (17) f[14].
   return { ...parseWrk(stdout), wrkCpuS: (Number(f[13]) + Number(f[14])) / CLK_TCK }

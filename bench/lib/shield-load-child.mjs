@@ -19,15 +19,18 @@ const TIMEOUT = Number(timeoutArg ?? 20_000)
 const READ_BUFFER = Buffer.allocUnsafe(1024 * 1024)
 const CRLF2 = Buffer.from('\r\n\r\n')
 
+/** @typedef {{ status: number, ttfb: number, ttlb: number, error: string | undefined, onread: (nread: number, buf: Uint8Array) => void }} Result */
+/** @type {Result[]} */
 const results = []
 const sockets = await Promise.all(Array.from({ length: N }, () => new Promise((resolve) => {
+  /** @type {Result} */
   const r = { status: 0, ttfb: NaN, ttlb: NaN, error: undefined, onread: () => {} }
   results.push(r)
-  const s = connect({ port: Number(port), host: '127.0.0.1', noDelay: true, onread: { buffer: READ_BUFFER, callback: (nread, buf) => r.onread(nread, buf) } }, () => resolve({ s, r }))
+  const s = connect({ port: Number(port), host: '127.0.0.1', noDelay: true, onread: { buffer: READ_BUFFER, callback: (nread, buf) => { r.onread(nread, buf); return true } } }, () => resolve({ s, r }))
   s.on('error', () => resolve({ s, r }))
 })))
 const t0 = performance.now()
-await Promise.all(sockets.map(({ s, r }) => new Promise((resolve) => {
+await Promise.all(sockets.map(({ s, r }) => new Promise((/** @type {(v?: unknown) => void} */ resolve) => {
   let head = null // bytes of the response head until its end is seen
   let headerDone = false
   let body = 0

@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { childPids, freePort, spawnPinned, stopChild } from './serve-procs.mjs'
+import { childPids, freePort, spawnTracked, stopProc } from './procs.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -27,11 +27,11 @@ export async function startStreamdShield(cpu, upstreamPort, dir) {
   const port = await freePort()
   const conf = join(dir, 'streamd.json')
   writeFileSync(conf, JSON.stringify({ http: { host: '127.0.0.1', port }, log: { level: 'warn' }, shield: { upstreams: [`http://127.0.0.1:${upstreamPort}`], maxWaiters: 100_000 } }))
-  const proc = spawnPinned(cpu, process.execPath, [join(root, 'bin', 'streamd'), 'shield', '--config', conf])
+  const proc = spawnTracked(process.execPath, [join(root, 'bin', 'streamd'), 'shield', '--config', conf], { cpu })
   proc.stdout.resume()
   proc.stderr.resume()
   await waitHttp(port, '/healthz', 'streamd shield')
-  return { name: 'streamd', port, pids: () => [proc.pid], stop: () => stopChild(proc) }
+  return { name: 'streamd', port, pids: () => [proc.pid], stop: () => stopProc(proc) }
 }
 
 /** nginx: proxy_cache + proxy_cache_lock on (waiters poll every 500 ms until the fill completes). */
@@ -65,11 +65,11 @@ http {
   }
 }
 `)
-  const proc = spawnPinned(cpu, 'nginx', ['-c', conf, '-p', dir, '-g', 'daemon off;'])
+  const proc = spawnTracked('nginx', ['-c', conf, '-p', dir, '-g', 'daemon off;'], { cpu })
   proc.stdout.resume()
   proc.stderr.resume()
   await waitHttp(port, '/healthz', 'nginx')
-  return { name: 'nginx', port, pids: () => [proc.pid, ...childPids(proc.pid)], stop: () => stopChild(proc) }
+  return { name: 'nginx', port, pids: () => [proc.pid, ...childPids(proc.pid)], stop: () => stopProc(proc) }
 }
 
 /** Varnish with streaming (do_stream), request coalescing on its waiting list; no jail. */
@@ -85,7 +85,7 @@ sub vcl_backend_response {
   set beresp.ttl = 60s;
 }
 `)
-  const proc = spawnPinned(cpu, '/usr/sbin/varnishd', ['-F', '-j', 'none', '-a', `127.0.0.1:${port}`, '-f', vcl, '-n', join(dir, 'work'), '-s', 'malloc,256m', '-T', 'none', '-p', 'thread_pool_min=100', '-p', 'listen_depth=4096'])
+  const proc = spawnTracked('/usr/sbin/varnishd', ['-F', '-j', 'none', '-a', `127.0.0.1:${port}`, '-f', vcl, '-n', join(dir, 'work'), '-s', 'malloc,256m', '-T', 'none', '-p', 'thread_pool_min=100', '-p', 'listen_depth=4096'], { cpu })
   let stderr = ''
   proc.stdout.setEncoding('utf8').on('data', (d) => { stderr += d })
   proc.stderr.setEncoding('utf8').on('data', (d) => { stderr += d })
@@ -95,7 +95,7 @@ sub vcl_backend_response {
     for (let i = 0; i < out.length; i++) out.push(...childPids(out[i]))
     return out
   }
-  return { name: 'varnish', port, pids, stop: () => stopChild(proc) }
+  return { name: 'varnish', port, pids, stop: () => stopProc(proc) }
 }
 
 /** Read how many requests the stub origin got for `path`. */

@@ -17,7 +17,7 @@ const body = Buffer.alloc(BYTES, 'm')
 const counts = new Map()
 
 const server = createServer((req, res) => {
-  const url = new URL(req.url, 'http://x')
+  const url = new URL(req.url ?? '/', 'http://x')
   if (url.pathname === '/__count') {
     res.writeHead(200, { 'Content-Type': 'application/json' })
     return res.end(JSON.stringify({ count: counts.get(url.searchParams.get('p')) ?? 0 }))
@@ -38,5 +38,5 @@ const server = createServer((req, res) => {
   next()
 })
 server.keepAliveTimeout = 60_000
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })))
+server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: /** @type {import('node:net').AddressInfo} */ (server.address()).port })))
 process.on('SIGTERM', () => process.exit(0))

@@ -41,7 +41,7 @@ const hold = (until, res, fn) => {
 }
 
 const server = createServer((req, res) => {
-  const url = new URL(req.url, 'http://x')
+  const url = new URL(req.url ?? '/', 'http://x')
   if (url.pathname === '/__stats') return res.end(JSON.stringify({ requests, t0: T0, partMs: PART_MS }))
   if (url.pathname === '/healthz') return res.end('ok')
   requests++
@@ -65,5 +65,5 @@ const server = createServer((req, res) => {
   })
 })
 server.keepAliveTimeout = 60_000
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })))
+server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: /** @type {import('node:net').AddressInfo} */ (server.address()).port })))
 process.on('SIGTERM', () => process.exit(0))

@@ -23,7 +23,8 @@ export function renderPage(streams: LiveStream[]): string {
   const live = streams.filter((s) => s.state !== 'ended')
   const body = live.length > 0
     ? live.map(card).join('\n')
-    : `<p>No live streams. Publish one: <code>ffmpeg -re -i input.mp4 -c copy -f flv rtmp://HOST:1935/live/NAME</code>, or start <code>streamd serve --demo</code>.</p>`
+    // Publishing is closed by default, so the hint carries the key a publish needs.
+    : `<p>No live streams. Create a publish key with <code>streamd keys add NAME</code>, then publish: <code>ffmpeg -re -i input.mp4 -c copy -f flv 'rtmp://HOST:1935/live/NAME?key=SECRET'</code>; or start <code>streamd serve --demo</code>.</p>`
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>streamd</title>
@@ -41,7 +42,6 @@ for (const video of document.querySelectorAll('video[data-src]')) {
   const src = video.dataset.src
   const stats = document.querySelector('.stats[data-for="' + src.split('/')[2] + '"]')
   if (window.Hls && Hls.isSupported()) {
-    // Playing slightly fast lets a player that started late catch up to its latency target.
     // Playing slightly fast lets a player that started late catch up to its latency target.
     const hls = new Hls({ lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5 })
     hls.loadSource(src)

@@ -13,7 +13,7 @@ import type { SessionTimeline } from './live-stream.js'
 import type { RenditionStore } from './rendition-store.js'
 import type { InitRecord, SegmentRecord } from './types.js'
 import { startsWithPrft } from '../formats/mp4/prft.js'
-import { BCP47, audioLabel } from './hls-multivariant.js'
+import { audioLabel, languageTag } from './hls-multivariant.js'
 import { measureFigures } from './stats.js'
 
 /** The ProducerReferenceTime id that ServiceDescription's Latency refers to. */
@@ -198,7 +198,7 @@ export function adaptationSets(renditions: SessionRendition[], tl: SessionTimeli
       id: sets.length,
       contentType: key === 'muxed' ? undefined : audio ? 'audio' : 'video',
       mimeType: audio ? 'audio/mp4' : 'video/mp4',
-      lang: lang && lang !== 'und' ? BCP47[lang] ?? lang : undefined,
+      lang: lang ? languageTag(lang) : undefined,
       // Segments of all renditions are aligned by number and start with a sync sample.
       segmentAlignment: true,
       startWithSAP: 1,

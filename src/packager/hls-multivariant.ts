@@ -5,6 +5,7 @@
  * what each rendition produced.
  */
 import { attributes, enumValue, tag } from '../formats/hls/tags.js'
+import { bcp47Language, UNDETERMINED } from '../media/language.js'
 import type { LiveStream } from './live-stream.js'
 import type { RenditionStore } from './rendition-store.js'
 import { measureFigures, type RenditionFigures } from './stats.js'
@@ -33,8 +34,11 @@ function produced(store: RenditionStore): Produced | undefined {
   }
 }
 
-/** ISO 639-2 (mdhd) to BCP 47 for the common two-letter cases (HLS LANGUAGE, DASH @lang). */
-export const BCP47: Record<string, string> = { eng: 'en', hin: 'hi', tam: 'ta', tel: 'te', ben: 'bn', mar: 'mr', urd: 'ur', spa: 'es', fra: 'fr', deu: 'de', ara: 'ar', por: 'pt', jpn: 'ja', zho: 'zh', rus: 'ru' }
+/** The BCP 47 tag of an mdhd ISO 639-2 code for HLS LANGUAGE and DASH @lang; undefined when undetermined (the attribute is left out). */
+export function languageTag(iso639: string): string | undefined {
+  const bcp = bcp47Language(iso639)
+  return bcp !== UNDETERMINED ? bcp : undefined
+}
 
 /**
  * The name players show for an audio rendition: its language (ISO 639-2), or its rendition
@@ -55,7 +59,7 @@ function audioMedia(p: Produced, isDefault: boolean, names: Set<string>): string
     TYPE: enumValue('AUDIO'),
     'GROUP-ID': AUDIO_GROUP,
     NAME: name,
-    LANGUAGE: lang !== 'und' ? BCP47[lang] ?? lang : undefined,
+    LANGUAGE: languageTag(lang),
     DEFAULT: isDefault ? enumValue('YES') : enumValue('NO'),
     AUTOSELECT: enumValue('YES'),
     CHANNELS: p.audio!.channels ? String(p.audio!.channels) : undefined,

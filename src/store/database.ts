@@ -33,6 +33,16 @@ const MIGRATIONS: readonly string[] = [
 /** Schema version this build writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length
 
+/**
+ * `err` as a StoreError when SQLite raised it (disk full, I/O error, a locked or
+ * corrupt file): the user sees what failed, on which file, and SQLite's reason and
+ * code. Errors of ours pass through unchanged, and so do programming errors.
+ */
+export function asStoreError(err: unknown, what: string, db: Db): unknown {
+  if (!(err instanceof Database.SqliteError)) return err
+  return new StoreError(`${what} ${db.name}: ${err.message} (${err.code})`)
+}
+
 /** Open (creating if needed) the database of `dataDir` and bring its schema up to date. */
 export function openDatabase(dataDir: string): Db {
   try {

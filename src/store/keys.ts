@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Statement } from 'better-sqlite3'
 import { KeyError } from '../errors.js'
 import { isValidName, NAME_RULE } from '../media/types.js'
-import { openDatabase, type Db } from './database.js'
+import { asStoreError, openDatabase, type Db } from './database.js'
 
 /** Longest secret ever compared: ours are 43 characters; anything far longer is not one of ours. */
 export const MAX_SECRET_LENGTH = 256
@@ -65,26 +65,41 @@ export class KeyStore {
     if (!isValidName(name)) throw new KeyError(`invalid key name ${JSON.stringify(name.slice(0, 80))}: ${NAME_RULE} (the key is for publishing live/NAME)`)
     // base64url: safe as-is in an RTMP query string, an OBS key field and an SRT streamid.
     const secret = randomBytes(32).toString('base64url')
-    this.db.transaction(() => {
-      if (this.liveByName.get(name)) {
-        if (!opts.rotate) throw new KeyError(`stream ${name} already has a key; revoke it first (streamd keys revoke ${name}) or add it with --rotate`)
-        this.revokeLive.run(Date.now(), name)
-      }
-      this.insert.run(name, hashSecret(secret), Date.now())
-    }).immediate()
+    try {
+      this.db.transaction(() => {
+        if (this.liveByName.get(name)) {
+          if (!opts.rotate) throw new KeyError(`stream ${name} already has a key; revoke it first (streamd keys revoke ${name}) or add it with --rotate`)
+          this.revokeLive.run(Date.now(), name)
+        }
+        this.insert.run(name, hashSecret(secret), Date.now())
+      }).immediate()
+    } catch (err) {
+      throw asStoreError(err, `cannot add the key of ${name} to`, this.db)
+    }
     return secret
   }
 
   /** Revoke the live key of `name`; throws if it has none. */
   revoke(name: string): void {
     if (!isValidName(name)) throw new KeyError(`invalid key name ${JSON.stringify(name.slice(0, 80))}: ${NAME_RULE}`)
-    const { changes } = this.revokeLive.run(Date.now(), name)
+    let changes: number
+    try {
+      changes = this.revokeLive.run(Date.now(), name).changes
+    } catch (err) {
+      throw asStoreError(err, `cannot revoke the key of ${name} in`, this.db)
+    }
     if (changes === 0) throw new KeyError(`stream ${name} has no key to revoke (see streamd keys list)`)
   }
 
   /** Every key, revoked ones included, by name then age. */
   list(): KeyInfo[] {
-    return this.all.all().map((r) => ({
+    let rows: ReturnType<typeof this.all.all>
+    try {
+      rows = this.all.all()
+    } catch (err) {
+      throw asStoreError(err, 'cannot read the keys of', this.db)
+    }
+    return rows.map((r) => ({
       name: r.name,
       createdAt: new Date(r.created_at),
       revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at),

@@ -74,6 +74,20 @@ t.test('SQL-ish and bad names: refused with a clear error, the table intact', as
   t.equal((db.prepare('SELECT count(*) AS n FROM keys').get() as { n: number }).n, 1)
 })
 
+t.test('a write the database refuses (disk full): the store\'s error, exit 2, no secret printed', async (t) => {
+  const d = dir(t)
+  t.equal((await cli(['keys', 'add', 'keep', '--data-dir', d])).code, 0)
+  // A trigger makes every insert fail inside SQLite as a full disk would fail it, without a full disk.
+  const db = new Database(join(d, DB_FILE))
+  db.exec("CREATE TRIGGER full BEFORE INSERT ON keys BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+  db.close()
+  const r = await cli(['keys', 'add', 'cam1', '--data-dir', d])
+  t.equal(r.code, 2, 'a known error, not an unexpected one')
+  t.match(r.stderr, /^streamd: cannot add the key of cam1 to \S+streamd\.db: database or disk is full \(SQLITE_CONSTRAINT_TRIGGER\)\n$/)
+  t.notMatch(r.stderr, /unexpected/)
+  t.equal(secretOf(r.stdout), undefined, 'no secret printed for a key that was not stored')
+})
+
 t.test('kill -9 during keys add: the database opens and holds every key whose secret was printed', async (t) => {
   const d = dir(t)
   // Kill times chase the moment an add completes (later after a kill, sooner after a

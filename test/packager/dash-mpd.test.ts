@@ -206,3 +206,14 @@ t.test('ProducerReferenceTime@inband only when the segments carry prft', async (
   t.notOk(prt.hasAttribute('inband'), 'not claimed')
   t.equal(prt.getAttribute('wallClockTime'), new Date(CLOCK0).toISOString(), 'the MPD mapping is still given')
 })
+
+t.test('ISO 639-2 bibliographic codes become BCP 47 tags in both manifests', async (t) => {
+  // RFC 5646 2.2.1: the ISO 639-1 code where there is one; `fre`, `ger`, `chi` are not valid tags.
+  const feeds = [new Feed('video', initOf(videoTrack(360), 'v1')), new Feed('audio-fre', initOf(audioTrack('fre'), 'af')),
+    new Feed('audio-ger', initOf(audioTrack('ger'), 'ag')), new Feed('audio-chi', initOf(audioTrack('chi'), 'ac')), new Feed('audio-haw', initOf(audioTrack('haw'), 'ah'))]
+  for (const f of feeds) f.until(5)
+  const audio = kids(kid(mpdOf(liveStream(feeds)).root, 'Period'), 'AdaptationSet').filter((s) => s.getAttribute('contentType') === 'audio')
+  t.same(audio.map((s) => s.getAttribute('lang')), ['fr', 'de', 'zh', 'haw'], 'DASH @lang')
+  const mv = renderMultivariant(liveStream(feeds))!
+  t.same([...mv.matchAll(/LANGUAGE="([^"]+)"/g)].map((m) => m[1]), ['fr', 'de', 'zh', 'haw'], 'HLS LANGUAGE')
+})

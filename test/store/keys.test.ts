@@ -7,6 +7,7 @@ import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { KeyStore } from '../../src/store/keys.js'
+import { StoreError } from '../../src/errors.js'
 import { openDatabase, SCHEMA_VERSION, DB_FILE } from '../../src/store/database.js'
 import { tempDirSync } from '../helpers/temp-dir.js'
 
@@ -98,4 +99,22 @@ t.test('a second connection (the server) sees keys added and revoked by another 
   t.equal(server.check('live1', secret), 'ok')
   cli.revoke('live1')
   t.equal(server.check('live1', secret), 'revoked')
+})
+
+t.test('a full database is a StoreError naming the file and SQLite\'s reason, not a raw driver error', async (t) => {
+  const db = openDatabase(dir(t))
+  const store = new KeyStore(db)
+  t.teardown(() => store.close())
+  store.add('first')
+  // max_page_count caps the file where it is: the next page SQLite needs fails as a full disk does (SQLITE_FULL).
+  db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`)
+  let err: unknown
+  try {
+    for (let i = 0; i < 1000; i++) store.add(`cam${i}`)
+  } catch (e) {
+    err = e
+  }
+  t.ok(err instanceof StoreError, `a StoreError (got ${String(err)})`)
+  t.match((err as Error).message, /^cannot add the key of cam\d+ to .*streamd\.db: database or disk is full \(SQLITE_FULL\)$/)
+  t.equal((err as StoreError).code, 'ERR_STORE')
 })

@@ -14,6 +14,7 @@ import { TsDemuxer, type TsStats } from './demuxer.js'
 import { avcDecoderConfig, h264NalType, lengthPrefixed, splitAnnexB } from './h264-annexb.js'
 import { streamTypeName, type PesPacket, type Pmt, type PmtStream } from './psi.js'
 import { hevcDecoderConfig, hevcNalType, HEVC_NUT, isHevcIrap } from './hevc-annexb.js'
+import { iso639T } from '../../media/language.js'
 
 /** One FLV-shaped tag produced from the transport stream. */
 export interface FlvLikeTag {
@@ -102,10 +103,12 @@ export class TsToFlv {
   private onPmt(pmt: Pmt): void {
     const first = this.pmts++ === 0
     const video = pmt.streams.find((s) => VIDEO_TYPES.includes(s.streamType))
-    const wanted = this.opts.audioLanguage?.toLowerCase()
+    // ISO 639-2 gives some languages two codes (fre/fra): compare their terminology forms.
+    const wanted = this.opts.audioLanguage !== undefined ? iso639T(this.opts.audioLanguage) : undefined
+    const isWanted = (s: PmtStream): boolean => wanted !== undefined && s.language !== undefined && iso639T(s.language) === wanted
     // The configured language is numbered first, so it becomes the default rendition.
     const aac = pmt.streams.filter((s) => s.streamType === 0x0f)
-      .sort((a, b) => Number(b.language === wanted && wanted !== undefined) - Number(a.language === wanted && wanted !== undefined))
+      .sort((a, b) => Number(isWanted(b)) - Number(isWanted(a)))
     const before = new Set(this.trackOf.keys())
     for (const s of aac) {
       if (this.trackOf.has(s.pid)) continue

@@ -76,6 +76,12 @@ t.test('a configured language is numbered first (the default rendition)', async 
   t.same(tags.find((x) => x.kind === 'audio' && x.track === 0)!.data.subarray(2), Buffer.from([0x12, 0x08]))
 })
 
+t.test('the configured language matches its other ISO 639-2 form (fre is fra)', async (t) => {
+  const ts = await makeTs('b2.ts', [])
+  const { tracks } = convert(ts, 1316, 'fre')
+  t.same(tracks.filter((x) => x.kind === 'audio').map((x) => [x.language, x.track]), [['eng', 1], ['fra', 0]], 'the fra track is numbered first')
+})
+
 t.test('the tags remux into an FLV FFmpeg decodes whole', async (t) => {
   const ts = await makeTs('c.ts', [])
   const { tags } = convert(ts)
