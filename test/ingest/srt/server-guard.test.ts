@@ -141,7 +141,7 @@ t.test('a refusal flood from one host: every conclusion answered, few log lines,
 t.test('the rate-limited refusal count is flushed after 10 s', async (t) => {
   const clock = { now: 0 }
   const { RefusalLedger } = await import('../../../src/ingest/srt/refusals.js')
-  const lines: Array<Record<string, unknown>> = []
+  const lines: Array<{ refusals: number }> = []
   const ledger = new RefusalLedger((fields) => lines.push(fields), () => clock.now)
   const cif = Buffer.alloc(48)
   for (let i = 0; i < 50; i++) ledger.record('10.0.0.1', `10.0.0.1:5000/${i}`, cif, 1403, 'invalid publish key')
