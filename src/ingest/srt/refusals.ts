@@ -48,6 +48,11 @@ export class RefusalLedger {
 
   constructor(private readonly logLine: (fields: RefusalLogFields) => void, private readonly now: () => number = Date.now) {}
 
+  /** Entries held: remembered rejections and tracked hosts (both capped at 4096). */
+  get size(): { replies: number; hosts: number } {
+    return { replies: this.replies.size, hosts: this.hosts.size }
+  }
+
   /** The rejection already sent to this caller socket (`ip:port/socketId`), if recent. */
   reply(peerKey: string): Buffer | undefined {
     return this.replies.get(peerKey)

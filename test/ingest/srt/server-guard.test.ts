@@ -156,6 +156,16 @@ t.test('the rate-limited refusal count is flushed after 10 s', async (t) => {
   t.ok(ledger.reply('10.0.0.1:5000/49'), 'a repeated conclusion gets the same refusal')
 })
 
+t.test('the refusal memory is bounded and needs no timer per refusal', async (t) => {
+  const { RefusalLedger } = await import('../../../src/ingest/srt/refusals.js')
+  const ledger = new RefusalLedger(() => {})
+  const cif = Buffer.alloc(48)
+  for (let i = 0; i < 20_000; i++) ledger.record(`10.${(i >> 8) & 255}.${i & 255}.1`, `10.${(i >> 8) & 255}.${i & 255}.1:5000/${i}`, cif, 1403, 'invalid publish key')
+  t.same(ledger.size, { replies: 4096, hosts: 4096 }, '20,000 refusals from 20,000 hosts keep 4096 of each')
+  t.ok(ledger.reply('10.78.31.1:5000/19999'), 'the newest are kept')
+  t.notOk(ledger.reply('10.0.0.1:5000/0'), 'the oldest are forgotten')
+})
+
 t.test('malformed conclusions with a valid cookie get a rejection, not an error line', async (t) => {
   const { port, log, rec } = await server(t)
   const c = await caller(t, port)
