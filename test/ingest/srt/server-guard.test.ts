@@ -3,9 +3,11 @@
  * wrong-key caller cannot end a silent publisher's stream, the latency a caller
  * may ask for is capped, datagrams larger than the negotiated MTU and buffers
  * beyond the byte bound are dropped, refusals are logged at most once per 10 s
- * per host, and malformed handshakes get a rejection.
+ * per host, and malformed handshakes get a rejection. srt-live-transmit's
+ * full-size payloads (1456 bytes at MTU 1500) still pass.
  */
 import t, { type Test } from 'tap'
+import { spawn } from 'node:child_process'
 import { SrtServer, type SrtServerOptions } from '../../../src/ingest/srt/server.js'
 import { Reject } from '../../../src/ingest/srt/handshake.js'
 import { captureLogger, recordingHandler, waitFor, type Decide } from '../../helpers/recording-handler.js'
@@ -103,6 +105,23 @@ t.test('data larger than the negotiated MTU is dropped, not buffered', async (t)
   t.equal(conn.receiver.held, 1, 'only the datagram within the MTU is buffered')
   t.equal(conn.receiver.stats.oversized, 20, '60 KB datagrams counted as oversized')
   t.equal(srv.totals().oversized, 20)
+})
+
+t.test('srt-live-transmit\'s full 1456-byte payloads pass the MTU check', async (t) => {
+  const { srv, port } = await server(t)
+  const slt = spawn('srt-live-transmit', ['-q', 'file://con', `srt://127.0.0.1:${port}?streamid=publish:slt:k`], { stdio: ['pipe', 'ignore', 'ignore'] })
+  slt.stdin!.on('error', () => { /* it may exit while we write */ })
+  const gone = new Promise((r) => slt.once('exit', r))
+  t.teardown(async () => { if (slt.exitCode === null && slt.pid) process.kill(slt.pid, 'SIGKILL'); await gone })
+  // Whole TS packets (null PID 0x1fff) in 1456-byte reads: libsrt sends them as 1456-byte payloads.
+  const ts = Buffer.alloc(188 * 31)
+  for (let i = 0; i < 31; i++) ts.set([0x47, 0x1f, 0xff, 0x10], i * 188)
+  const feed = setInterval(() => slt.stdin!.write(ts), 5)
+  t.teardown(() => clearInterval(feed))
+  await waitFor(() => (srv.connections()[0]?.receiver.stats.packets ?? 0) > 100, 'packets from srt-live-transmit', 15_000)
+  const stats = srv.connections()[0]!.receiver.stats
+  t.equal(stats.oversized, 0, `none of ${stats.packets} packets (${Math.round(stats.bytes / stats.packets)} bytes average) dropped as oversized`)
+  t.ok(stats.bytes / stats.packets > 1400, 'full-size payloads were sent')
 })
 
 t.test('the receive buffer is bounded in bytes and the flow window says so', async (t) => {
