@@ -26,8 +26,12 @@ export interface Config {
     host: string
     /** UDP port of the SRT listener. */
     port: number
-    /** Receiver latency (TSBPD delay), ms; the larger of this and the caller's applies. */
+    /** Receiver latency (TSBPD delay), ms; the larger of this and the caller's (capped) applies. */
     latencyMs: number
+    /** Most latency a caller may ask for, ms; a larger request is lowered to it (srt.latencyMs still applies). */
+    maxLatencyMs: number
+    /** Most payload bytes one connection holds while waiting for lost packets; also caps the flow window. */
+    maxBufferBytes: number
     /** Passphrase callers must encrypt with (AES), or null for unencrypted callers only. */
     passphrase: string | null
     /** Smallest AES key length in bytes (16, 24, 32) accepted from an encrypting caller (the caller picks its own). */
@@ -124,7 +128,7 @@ export interface Config {
 export const DEFAULTS: Config = {
   http: { host: '0.0.0.0', port: 8080, http10: false },
   rtmp: { enabled: true, host: '0.0.0.0', port: 1935, idleTimeoutMs: 30_000 },
-  srt: { enabled: true, host: '0.0.0.0', port: 8890, latencyMs: 120, passphrase: null, pbkeylen: 16, audioLanguage: null },
+  srt: { enabled: true, host: '0.0.0.0', port: 8890, latencyMs: 120, maxLatencyMs: 2000, maxBufferBytes: 8 * 1024 * 1024, passphrase: null, pbkeylen: 16, audioLanguage: null },
   publish: { open: false },
   hooks: { onPublish: null, onPublishDone: null, timeoutMs: 3000, secret: null },
   api: { token: null },
@@ -179,6 +183,10 @@ export const CHECKS = {
   rtmp: { enabled: bool, host: str, port: int(0, 65535), idleTimeoutMs: int(1000, 3_600_000) },
   srt: {
     enabled: bool, host: str, port: int(0, 65535), latencyMs: int(20, 8000),
+    // HSREQ carries latency in 16 bits of milliseconds.
+    maxLatencyMs: int(20, 65535),
+    // At least 180 full-MTU packets; at most 1 GiB.
+    maxBufferBytes: int(262_144, 1_073_741_824),
     // libsrt accepts passphrases of 10 to 79 characters.
     passphrase: (v: unknown) => (v === null || (typeof v === 'string' && v.length >= 10 && v.length <= 79) ? undefined : 'null or a string of 10 to 79 characters'),
     pbkeylen: (v: unknown) => ([16, 24, 32].includes(v as number) ? undefined : 'one of 16, 24, 32'),

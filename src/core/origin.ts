@@ -78,7 +78,7 @@ export class Origin implements IngestHandler {
     if (this.config.srt.enabled) {
       const c = this.config.srt
       this.srt = new SrtServer({
-        host: c.host, port: c.port, handler: this, logger: this.log, latencyMs: c.latencyMs,
+        host: c.host, port: c.port, handler: this, logger: this.log, latencyMs: c.latencyMs, maxLatencyMs: c.maxLatencyMs, maxBufferBytes: c.maxBufferBytes,
         passphrase: c.passphrase ?? undefined, minKeyLength: c.pbkeylen, audioLanguage: c.audioLanguage ?? undefined,
         onTracks: (stream, tracks) => { const s = this.directory.get(stream); if (s?.ingest) s.ingest.tracks = tracks },
       })

@@ -21,6 +21,10 @@ export interface ConnectionOptions {
   isn: number
   latencyMs: number
   capacity: number
+  /** Largest data payload the negotiated MTU allows. */
+  maxPayload: number
+  /** Most payload bytes held while waiting for lost packets. */
+  maxBufferBytes: number
   sink: MediaSink
   logger: Logger
   send: (packet: Buffer) => void
@@ -61,7 +65,7 @@ export class SrtConnection {
   constructor(private readonly o: ConnectionOptions) {
     this.log = o.logger
     this.receiver = new Receiver({
-      isn: o.isn, latencyUs: o.latencyMs * 1000, capacity: o.capacity,
+      isn: o.isn, latencyUs: o.latencyMs * 1000, capacity: o.capacity, maxPayload: o.maxPayload, maxBytes: o.maxBufferBytes,
       deliver: (seq, payload, kk) => this.deliver(seq, payload, kk),
     })
     this.ts = new TsToFlv({

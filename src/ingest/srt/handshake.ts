@@ -19,7 +19,7 @@ export const SrtFlag = { tsbpdSnd: 0x01, tsbpdRcv: 0x02, crypt: 0x04, tlpktDrop:
 /** Rejection reasons (§4.3 Table 7) and the predefined extended ones (1000 + HTTP-like status). */
 export const Reject = {
   unknown: 0, rogue: 4, close: 7, version: 8, badSecret: 10, unsecure: 11, messageApi: 12,
-  badRequest: 1400, unauthorized: 1401, forbidden: 1403, notFound: 1404, badMode: 1405, conflict: 1409,
+  badRequest: 1400, unauthorized: 1401, forbidden: 1403, notFound: 1404, badMode: 1405, conflict: 1409, unavailable: 1503,
 } as const
 
 /** The fixed part of a handshake (§3.2.1). */

@@ -25,8 +25,10 @@ export interface ReceiverStats {
   /** Loss reports sent, and sequence numbers they named. */
   naks: number
   nakedSeqs: number
-  /** Packets beyond the advertised window, dropped. */
+  /** Packets beyond the advertised window or the byte bound, dropped. */
   overflow: number
+  /** Packets whose payload exceeds the negotiated MTU, dropped unread. */
+  oversized: number
 }
 
 interface Slot {
@@ -42,12 +44,16 @@ export interface ReceiverOptions {
   latencyUs: number
   /** Packets the buffer holds (the flow window advertised in ACKs). */
   capacity: number
+  /** Largest payload accepted (the negotiated MTU less the IP, UDP and SRT headers); larger ones are dropped. */
+  maxPayload?: number
+  /** Most payload bytes held at once (waiting behind a hole); beyond it packets are dropped as overflow. */
+  maxBytes?: number
   deliver: (seq: number, payload: Buffer, kk: number) => void
 }
 
 /** Receive-side sequence and loss bookkeeping for one connection. */
 export class Receiver {
-  readonly stats: ReceiverStats = { packets: 0, bytes: 0, retransmitted: 0, duplicates: 0, lossDetected: 0, recovered: 0, lateDropped: 0, naks: 0, nakedSeqs: 0, overflow: 0 }
+  readonly stats: ReceiverStats = { packets: 0, bytes: 0, retransmitted: 0, duplicates: 0, lossDetected: 0, recovered: 0, lateDropped: 0, naks: 0, nakedSeqs: 0, overflow: 0, oversized: 0 }
   /** Next sequence number to deliver; everything before it is acknowledged. */
   private next: number
   /** One past the highest sequence number seen. */
@@ -57,6 +63,7 @@ export class Receiver {
   private readonly loss = new Map<number, number>()
   private baseUs: number | undefined
   private lastTs = 0
+  private bytesHeld = 0
 
   constructor(private readonly opts: ReceiverOptions) {
     this.next = opts.isn
@@ -78,8 +85,19 @@ export class Receiver {
     return this.buf.size
   }
 
+  /** Payload bytes currently held. */
+  get heldBytes(): number {
+    return this.bytesHeld
+  }
+
   /** A data packet arrived; returns sequence ranges to report lost at once. */
   onData(seq: number, timestamp: number, payload: Buffer, kk: number, retransmitted: boolean, nowUs: number): Array<[number, number]> {
+    // A sender keeps every packet within the MTU the handshake agreed; a larger one is not
+    // SRT live data, and buffering it would let one caller hold 60 KB per window slot.
+    if (payload.length > (this.opts.maxPayload ?? Infinity)) {
+      this.stats.oversized++
+      return []
+    }
     this.stats.packets++
     this.stats.bytes += payload.length
     if (retransmitted) this.stats.retransmitted++
@@ -92,7 +110,8 @@ export class Receiver {
       this.stats.duplicates++
       return []
     }
-    if (d >= this.opts.capacity) {
+    // The packet that fills the first hole (d = 0) always goes in: it drains the buffer.
+    if (d >= this.opts.capacity || (d > 0 && this.bytesHeld + payload.length > (this.opts.maxBytes ?? Infinity))) {
       this.stats.overflow++
       return []
     }
@@ -109,6 +128,7 @@ export class Receiver {
     if (ahead >= 0) this.top = seqAdd(seq, 1)
     if (this.loss.delete(seq)) this.stats.recovered++
     this.buf.set(seq, { payload, timeUs, kk })
+    this.bytesHeld += payload.length
     this.drain()
     return lost
   }
@@ -172,6 +192,7 @@ export class Receiver {
       this.buf.delete(this.next)
       const seq = this.next
       this.next = seqAdd(this.next, 1)
+      if (slot) this.bytesHeld -= slot.payload.length
       if (slot) this.opts.deliver(seq, slot.payload, slot.kk)
     }
   }

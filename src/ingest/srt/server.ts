@@ -4,19 +4,22 @@
  * version, Stream ID, HSREQ and key material, asks the ingest handler before
  * accepting, and routes data by destination socket id, so any number of
  * callers share the port. Datagrams that fit nothing are counted and dropped.
+ * A caller gets no more than the configured latency cap, MTU and buffer bytes;
+ * refusals are remembered and logged per host within bounds (refusals.ts).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { createHmac, randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { describeError } from '../../errors.js'
+import { ProtocolError, describeError } from '../../errors.js'
 import { isValidName } from '../../media/types.js'
 import type { TsTrack } from '../../formats/mpegts/ts-to-flv.js'
 import type { IngestHandler, PublishDecision } from '../types.js'
 import { PayloadDecryptor, unwrapKeyMaterial, type StreamKeys } from './crypto.js'
 import { SrtConnection } from './connection.js'
-import { Ext, ExtFlag, HsType, Reject, SRT_MAGIC, SrtFlag, decodeStreamIdExt, encodeHandshake, encodeHsRsp, parseHandshake, parseHsReq, parseStreamId, type Handshake } from './handshake.js'
+import { Ext, ExtFlag, HS_SIZE, HsType, Reject, SRT_MAGIC, SrtFlag, decodeStreamIdExt, encodeHandshake, encodeHsRsp, parseHandshake, parseHsReq, parseStreamId, type Handshake } from './handshake.js'
 import { Ctrl, controlPacket, parsePacket } from './packet.js'
 import type { ReceiverStats } from './receiver.js'
+import { RefusalLedger } from './refusals.js'
 
 /** Options of an SrtServer. */
 export interface SrtServerOptions {
@@ -25,8 +28,12 @@ export interface SrtServerOptions {
   port: number
   handler: IngestHandler
   logger: Logger
-  /** Receiver latency (TSBPD delay) in ms; the larger of this and the caller's wins. */
+  /** Receiver latency (TSBPD delay) in ms; the larger of this and the caller's (capped) wins. */
   latencyMs: number
+  /** Most latency (ms) a caller may ask for; a larger request is lowered to it (default 2000). */
+  maxLatencyMs?: number
+  /** Most payload bytes one connection holds while waiting for lost packets (default 8 MiB). */
+  maxBufferBytes?: number
   /** Passphrase callers must use (10–79 characters), or none: unencrypted only. */
   passphrase?: string
   /** Smallest AES key length (bytes) accepted from a caller; default 16. */
@@ -53,6 +60,18 @@ const COOKIE_BUCKET_MS = 60_000
 const TAKEOVER_SILENCE_MS = 1000
 /** How long a takeover waits for the old session's pipeline to let go (libsrt callers give up after 3 s). */
 const TAKEOVER_BUDGET_MS = 2500
+/** Default of srt.maxLatencyMs. */
+export const DEFAULT_MAX_LATENCY_MS = 2000
+/** Default of srt.maxBufferBytes: 20 Mbit/s for 3.3 s, beyond a 2 s hole at that rate. */
+export const DEFAULT_MAX_BUFFER_BYTES = 8 * 1024 * 1024
+/** IPv4 (20) and UDP (8) headers: the handshake's MTU counts them, an SRT packet does not carry them. */
+const IP_UDP_HEADERS = 28
+/** SRT header of a data packet. */
+const SRT_HEADER = 16
+/** libsrt's smallest MSS (SRTO_MSS); a smaller MTU cannot carry SRT. */
+const MIN_MTU = 76
+/** How often pending refusal counts are logged. */
+const REFUSAL_FLUSH_MS = 2000
 
 /** The SRT ingest listener. */
 export class SrtServer {
@@ -61,7 +80,8 @@ export class SrtServer {
   private readonly secret = randomBytes(16)
   private readonly conns = new Map<number, SrtConnection>()
   private readonly byPeer = new Map<string, SrtConnection | 'pending'>()
-  private readonly rejected = new Map<string, Buffer>()
+  private readonly refusals: RefusalLedger
+  private readonly flushTimer: NodeJS.Timeout
   private readonly closedTotals: Record<string, number> = {}
   private badDatagrams = 0
   private rejectCount = 0
@@ -70,6 +90,8 @@ export class SrtServer {
 
   constructor(private readonly opts: SrtServerOptions) {
     this.log = opts.logger.child({ component: 'srt' })
+    this.refusals = new RefusalLedger((fields) => this.log.info(fields, 'srt: connection refused'))
+    this.flushTimer = setInterval(() => this.refusals.flush(), REFUSAL_FLUSH_MS).unref()
     this.socket = createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 })
     this.socket.on('message', (msg, rinfo) => {
       try {
@@ -98,6 +120,8 @@ export class SrtServer {
   /** Shut every connection down (sinks ended) and close the socket. */
   async close(): Promise<void> {
     this.closing = true
+    clearInterval(this.flushTimer)
+    this.refusals.flush()
     for (const c of [...this.conns.values()]) c.close('server closing')
     await new Promise<void>((resolve) => this.socket.close(() => resolve()))
   }
@@ -121,10 +145,7 @@ export class SrtServer {
       this.badDatagrams++
       return
     }
-    if (p.control && p.type === Ctrl.handshake) {
-      const remote = `${rinfo.address}:${rinfo.port}`
-      return this.onHandshake(parseHandshake(p.cif), remote, rinfo)
-    }
+    if (p.control && p.type === Ctrl.handshake) return this.onHandshake(p.cif, rinfo)
     const conn = this.conns.get(p.dest)
     if (!conn || conn.remote !== `${rinfo.address}:${rinfo.port}`) {
       this.badDatagrams++
@@ -138,11 +159,28 @@ export class SrtServer {
     return createHmac('sha256', this.secret).update(`${remote}|${bucket}`).digest().readUInt32BE(0)
   }
 
+  private cookieValid(cookie: number, remote: string): boolean {
+    return cookie === this.cookie(remote) || cookie === this.cookie(remote, 1)
+  }
+
   private reply(rinfo: RemoteInfo, dest: number, cif: Buffer): void {
     this.socket.send(controlPacket(Ctrl.handshake, 0, 0, 0, dest, cif), rinfo.port, rinfo.address)
   }
 
-  private onHandshake(hs: Handshake, remote: string, rinfo: RemoteInfo): void {
+  private onHandshake(cif: Buffer, rinfo: RemoteInfo): void {
+    const remote = `${rinfo.address}:${rinfo.port}`
+    let hs: Handshake
+    let malformed: string | undefined
+    try {
+      hs = parseHandshake(cif)
+    } catch (err) {
+      if (!(err instanceof ProtocolError) || cif.length < HS_SIZE) throw err
+      // The fixed part decodes, an extension does not: a conclusion carrying our cookie is
+      // refused like any other (the caller learns why at once instead of timing out).
+      hs = parseHandshake(cif.subarray(0, HS_SIZE))
+      if (hs.type !== HsType.conclusion) throw err
+      malformed = err.message
+    }
     if (hs.type === HsType.induction) {
       // §4.3.1.1: answer with version 5, the SRT magic and a cookie bound to the caller's address.
       this.reply(rinfo, hs.socketId, encodeHandshake({ ...hs, version: HS_VERSION, encryption: 0, extensionField: SRT_MAGIC, cookie: this.cookie(remote) }))
@@ -153,13 +191,19 @@ export class SrtServer {
     const existing = this.byPeer.get(peerKey)
     if (existing === 'pending') return
     if (existing) return existing.resendConclusion()
-    const refusal = this.rejected.get(peerKey)
+    const refusal = this.refusals.reply(peerKey)
     if (refusal) return this.reply(rinfo, hs.socketId, refusal)
-    if (hs.cookie !== this.cookie(remote) && hs.cookie !== this.cookie(remote, 1)) {
+    if (!this.cookieValid(hs.cookie, remote)) {
       this.badDatagrams++
       return // §4.3.1.2: a conclusion without a cookie we issued is ignored
     }
+    if (malformed) return this.refuse(hs, rinfo, peerKey, Reject.rogue, malformed)
+    // A host refused again and again (a reconnect loop with a wrong key, a guessing flood)
+    // is answered without checking keys or asking hooks until its 10 s window passes.
+    if (this.refusals.throttled(rinfo.address)) return this.refuse(hs, rinfo, peerKey, Reject.unavailable, 'too many refused conclusions from this host; retry in 10 s')
     void this.conclude(hs, remote, rinfo, peerKey).catch((err) => {
+      // §4.3 Table 7 REJ_ROGUE: "incorrect data in handshake messages" — e.g. a short HSREQ.
+      if (err instanceof ProtocolError) return this.refuse(hs, rinfo, peerKey, Reject.rogue, err.message)
       this.byPeer.delete(peerKey)
       this.log.error({ err: describeError(err), remote }, 'srt: handshake failed')
     })
@@ -169,14 +213,13 @@ export class SrtServer {
     this.rejectCount++
     this.byPeer.delete(peerKey)
     const cif = encodeHandshake({ ...hs, version: HS_VERSION, extensionField: 0, type: 1000 + code })
-    this.rejected.set(peerKey, cif)
-    setTimeout(() => this.rejected.delete(peerKey), 10_000).unref()
-    this.log.info({ remote: peerKey.split('/')[0], code: 1000 + code, why }, 'srt: connection refused')
+    this.refusals.record(rinfo.address, peerKey, cif, 1000 + code, why)
     this.reply(rinfo, hs.socketId, cif)
   }
 
   private async conclude(hs: Handshake, remote: string, rinfo: RemoteInfo, peerKey: string): Promise<void> {
     if (hs.version !== HS_VERSION) return this.refuse(hs, rinfo, peerKey, Reject.version, `handshake version ${hs.version}`)
+    if (hs.mtu < MIN_MTU) return this.refuse(hs, rinfo, peerKey, Reject.rogue, `MTU ${hs.mtu} is below ${MIN_MTU}`)
     const hsreqRaw = hs.ext.get(Ext.hsreq)
     if (!hsreqRaw) return this.refuse(hs, rinfo, peerKey, Reject.version, 'no HSREQ (SRT before 1.3)')
     const hsreq = parseHsReq(hsreqRaw)
@@ -202,16 +245,21 @@ export class SrtServer {
     this.byPeer.set(peerKey, 'pending')
     // Authorization before the conclusion response: a refused caller never gets a connection.
     const req = { protocol: 'srt' as const, app: 'live', stream: sid.stream, key: sid.key, remote }
+    let decision: PublishDecision = await this.opts.handler.publish(req)
     // A caller that vanished without SHUTDOWN (cable pulled, encoder restarted) and comes back
     // from the same host takes its stream over at once instead of waiting for the idle timeout.
-    const host = remote.slice(0, remote.lastIndexOf(':'))
-    const stale = [...this.conns.values()].filter((c) => c.stream === sid.stream && c.remote.startsWith(`${host}:`) && c.silentMs > TAKEOVER_SILENCE_MS)
-    for (const c of stale) c.close('replaced by a reconnecting caller')
-    let decision: PublishDecision = await this.opts.handler.publish(req)
-    const until = Date.now() + TAKEOVER_BUDGET_MS
-    while (stale.length && !decision.ok && decision.code === 'busy' && Date.now() < until && !this.closing) {
-      await new Promise((r) => setTimeout(r, 250))
-      decision = await this.opts.handler.publish(req)
+    // Only an authorised caller may: the handler answers `busy` only to a request it would
+    // otherwise accept (keys and hooks are checked first), so a wrong key is refused above
+    // and never closes the silent publisher.
+    if (!decision.ok && decision.code === 'busy' && !this.closing) {
+      const host = remote.slice(0, remote.lastIndexOf(':'))
+      const stale = [...this.conns.values()].filter((c) => c.stream === sid.stream && c.remote.startsWith(`${host}:`) && c.silentMs > TAKEOVER_SILENCE_MS)
+      for (const c of stale) c.close('replaced by a reconnecting caller')
+      const until = Date.now() + TAKEOVER_BUDGET_MS
+      while (stale.length && !decision.ok && decision.code === 'busy' && Date.now() < until && !this.closing) {
+        await new Promise((r) => setTimeout(r, 250))
+        decision = await this.opts.handler.publish(req)
+      }
     }
     if (this.closing) return
     if (!decision.ok) {
@@ -225,23 +273,32 @@ export class SrtServer {
     stream: string, decision: Extract<PublishDecision, { ok: true }>, remote: string, rinfo: RemoteInfo, peerKey: string): void {
     let socketId = 0
     while (socketId === 0 || this.conns.has(socketId)) socketId = randomBytes(4).readUInt32BE(0) & 0x3fffffff
-    const latencyMs = Math.max(this.opts.latencyMs, peerSendDelay)
-    const capacity = Math.min(this.opts.capacity ?? 8192, hs.flowWindow || 8192)
+    // §4.4: the larger of both sides' latency applies; the caller's side is first capped, so
+    // no caller makes this listener wait (and buffer) for a minute. HSRSP tells it the result,
+    // which libsrt adopts as its sender's drop deadline.
+    const maxLatency = this.opts.maxLatencyMs ?? DEFAULT_MAX_LATENCY_MS
+    const latencyMs = Math.max(this.opts.latencyMs, Math.min(peerSendDelay, maxLatency))
+    const sendDelayMs = Math.max(this.opts.latencyMs, Math.min(peerRecvDelay, maxLatency))
+    const mtu = Math.min(hs.mtu, 1500)
+    const maxPayload = mtu - IP_UDP_HEADERS - SRT_HEADER
+    const maxBufferBytes = this.opts.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES
+    // The flow window never promises more packets than the byte bound holds at full size.
+    const capacity = Math.max(1, Math.min(this.opts.capacity ?? 8192, hs.flowWindow || 8192, Math.floor(maxBufferBytes / maxPayload)))
     const hsrsp = encodeHsRsp({
       srtVersion: SRT_VERSION,
       flags: SrtFlag.tsbpdSnd | SrtFlag.tsbpdRcv | SrtFlag.crypt | SrtFlag.tlpktDrop | SrtFlag.periodicNak | SrtFlag.rexmit,
       recvDelayMs: latencyMs,
-      sendDelayMs: Math.max(this.opts.latencyMs, peerRecvDelay),
+      sendDelayMs,
     })
     const ext: Array<[number, Buffer]> = [[Ext.hsrsp, hsrsp]]
     if (km) ext.push([Ext.kmrsp, km]) // §6.1.5: echoing the KM message means the keys were accepted
     const cif = encodeHandshake({
       ...hs, version: HS_VERSION, encryption: km ? hs.encryption : 0, extensionField: ExtFlag.hsreq | (km ? ExtFlag.kmreq : 0),
-      mtu: Math.min(hs.mtu, 1500), flowWindow: capacity, type: HsType.conclusion, socketId, peerIp: peerIpField(rinfo.address),
+      mtu, flowWindow: capacity, type: HsType.conclusion, socketId, peerIp: peerIpField(rinfo.address),
     }, ext)
     const conclusion = controlPacket(Ctrl.handshake, 0, 0, 0, hs.socketId, cif)
     const conn = new SrtConnection({
-      socketId, peerSocketId: hs.socketId, remote, isn: hs.isn, latencyMs, capacity, sink: decision.sink,
+      socketId, peerSocketId: hs.socketId, remote, isn: hs.isn, latencyMs, capacity, maxPayload, maxBufferBytes, sink: decision.sink,
       logger: this.log.child({ remote, stream }), send: (b) => this.socket.send(b, rinfo.port, rinfo.address), conclusion,
       decryptor: keys ? new PayloadDecryptor(keys) : undefined, passphrase: this.opts.passphrase, audioLanguage: this.opts.audioLanguage,
       idleTimeoutMs: this.opts.idleTimeoutMs ?? 5000,
@@ -252,7 +309,10 @@ export class SrtServer {
     this.byPeer.set(peerKey, conn)
     this.acceptedCount++
     decision.onKick?.(() => conn.close('kicked by the server'))
-    conn.log.info({ latencyMs, encrypted: !!keys, socketId }, 'srt: publishing')
+    if (Math.max(peerSendDelay, peerRecvDelay) > maxLatency) {
+      conn.log.warn({ requestedLatencyMs: Math.max(peerSendDelay, peerRecvDelay), latencyMs: Math.max(latencyMs, sendDelayMs), maxLatencyMs: maxLatency }, 'srt: caller latency capped')
+    }
+    conn.log.info({ latencyMs, encrypted: !!keys, socketId, mtu }, 'srt: publishing')
     conn.resendConclusion()
   }
 

@@ -93,3 +93,18 @@ t.test('stream id: the word-reversed wire form and both conventions', async (t) 
   t.match(parseStreamId(''), { ok: false })
   t.match(parseStreamId('#!::m=publish'), { ok: false, reason: /resource/ })
 })
+
+t.test('payloads over the MTU are dropped; the byte bound holds packets behind a hole but never the one filling it', async (t) => {
+  const out: number[] = []
+  const r = new Receiver({ isn: 0, capacity: 64, latencyUs: 120_000, maxPayload: 1456, maxBytes: 4000, deliver: (seq) => out.push(seq) })
+  t.same(r.onData(1, 0, Buffer.alloc(60_000), 0, false, 0), [], 'an oversized packet reports no loss')
+  t.equal(r.stats.oversized, 1)
+  t.equal(r.held, 0, 'and is not held')
+  for (let s = 1; s <= 5; s++) r.onData(s, 0, Buffer.alloc(1000), 0, false, 0)
+  t.equal(r.held, 4, 'four 1000-byte packets fit 4000 bytes')
+  t.equal(r.heldBytes, 4000)
+  t.equal(r.stats.overflow, 1, 'the fifth is dropped')
+  r.onData(0, 0, Buffer.alloc(1000), 0, true, 0)
+  t.same(out, [0, 1, 2, 3, 4], 'the retransmission filling the hole goes in and drains the buffer')
+  t.equal(r.heldBytes, 0)
+})
