@@ -4,6 +4,8 @@ import pino from 'pino'
 import { Segmenter } from '../../src/packager/segmenter.js'
 import { RenditionStore } from '../../src/packager/rendition-store.js'
 import { renderMediaPlaylist } from '../../src/packager/hls-media-playlist.js'
+import { renderMpd } from '../../src/packager/dash-mpd.js'
+import { LiveStream } from '../../src/packager/live-stream.js'
 import { BoxSplitter } from '../../src/formats/mp4/box-splitter.js'
 import { parseFragment } from '../../src/formats/mp4/fragment.js'
 import { silentLogger } from '../../src/log/logger.js'
@@ -185,4 +187,34 @@ t.test('key frames at irregular times: never a segment without one at its start'
   for (const s of media) t.ok(samplesOf(s)[0]!.sync, `segment ${s.msn} starts with a key frame`)
   const frames = media.reduce((a, s) => a + samplesOf(s).length, 0)
   t.equal(frames, 450, 'no frame lost')
+})
+
+t.test('passthrough (key-frame cuts) with B-frames: DASH SegmentTimeline t/d are the media\'s presentation times', async (t) => {
+  const store = new RenditionStore('source', { targetDuration: 2, partTarget: 0.5, windowSeconds: 60 }, 1)
+  const seg = new Segmenter(store, vInit, { segmentTarget: 2, wallClockAt: (s) => WALL + s * 1000, logger: silentLogger() })
+  seg.push(bframeVideo(0, 30 * 10 + 5, 60))
+  const stream = new LiveStream('s')
+  stream.addRendition(store)
+  stream.addTimeline({ firstMsn: 1, wallAtZero: WALL, gridSeconds: undefined })
+  stream.state = 'live'
+  const mpd = renderMpd(stream, { publishTime: WALL + 60_000, utcUrl: 'http://127.0.0.1/time' })!
+  const entries = [...mpd.matchAll(/<S (?:t="(\d+)" )?d="(\d+)"(?: r="(\d+)")?\/>/g)]
+  const starts: number[] = []
+  let at = 0
+  for (const [, tAttr, d, r] of entries) {
+    if (tAttr !== undefined) at = Number(tAttr)
+    for (let i = 0; i <= Number(r ?? 0); i++) {
+      starts.push(at)
+      at += Number(d)
+    }
+  }
+  const done = store.segments.filter((s) => s.complete)
+  t.equal(starts.length, done.length, `one S per complete segment (${entries.length} S elements)`)
+  done.forEach((s, i) => {
+    const samples = samplesOf(s)
+    t.ok(samples[0]!.sync, `segment ${s.msn} starts with its key frame`)
+    // Passthrough keeps the source's own offsets: the key frame is presented two frames after it is decoded.
+    const earliest = Math.min(...samples.map((x) => x.dts + x.cts))
+    t.equal(starts[i], earliest, `segment ${s.msn}: S@t ${starts[i]} is its earliest presentation time, not its key frame's decode time ${samples[0]!.dts}`)
+  })
 })
