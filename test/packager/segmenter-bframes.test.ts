@@ -218,3 +218,13 @@ t.test('passthrough (key-frame cuts) with B-frames: DASH SegmentTimeline t/d are
     t.equal(starts[i], earliest, `segment ${s.msn}: S@t ${starts[i]} is its earliest presentation time, not its key frame's decode time ${samples[0]!.dts}`)
   })
 })
+
+t.test('a source that stops sending key frames: its segment is cut after five segment targets, logged once', async (t) => {
+  const { logger, lines } = capture()
+  const r = rendition(vInit, { logger })
+  r.seg.push(bframeVideo(0, 30 * 30, 0, (d) => d === 0)) // intra refresh: one key frame, then none
+  const done = r.store.segments.filter((s) => s.complete && !s.gap)
+  t.ok(done.length >= 2, `${done.length} segments`)
+  t.ok(done.every((s) => s.duration <= 10 + 1e-9), `none longer than 10 s (${done.map((s) => s.duration).join(', ')})`)
+  t.equal(lines.filter((l) => /no key frame/.test(l.msg)).length, 1, 'one line')
+})
