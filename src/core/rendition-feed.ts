@@ -18,6 +18,8 @@ export interface FeedOptions {
   segmentTarget: number
   /** Present for ladders: segments on the shared grid. */
   grid?: SegmentGrid
+  /** The rendition's encoder forces a key frame at every grid slot (an encoded rung, not a copy). */
+  keyframesOnGrid?: boolean
   /** Media time (s) on the session's timeline → wall-clock ms. */
   wallClockAt: (t: number) => number
   logger: Logger
@@ -41,6 +43,8 @@ export class RenditionFeed {
   /** Pid of the process currently feeding this rendition. */
   pid: number | undefined
   private progress: Array<{ at: number; media: number }> = []
+  /** Warnings every segmenter of this rendition shares, so each is logged once per stream. */
+  private readonly warned = new Set<string>()
 
   constructor(o: FeedOptions) {
     this.o = o
@@ -77,6 +81,8 @@ export class RenditionFeed {
         mine = new Segmenter(this.o.store, init, {
           segmentTarget: this.o.segmentTarget,
           grid: this.o.grid,
+          keyframesOnGrid: this.o.keyframesOnGrid,
+          warned: this.warned,
           wallClockAt: this.o.wallClockAt,
           logger: this.o.logger,
           onPart: this.o.onPart,

@@ -235,6 +235,7 @@ export class StreamPipeline implements MediaSink {
         store,
         segmentTarget: config.hls.segmentTarget,
         grid: plan.mode === 'ladder' ? { msnBase } : undefined,
+        keyframesOnGrid: plan.mode === 'ladder' && plan.encoded.some((r) => r.name === store.name),
         wallClockAt: (t) => wallAtZero() + t * 1000,
         logger: this.log.child({ rendition: store.name }),
         onPart: () => this.deps.metrics.parts.inc({ stream: this.deps.stream.name, rendition: store.name }),

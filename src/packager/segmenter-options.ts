@@ -19,6 +19,12 @@ export interface SegmenterOptions {
   segmentTarget: number
   /** Cut segments on the shared grid (transcoded ladders) instead of on source key frames. */
   grid?: SegmentGrid
+  /**
+   * With `grid`: the encoder forces a key frame at the start of every slot (an encoded
+   * rung), so a segment's end is known a frame ahead. A source's key frames (a copied
+   * rung) are not known until they arrive.
+   */
+  keyframesOnGrid?: boolean
   /** Maps a media time (seconds, presentation) of this epoch to wall-clock ms. */
   wallClockAt: (mediaSeconds: number) => number
   logger: Logger
@@ -30,6 +36,8 @@ export interface SegmenterOptions {
    * until its date anchor settles serves only settled dates.
    */
   publish?: Publish
+  /** Warnings already logged for this rendition; a new segmenter (worker restart) shares it so each is logged once per stream. */
+  warned?: Set<string>
 }
 
 /**

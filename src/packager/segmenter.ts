@@ -3,6 +3,10 @@
  * frame; the segmenter decides every boundary itself, on the lead track's
  * integer ticks, so part and segment durations obey the declared targets
  * whatever the source's frame rate, and each part leaves as one CMAF chunk.
+ *
+ * Frames arrive in decode order. With B-frames a frame is presented later than it is
+ * decoded, so a segment is cut only where a key frame arrives (the frames decoded after
+ * it belong to it), and it is placed and dated by presentation time.
  */
 import type { Sample, TrackInfo } from '../media/types.js'
 import { buildFragment } from '../formats/mp4/write-fragment.js'
@@ -16,6 +20,12 @@ export type { Publish, SegmentGrid, SegmenterOptions } from './segmenter-options
 
 /** Non-lead samples held while no segment is open (audio before the first key frame). */
 const MAX_PENDING_BEFORE_START = 500
+/**
+ * On the grid, a video segment waits this many segment targets for a key frame before it
+ * is cut without one: a source that sends none (intra refresh) must not grow a segment,
+ * and the memory it holds, without end.
+ */
+const MAX_KEYLESS_SEGMENTS = 5
 
 /** Turns one epoch's samples into parts and segments of a RenditionStore. */
 export class Segmenter {
@@ -50,6 +60,18 @@ export class Segmenter {
   private leadTicks = 0
   /** Half the epoch's first lead frame: the grid's slack, one value for every decision. */
   private halfFrame = -1
+  /**
+   * Grid video: the composition offset of the epoch's first key frame, taken off every
+   * frame's, so key frames are presented at their decode time (the grid time) as in
+   * the encoded rungs, which have no reorder delay. undefined until that key frame.
+   */
+  private ctsShift: number | undefined
+  /** Composition offset of the last key frame (after the shift): where the next one would be presented. */
+  private keyCts = 0
+  /** Longest a grid video segment may wait for a key frame. */
+  private readonly keylessLimitTicks: number
+  /** Warnings already logged (shared by a rendition's segmenters: once per stream). */
+  private readonly warned: Set<string>
 
   constructor(store: RenditionStore, init: InitRecord, opts: SegmenterOptions) {
     this.store = store
@@ -64,6 +86,8 @@ export class Segmenter {
     // so a segment must stay under TARGETDURATION + 0.5 s (a 2.002 s GOP at 29.97 fps fits).
     this.maxSegmentTicks = Math.floor((store.timing.targetDuration + 0.5) * ts) - 1
     this.segmentTargetTicks = Math.round(opts.segmentTarget * ts)
+    this.keylessLimitTicks = Math.max(this.maxSegmentTicks, MAX_KEYLESS_SEGMENTS * this.segmentTargetTicks)
+    this.warned = opts.warned ?? new Set()
     this.publish = opts.publish ?? applyNow
     this.publish(-Infinity, false, () => store.beginEpoch(init))
   }
@@ -82,7 +106,8 @@ export class Segmenter {
     this.completeSegment()
   }
 
-  private pushLead(s: Sample): void {
+  private pushLead(raw: Sample): void {
+    const s = this.presentable(raw)
     if (this.nextLeadDts >= 0 && s.dts < this.nextLeadDts - s.duration) {
       this.opts.logger.warn({ dts: s.dts, expected: this.nextLeadDts }, 'lead track went back in time; sample dropped')
       return
@@ -92,14 +117,14 @@ export class Segmenter {
       // A segment begins with an independent frame; after a predicted cut that missed
       // (no key frame came), the next segment starts anyway rather than losing frames.
       if (!s.sync && !this.predictedCut) return
+      if (!s.sync && this.gridVideo()) this.warnOnce('missed', { at: round3((s.dts + s.cts) / this.lead.timescale) }, 'an encoded rung had no key frame at a segment start; segment begins without one')
       this.startSegment(s)
     } else if (this.startsSegment(s)) {
-      this.closePart()
+      this.closePart(true)
       this.completeSegment()
       this.startSegment(s)
-    } else if (this.segTicks + this.partTicks + s.duration > this.maxSegmentTicks) {
-      // No key frame in time: cut anyway so no segment rounds above TARGETDURATION.
-      this.closePart()
+    } else if (this.cutsWithoutKey(s)) {
+      this.closePart(true)
       this.completeSegment()
       this.startSegment(s)
     } else if (this.partTicks > 0 && this.partTicks + s.duration > this.partTargetTicks) {
@@ -109,6 +134,7 @@ export class Segmenter {
       const t = s.dts
       if (this.lastKeyTicks >= 0) this.lastGopTicks = t - this.lastKeyTicks
       this.lastKeyTicks = t
+      this.keyCts = s.cts
     }
     if (this.partTicks === 0) this.partGoal = this.planPart(s)
     this.add(s)
@@ -120,11 +146,22 @@ export class Segmenter {
     this.lastLeadDuration = s.duration
     this.segFrames++
     this.nextLeadDts = s.dts + s.duration
+    if (this.gridVideo() && !this.opts.keyframesOnGrid) {
+      // A source's key frames: only an arriving one ends a segment, since a prediction
+      // that missed would leave the next segment to begin without one. A part that is
+      // full just before a key frame may come waits for that frame, so the segment's last
+      // part and its EXTINF appear in one change and the preload hint never names a part
+      // that will not be added.
+      if (this.partFull() && !this.keyMayComeNext(s)) this.closePart()
+      return
+    }
     // When the next frame should start a new segment (the grid's next slot, or a regular
     // GOP's next key frame), finish the segment now: its last part and EXTINF are out a
     // frame earlier, and the preload hint moves straight to the next segment's part 0
-    // (a hint must name the part that is added next, 4.4.5.3).
-    const segmentEnds = this.opts.grid ? this.gridIndex(s.dts + s.cts + s.duration) > this.segIndex : this.keyframeExpectedNext()
+    // (a hint must name the part that is added next, 4.4.5.3). On the grid this cannot
+    // miss: every audio frame is independent, and an encoded rung has a key frame forced
+    // at every slot's start (presented at its decode time).
+    const segmentEnds = this.opts.grid ? this.gridIndex(this.nextLeadDts + this.keyCts) > this.segIndex : this.keyframeExpectedNext()
     if (segmentEnds) {
       this.closePart(true)
       this.completeSegment()
@@ -132,6 +169,61 @@ export class Segmenter {
     } else if (this.partFull()) {
       this.closePart()
     }
+  }
+
+  /** Video on the shared grid (a ladder's rungs): segments are cut at key frames only. */
+  private gridVideo(): boolean {
+    return this.opts.grid !== undefined && this.lead.kind === 'video'
+  }
+
+  /**
+   * The sample as packaged. On the grid, video is moved back by the reorder delay: its
+   * first key frame's composition offset comes off every frame's (signed offsets, trun
+   * version 1), so key frames are presented at their decode time, as CMAF wants of a
+   * fragment's first sample and as the encoded rungs present theirs. Without that, a
+   * copied B-frame source would be presented the delay (two frames at -bf 3) later than
+   * the rungs that were decoded from it, and dated so.
+   */
+  private presentable(s: Sample): Sample {
+    if (!this.gridVideo()) return s
+    if (this.ctsShift === undefined) {
+      if (!s.sync) return s
+      this.ctsShift = s.cts
+    }
+    return this.ctsShift === 0 ? s : { ...s, cts: s.cts - this.ctsShift }
+  }
+
+  /**
+   * Grid video: whether the frame after `last` may be a key frame that opens the next
+   * slot, i.e. it is the first frame at or past the slot's start, or where a regular
+   * GOP puts the next key frame.
+   */
+  private keyMayComeNext(last: Sample): boolean {
+    const next = this.nextLeadDts + this.keyCts
+    if (this.gridIndex(next) <= this.segIndex) return false
+    if (this.gridIndex(last.dts + this.keyCts) <= this.segIndex) return true
+    return this.lastGopTicks > 0 && Math.abs(this.nextLeadDts - this.lastKeyTicks - this.lastGopTicks) < this.lastLeadDuration / 2
+  }
+
+  /**
+   * No key frame in time. Keyframe-cut segments (passthrough) are cut anyway so none
+   * rounds above TARGETDURATION. Grid video waits for the key frame (a segment that does
+   * not begin with one cannot be switched to or started from), up to a bound.
+   */
+  private cutsWithoutKey(s: Sample): boolean {
+    const dur = this.segTicks + this.partTicks + s.duration
+    if (!this.gridVideo()) return dur > this.maxSegmentTicks
+    if (dur <= this.keylessLimitTicks) return false
+    this.warnOnce('keyless', {
+      seconds: round3(dur / this.lead.timescale), segmentTarget: this.opts.segmentTarget,
+    }, 'the source sent no key frame for too long; cutting a segment without one (set a keyframe interval of the segment target)')
+    return true
+  }
+
+  private warnOnce(key: string, fields: Record<string, unknown>, msg: string): void {
+    if (this.warned.has(key)) return
+    this.warned.add(key)
+    this.opts.logger.warn(fields, msg)
   }
 
   /** Whether the open part is done before the next lead frame arrives, so it is out a frame earlier. */
@@ -175,8 +267,30 @@ export class Segmenter {
   /** Whether lead sample `s` begins a new segment (it must be independent). */
   private startsSegment(s: Sample): boolean {
     if (!s.sync) return false
-    if (this.opts.grid) return this.gridIndex(s.dts + s.cts) > this.segIndex
-    return this.cutAtKeyframe()
+    if (!this.opts.grid) return this.cutAtKeyframe()
+    const slot = this.gridIndex(s.dts + s.cts)
+    if (slot <= this.segIndex) return false
+    if (this.gridVideo()) this.checkOnGrid(s, slot)
+    return true
+  }
+
+  /**
+   * A key frame that opens slot `slot` away from the slot's start, or after a slot went
+   * by without one: the source's GOP does not fit the grid, so this rendition's segments
+   * run longer than the target and the slots they cover are listed as gaps. Logged once
+   * with the numbers, for the operator to fix the encoder's keyframe interval.
+   */
+  private checkOnGrid(s: Sample, slot: number): void {
+    const pts = s.dts + s.cts
+    const late = pts - slot * this.segmentTargetTicks
+    if (late <= this.halfFrame + this.jitterTicks && slot === this.segIndex + 1) return
+    const ts = this.lead.timescale
+    this.warnOnce('off-grid', {
+      keyFrameAt: round3(pts / ts),
+      gopSeconds: this.lastKeyTicks >= 0 ? round3((s.dts - this.lastKeyTicks) / ts) : undefined,
+      segmentTarget: this.opts.segmentTarget,
+      segmentSeconds: round3((this.segTicks + this.partTicks) / ts),
+    }, `the source's GOP does not fit the ${this.opts.segmentTarget} s segment grid: its segments are cut at its key frames, run longer than the target and leave gaps; set its keyframe interval to the segment target or a divisor of it`)
   }
 
   /**
@@ -212,11 +326,13 @@ export class Segmenter {
   private startSegment(s: Sample): void {
     const ts = this.lead.timescale
     const pts = (s.dts + s.cts) / ts
-    const start = s.dts / ts
+    // Presentation time: with B-frames a key frame is presented after it is decoded.
+    const start = pts
     const grid = this.opts.grid
     const wallClockAt = this.opts.wallClockAt
     if (grid) {
-      this.segIndex = this.gridIndex(s.dts + s.cts)
+      // A segment cut without a key frame (MAX_KEYLESS_SEGMENTS) may be mid-slot: the next number.
+      this.segIndex = Math.max(this.gridIndex(s.dts + s.cts), this.segIndex + 1)
       const slot = this.opts.segmentTarget
       const msn = grid.msnBase + this.segIndex
       this.publish(-Infinity, false, () => this.store.startSegment(start, wallClockAt(pts), s.sync, msn, {
@@ -251,7 +367,9 @@ export class Segmenter {
       this.store.frameRate = this.segFrames / (elapsed / this.lead.timescale)
     }
     const duration = this.partTicks / this.lead.timescale
-    const end = (first.dts + first.cts) / this.lead.timescale + duration
+    // Media time the part completes: where its frames are decoded up to, presented as a
+    // key frame there would be (with B-frames the first frame is not the earliest).
+    const end = (first.dts + this.partTicks + this.keyCts) / this.lead.timescale
     const readyAt = this.lastLeadAt
     this.publish(end, true, (held) => {
       const data = opensSegment ? Buffer.concat([this.producerReference(first), fragment]) : fragment
@@ -291,3 +409,5 @@ export class Segmenter {
     }, closes)
   }
 }
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000

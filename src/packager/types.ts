@@ -36,7 +36,7 @@ export interface SegmentRecord {
   parts: PartRecord[]
   /** Seconds; sum of part durations. */
   duration: number
-  /** Media time of the first sample's decode time, seconds (tfdt-based; aligns renditions). */
+  /** Media time (s) at which the segment's first frame (its key frame) is presented; aligns renditions. */
   startTime: number
   /** Program date time (ms since epoch) of the segment's first presented sample. */
   pdt: number

@@ -25,6 +25,11 @@ export interface TestSourceOptions {
   duration?: number
   /** Pace at real time (-re); default true. */
   realtime?: boolean
+  /**
+   * B-frames between references (x264 -bf), as OBS's x264 and FFmpeg's defaults send them;
+   * `-tune zerolatency` (which turns them off) is then left out. Default: none, zerolatency.
+   */
+  bframes?: number
 }
 
 /** Input + encode arguments for a testsrc2 + sine source encoded to H.264/AAC. */
@@ -39,7 +44,8 @@ export function testSourceArgs(o: TestSourceOptions = {}): string[] {
   if (o.audio !== false) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000')
   if (o.duration) args.push('-t', String(o.duration))
   if (o.video !== false) {
-    args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    const tune = o.bframes ? ['-bf', String(o.bframes)] : ['-tune', 'zerolatency']
+    args.push('-c:v', 'libx264', '-preset', 'ultrafast', ...tune, '-pix_fmt', 'yuv420p',
       '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-b:v', '800k')
   }
   if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2')

@@ -92,7 +92,7 @@ for (const [partTarget, perPart, lastPart] of [[0.2, 6, 6], [0.25, 7, 4], [0.33,
   t.test(`30 fps video on the grid, part target ${partTarget}: ${perPart}-frame parts, each published with its last frame`, async (t) => {
     const track: TrackInfo = { id: 1, kind: 'video', timescale: 15360, codec: 'avc1.64001f', width: 640, height: 360, language: 'und' }
     const store = new RenditionStore('v', { targetDuration: SEGMENT, partTarget, windowSeconds: 30 }, 1)
-    const seg = new Segmenter(store, { data: Buffer.from('v'), hash: 'vid', tracks: [track] }, { segmentTarget: SEGMENT, grid: { msnBase: 1 }, wallClockAt: (s) => WALL + s * 1000, logger: silentLogger() })
+    const seg = new Segmenter(store, { data: Buffer.from('v'), hash: 'vid', tracks: [track] }, { segmentTarget: SEGMENT, grid: { msnBase: 1 }, keyframesOnGrid: true, wallClockAt: (s) => WALL + s * 1000, logger: silentLogger() })
     let seen = 0
     let late = 0
     for (const f of videoFrames(10.02)) {

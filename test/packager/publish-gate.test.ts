@@ -39,7 +39,7 @@ function session(opts: Partial<PublishGateOptions> = {}) {
     const store = new RenditionStore(name, { targetDuration: 2, partTarget: PART, windowSeconds: 30 }, 1)
     const lane = gate.lane(store)
     const init: InitRecord = { data: Buffer.from(name), hash: name, tracks: [track] }
-    const seg = new Segmenter(store, init, { segmentTarget: 2, grid: { msnBase: 1 }, wallClockAt: (s) => WALL + s * 1000, logger: silentLogger(), publish: lane.publish })
+    const seg = new Segmenter(store, init, { segmentTarget: 2, grid: { msnBase: 1 }, keyframesOnGrid: true, wallClockAt: (s) => WALL + s * 1000, logger: silentLogger(), publish: lane.publish })
     let fed = 0
     return {
       store, lane, seg,
