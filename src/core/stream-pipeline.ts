@@ -36,6 +36,8 @@ export interface PipelineDeps {
   storeFor: (rendition: string) => RenditionStore
   /** Source size and rate from the video sequence header (SPS), when metadata lacks them. */
   probeSource?: (videoConfig: Buffer) => Partial<SourceVideo>
+  /** First segment number of a session whose media starts at this date (ms); reserves it. */
+  sessionNumber?: (anchorMs: number) => number
   /** Called once after the pipeline has fully stopped (workers gone, stores ended). */
   onStopped: () => void
 }
@@ -195,8 +197,11 @@ export class StreamPipeline implements MediaSink {
     const names = renditionNames(plan)
     this.stores = names.map((n) => this.deps.storeFor(n))
     this.log.info({ plan: plan.mode, renditions: names, source }, 'stream planned')
-    // Every rendition numbers this session's segments from the same base.
-    const msnBase = Math.max(...this.stores.map((s) => s.upcomingMsn))
+    // Every rendition numbers this session's segments from the same base: the grid slot of
+    // media time zero (its date so far: settling only moves it earlier, by what the publisher
+    // sent ahead of real time in its first second).
+    const anchor = this.normalizer.currentEpoch?.wallAtZero ?? Date.now()
+    const msnBase = Math.max(this.deps.sessionNumber?.(anchor) ?? 0, ...this.stores.map((s) => s.upcomingMsn))
     const feeds = new Map<string, RenditionFeed>()
     // The session's timeline for DASH: anchored on the same epoch clock as PROGRAM-DATE-TIME.
     const timeline = { firstMsn: msnBase, wallAtZero: undefined as number | undefined, gridSeconds: plan.mode === 'ladder' ? config.hls.segmentTarget : undefined }
