@@ -22,6 +22,7 @@ import { SOURCE_RENDITION, metadataVideoKbps, planStream, renditionNames, source
 import { AudioWait } from './audio-wait.js'
 import { FrameRateProbe } from './frame-rate-probe.js'
 import { GapCover } from './gap-cover.js'
+import { sourceFormat, type SourceFormat } from './source-playability.js'
 import { startWorkers, type Running, type SessionWorkers } from './pipeline-workers.js'
 
 /** What a pipeline needs from the origin that builds it. */
@@ -185,7 +186,11 @@ export class StreamPipeline implements MediaSink {
   private begin(): void {
     const { config } = this.deps
     const source = this.source()
-    let plan = planStream(config, source, this.normalizer.audioTracks, { hasVideo: this.normalizer.videoConfig !== undefined, stream: this.deps.stream.name, sourceKbps: metadataVideoKbps(this.normalizer.metadataBody) })
+    const format = this.normalizer.videoConfig ? sourceFormat(this.normalizer.videoConfig) : undefined
+    let plan = planStream(config, source, this.normalizer.audioTracks, {
+      hasVideo: this.normalizer.videoConfig !== undefined, stream: this.deps.stream.name, sourceKbps: metadataVideoKbps(this.normalizer.metadataBody),
+      browserUndecodable: format?.problem !== undefined,
+    })
     if (plan.mode === 'ladder' && plan.dropped?.length) {
       this.log.warn({ dropped: plan.dropped }, `configured rungs left out for this source: ${plan.dropped.map((d) => `${d.name} (${d.why})`).join('; ')}`)
     }
@@ -194,6 +199,7 @@ export class StreamPipeline implements MediaSink {
       plan = plan.audio.length > 1 ? { ...plan, copy: { kind: 'copy', name: SOURCE_RENDITION }, encoded: [] } : { mode: 'passthrough' }
     }
     this.plan = plan
+    if (format?.problem) this.warnUndecodable(format, plan)
     const names = renditionNames(plan)
     this.stores = names.map((n) => this.deps.storeFor(n))
     this.log.info({ plan: plan.mode, renditions: names, source }, 'stream planned')
@@ -280,6 +286,22 @@ export class StreamPipeline implements MediaSink {
     this.supervisor.start()
     workers = startWorkers({ plan, names, config, ffmpeg: this.deps.ffmpeg, log: this.log, normalizer: this.normalizer, onOutput, onExit })
     this.running = workers.running
+  }
+
+  /**
+   * Once per publish: the source's video is in a format browsers cannot decode. Said in
+   * the log and in the API (the stream's `warnings`), since a player would only show a
+   * black picture or a decode error.
+   */
+  private warnUndecodable(format: SourceFormat, plan: StreamPlan): void {
+    const what = `source video is ${format.codec} ${format.profile}, ${format.chroma}, ${format.bitDepth}-bit; browsers cannot decode ${format.problem}`
+    const carried = plan.mode === 'ladder' && !plan.copy && plan.encoded.length > 0
+    const warning = carried
+      ? `${what}: the source is not offered as is, the ladder's encoded H.264 rungs carry the stream`
+      : `${what}: it is offered as is (${plan.mode === 'passthrough' || plan.encoded.length === 0 ? 'no encoded rung: the ladder is off or has none' : 'copied'}), so browser players will fail on it`
+    this.log.warn({ codec: format.codec, profile: format.profile, chroma: format.chroma, bitDepth: format.bitDepth }, warning)
+    const ingest = this.deps.stream.ingest
+    if (ingest) ingest.warnings = [...(ingest.warnings ?? []), warning]
   }
 
   private measure(tag: MediaTag): void {

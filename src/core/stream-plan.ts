@@ -50,8 +50,11 @@ export function metadataVideoKbps(body: Buffer | undefined): number | undefined 
   return metadataNumber(body, 'videodatarate')
 }
 
-/** What is known of a session beyond its picture: its name, the bitrate its publisher states. */
-export interface PlanContext { stream?: string; sourceKbps?: number }
+/**
+ * What is known of a session beyond its picture: its name, the bitrate its publisher
+ * states, and whether browsers cannot decode its video as is (source-playability.ts).
+ */
+export interface PlanContext { stream?: string; sourceKbps?: number; browserUndecodable?: boolean }
 
 /**
  * Plan a session's renditions. `source` is undefined for audio-only streams; `audio` is
@@ -74,17 +77,25 @@ export function planStream(config: Config, source: SourceVideo | undefined, audi
   // A configured ladder with nothing left for this source (all larger) falls back to the derived one.
   const rungs: Rung[] = configured?.rungs.length ? configured.rungs : planLadder(source, {
     preset: l.preset,
-    copyTop: l.copyTop,
+    // A source browsers cannot decode is encoded at its own size instead of copied.
+    copyTop: l.copyTop && !ctx.browserUndecodable,
     pixelBudget: l.pixelBudget > 0 ? l.pixelBudget : availableParallelism() * 40_000_000,
     maxRungs: l.maxRungs,
     sourceKbps: ctx.sourceKbps,
   })
-  const copy = rungs.find((r): r is CopyRung => r.kind === 'copy')
+  let copy = rungs.find((r): r is CopyRung => r.kind === 'copy')
   const encoded = rungs.filter((r): r is VideoRung => r.kind === 'video')
     .map((r) => (r.fpsCap ? { ...r, fpsCap: wholeFrameFps(r.fpsCap, source.fps, config.hls.partTarget, config.hls.segmentTarget) } : r))
+  let dropped = configured?.dropped
+  // A configured copy of a source browsers cannot decode is left out while encoded rungs
+  // carry the stream; with nothing else to offer, it stays (the pipeline warns).
+  if (copy && ctx.browserUndecodable && encoded.length > 0) {
+    dropped = [...(dropped ?? []), { name: copy.name, why: 'browsers cannot decode the source as is' }]
+    copy = undefined
+  }
   // The derived ladder's copy rung is always `source`; a configured one keeps its name.
   const copyRung = copy && !configured?.rungs.length ? { ...copy, name: SOURCE_RENDITION } : copy
-  return { mode: 'ladder', source, copy: copyRung, encoded, audio, dropped: configured?.dropped }
+  return { mode: 'ladder', source, copy: copyRung, encoded, audio, dropped }
 }
 
 /**
