@@ -136,7 +136,7 @@ export class Origin implements IngestHandler {
     stream.ingest = { protocol: req.protocol, remote: req.remote, since: Date.now(), key: auth.keyName }
     const pipeline = new StreamPipeline({
       stream, config: this.config, ffmpeg: this.ffmpeg, logger: log, metrics: this.metrics, protocol: req.protocol,
-      storeFor: (name) => this.storeFor(stream, name),
+      storeFor: (name, firstMsn) => this.storeFor(stream, name, firstMsn),
       probeSource: probeSps,
       sessionNumber: (anchorMs) => {
         const n = this.nextNumber(stream, anchorMs)
@@ -170,12 +170,12 @@ export class Origin implements IngestHandler {
   }
 
   /** A rendition's store, kept across sessions of the stream so numbering continues. */
-  private storeFor(stream: LiveStream, name: string): RenditionStore {
+  private storeFor(stream: LiveStream, name: string, firstMsn?: number): RenditionStore {
     const existing = stream.renditions.get(name)
     if (existing) return existing
     const hls = this.config.hls
     const timing = { targetDuration: Math.ceil(hls.segmentTarget), partTarget: hls.partTarget, windowSeconds: hls.windowSeconds }
-    const store = new RenditionStore(name, timing, this.nextNumber(stream, Date.now()), (d) => this.metrics.blockingWaiters.inc(d))
+    const store = new RenditionStore(name, timing, firstMsn ?? this.nextNumber(stream, Date.now()), (d) => this.metrics.blockingWaiters.inc(d))
     // Every new segment number goes to disk before the segment RESERVE_AHEAD - 1 later opens.
     store.onChange(() => this.reserve(stream.name, store.upcomingMsn + RESERVE_AHEAD))
     stream.addRendition(store)

@@ -33,8 +33,8 @@ export interface PipelineDeps {
   logger: Logger
   metrics: Metrics
   protocol: string
-  /** The store of a rendition of this stream, created on first use. */
-  storeFor: (rendition: string) => RenditionStore
+  /** The store of a rendition of this stream, created on first use (numbered from `firstMsn` when given). */
+  storeFor: (rendition: string, firstMsn?: number) => RenditionStore
   /** Source size and rate from the video sequence header (SPS), when metadata lacks them. */
   probeSource?: (videoConfig: Buffer) => Partial<SourceVideo>
   /** First segment number of a session whose media starts at this date (ms); reserves it. */
@@ -201,13 +201,15 @@ export class StreamPipeline implements MediaSink {
     this.plan = plan
     if (format?.problem) this.warnUndecodable(format, plan)
     const names = renditionNames(plan)
-    this.stores = names.map((n) => this.deps.storeFor(n))
-    this.log.info({ plan: plan.mode, renditions: names, source }, 'stream planned')
     // Every rendition numbers this session's segments from the same base: the grid slot of
     // media time zero (its date so far: settling only moves it earlier, by what the publisher
-    // sent ahead of real time in its first second).
+    // sent ahead of real time in its first second). New stores start there too (passthrough
+    // numbers from the store alone).
     const anchor = this.normalizer.currentEpoch?.wallAtZero ?? Date.now()
-    const msnBase = Math.max(this.deps.sessionNumber?.(anchor) ?? 0, ...this.stores.map((s) => s.upcomingMsn))
+    const first = this.deps.sessionNumber?.(anchor)
+    this.stores = names.map((n) => this.deps.storeFor(n, first))
+    this.log.info({ plan: plan.mode, renditions: names, source, firstMsn: first }, 'stream planned')
+    const msnBase = Math.max(first ?? 0, ...this.stores.map((s) => s.upcomingMsn))
     const feeds = new Map<string, RenditionFeed>()
     // The session's timeline for DASH: anchored on the same epoch clock as PROGRAM-DATE-TIME.
     const timeline = { firstMsn: msnBase, wallAtZero: undefined as number | undefined, gridSeconds: plan.mode === 'ladder' ? config.hls.segmentTarget : undefined }
