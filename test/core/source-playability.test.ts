@@ -10,6 +10,13 @@ import { tempDirSync } from '../helpers/temp-dir.js'
 import { sourceFormat } from '../../src/core/source-playability.js'
 import { planStream, renditionNames } from '../../src/core/stream-plan.js'
 import { buildConfig } from '../../src/config/load.js'
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { FFMPEG } from '../helpers/ffmpeg.js'
+
+const run = promisify(execFile)
 
 const cases = [
   { name: 'high', args: ['-pix_fmt', 'yuv420p', '-profile:v', 'high'], profile: 'High', chroma: '4:2:0', bitDepth: 8, playable: true },
@@ -31,6 +38,27 @@ t.test('the format and its problem, from the FLV sequence header of a real encod
   }
   t.equal(sourceFormat(Buffer.from([0x17, 0x00, 0, 0, 0, 1, 2])), undefined, 'garbage is unreadable, not an error')
   t.equal(sourceFormat(Buffer.alloc(0)), undefined)
+})
+
+t.test('HEVC from real libx265 encodes: Main and Main 10 play, 4:2:2 (Range Extensions) does not', async (t) => {
+  const dir = tempDirSync(t, 'streamd-playable-hevc-')
+  for (const c of [
+    { pix: 'yuv420p', profile: 'Main', chroma: '4:2:0', bitDepth: 8, playable: true },
+    { pix: 'yuv420p10le', profile: 'Main 10', chroma: '4:2:0', bitDepth: 10, playable: true },
+    { pix: 'yuv422p10le', profile: 'Range Extensions', chroma: '4:2:2', bitDepth: 10, playable: false },
+  ]) {
+    const path = join(dir, `${c.pix}.mp4`)
+    await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25',
+      '-vf', `format=${c.pix}`, '-frames:v', '1', '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error', path])
+    const file = await readFile(path)
+    const at = file.indexOf('hvcC')
+    // The FLV layout SRT ingest produces for HEVC: CodecID 12, a sequence header, then the hvcC record.
+    const body = Buffer.concat([Buffer.from([0x1c, 0x00, 0, 0, 0]), file.subarray(at + 4, at - 4 + file.readUInt32BE(at - 4))])
+    const f = sourceFormat(body)
+    t.match(f, { codec: 'HEVC', profile: c.profile, chroma: c.chroma, bitDepth: c.bitDepth }, `${c.pix}: ${f?.profile}, ${f?.chroma}, ${f?.bitDepth}-bit`)
+    if (c.playable) t.equal(f?.problem, undefined, `${c.pix}: browsers with HEVC decode it`)
+    else t.match(f?.problem, /Range Extensions profile, 4:2:2 chroma/, `${c.pix}: ${f?.problem}`)
+  }
 })
 
 t.test('a ladder encodes an undecodable source at its own size instead of copying it', async (t) => {
