@@ -6,6 +6,9 @@
 import type { Statement } from 'better-sqlite3'
 import { openDatabase, type Db } from './database.js'
 
+/** Longest wait (ms) for another connection's write lock before a floor write gives up. */
+export const BUSY_TIMEOUT_MS = 100
+
 /** The segment_numbers table of an open database. */
 export class SegmentNumberStore {
   private readonly db: Db
@@ -27,6 +30,10 @@ export class SegmentNumberStore {
     // matters: a quick restart); only a power cut may lose the last few, and a machine
     // that reboots is down far longer than the numbers reserved ahead cover.
     db.pragma('synchronous = NORMAL')
+    // Writes run on the event loop: waiting seconds for a lock another process holds would
+    // freeze every stream. A key write (`streamd keys`) takes milliseconds; past this the
+    // write fails, the origin logs it and tries again with the next segment.
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
     return new SegmentNumberStore(db)
   }
 

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { SegmentNumberStore } from '../../src/store/segment-numbers.js'
+import { BUSY_TIMEOUT_MS, SegmentNumberStore } from '../../src/store/segment-numbers.js'
 import { KeyStore } from '../../src/store/keys.js'
 import { DB_FILE, SCHEMA_VERSION } from '../../src/store/database.js'
 import { tempDirSync } from '../helpers/temp-dir.js'
@@ -63,4 +63,21 @@ t.test('a second connection sees a raised floor at once (a restarted server read
   t.teardown(() => { a.close(); b.close() })
   a.raise('cam', 1000)
   t.equal(b.floor('cam'), 1000)
+})
+
+t.test('a database locked by another process fails a write quickly instead of freezing the server', async (t) => {
+  const dir = tempDirSync(t, 'streamd-numbers-lock-')
+  const store = SegmentNumberStore.open(dir)
+  t.teardown(() => store.close())
+  store.raise('cam', 10)
+  const other = new Database(join(dir, DB_FILE))
+  t.teardown(() => { if (other.inTransaction) other.exec('ROLLBACK'); other.close() })
+  other.exec('BEGIN IMMEDIATE')
+  const t0 = performance.now()
+  t.throws(() => store.raise('cam', 20), /locked|busy/i, 'the write fails while the lock is held')
+  const waited = performance.now() - t0
+  t.ok(waited < BUSY_TIMEOUT_MS + 1000, `gave up after ${waited.toFixed(0)} ms, not the 5 s the key store waits`)
+  other.exec('ROLLBACK')
+  store.raise('cam', 20)
+  t.equal(store.floor('cam'), 20, 'the next write goes through')
 })
