@@ -3,7 +3,8 @@
  * no clean shutdown) while a stream is live, another starts at once on the same
  * data dir, and the same name numbers its segments past every number the first
  * one listed or hinted, also when the restart lands in the grid slot the killed
- * server was numbering (10 s segments leave time for that).
+ * server was numbering (10 s segments leave time for that); and a locked data dir
+ * never stops a stream.
  */
 import t from 'tap'
 import { join } from 'node:path'
@@ -12,7 +13,10 @@ import { tempDirSync } from '../helpers/temp-dir.js'
 import { SegmentNumberStore } from '../../src/store/segment-numbers.js'
 import { MAX_SAFE_NUMBER, NUMBERING_EPOCH_MS, gridNumber } from '../../src/core/numbering.js'
 import { startPublisher } from '../helpers/ffmpeg.js'
-import { waitFor } from '../helpers/origin.js'
+import { startOrigin, waitFor, waitForSegments } from '../helpers/origin.js'
+import { captureLogger } from '../helpers/recording-handler.js'
+import Database from 'better-sqlite3'
+import { DB_FILE } from '../../src/store/database.js'
 
 /** Every segment number a media playlist names: listed segments and parts, and the preload hint. */
 function numbersIn(text: string): number[] {
@@ -62,4 +66,19 @@ t.test('a restart after SIGKILL numbers past everything the killed server named'
   t.comment(`killed in grid slot ${gridNumber(killedAt, 10)}; restarted stream listed in slot ${gridNumber(Date.now(), 10)}`)
   t.ok(firstNumber > before, `the restarted stream starts at ${firstNumber}, past ${before}`)
   t.ok(firstNumber <= MAX_SAFE_NUMBER, 'and below 2^31')
+})
+
+t.test('a data dir locked by another process: the stream plays and the failed write is logged, not thrown', async (t) => {
+  const dataDir = tempDirSync(t, 'streamd-locked-')
+  const log = captureLogger()
+  const o = await startOrigin(t, { dataDir }, { logger: log.logger })
+  const other = new Database(join(dataDir, DB_FILE))
+  other.exec('BEGIN IMMEDIATE')
+  t.teardown(() => { if (other.inTransaction) other.exec('ROLLBACK'); other.close() })
+  const pub = startPublisher(`${o.rtmp}/locked`, { width: 320, height: 180, fps: 25, gop: 50 })
+  t.teardown(() => pub.stop())
+  const text = await waitForSegments(`${o.http}/live/locked/source/index.m3u8`, 2, 30_000)
+  t.ok(Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1]) <= MAX_SAFE_NUMBER, 'numbered as usual')
+  const errors = log.lines.filter((l) => l.level === 50 && /cannot save the segment number floor/.test(String(l.msg)))
+  t.equal(errors.length, 1, 'logged once (at most once per 10 s), with the reason')
 })
