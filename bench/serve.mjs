@@ -196,7 +196,8 @@ async function main() {
   chmodSync(root, 0o755)
   const nginxPrefix = mkdtempSync(join(tmpdir(), 'streamd-bench-nginx-'))
   tmpRoots.push(root, nginxPrefix)
-  const firstMsn = Math.floor(Date.now() / 1000)
+  // Numbers of the magnitude streamd serves: 2 s grid slots since 2020-01-01.
+  const firstMsn = Math.floor((Date.now() - Date.UTC(2020, 0, 1)) / 2000)
   const written = writeObjects(root, firstMsn)
   const { manifestPath, sha } = written
   const objects = written.objects.filter((o) => sizes.includes(o.key))

@@ -16,6 +16,9 @@ import { StreamPipeline } from './stream-pipeline.js'
 import { probeSps } from './stream-plan.js'
 import { PublishAuth } from './publish-auth.js'
 import { KeyStore } from '../store/keys.js'
+import { SegmentNumberStore } from '../store/segment-numbers.js'
+import { describeError } from '../errors.js'
+import { RESERVE_AHEAD, gridNumber } from './numbering.js'
 
 /** Ports actually bound (after port 0 resolution). */
 export interface OriginPorts {
@@ -37,8 +40,10 @@ export class Origin implements IngestHandler {
   /** The SRT listener, when enabled (tests read its counters). */
   srt: SrtServer | undefined
   private readonly retention = new Map<string, NodeJS.Timeout>()
-  /** Next unused media sequence number of names whose streams were dropped (bounded, oldest forgotten). */
-  private readonly lastMsn = new Map<string, number>()
+  /** Segment-number floor last written per stream name (a cache of the store's, bounded). */
+  private readonly reserved = new Map<string, number>()
+  private numbers: SegmentNumberStore | undefined
+  private numberWriteFailedAt = -Infinity
   private readonly auth: PublishAuth
   private keys: KeyStore | undefined
 
@@ -68,6 +73,7 @@ export class Origin implements IngestHandler {
       this.keys = KeyStore.open(this.config.dataDir)
       this.auth.useKeys(this.keys)
     }
+    this.numbers = SegmentNumberStore.open(this.config.dataDir)
     const http = await this.http.listen(this.config.http.host, this.config.http.port)
     let rtmp: number | undefined
     if (this.config.rtmp.enabled) {
@@ -99,6 +105,7 @@ export class Origin implements IngestHandler {
     for (const t of this.retention.values()) clearTimeout(t)
     this.http.close()
     this.keys?.close()
+    this.numbers?.close()
   }
 
   /** Disconnect the publisher of `name` (API DELETE); false when nobody publishes it. */
@@ -130,8 +137,13 @@ export class Origin implements IngestHandler {
     stream.ingest = { protocol: req.protocol, remote: req.remote, since: Date.now(), key: auth.keyName }
     const pipeline = new StreamPipeline({
       stream, config: this.config, ffmpeg: this.ffmpeg, logger: log, metrics: this.metrics, protocol: req.protocol,
-      storeFor: (name) => this.storeFor(stream, name),
+      storeFor: (name, firstMsn) => this.storeFor(stream, name, firstMsn),
       probeSource: probeSps,
+      sessionNumber: (anchorMs) => {
+        const n = this.nextNumber(stream, anchorMs)
+        this.reserve(stream.name, n + RESERVE_AHEAD)
+        return n
+      },
       onStopped: () => {
         this.stopped(stream, pipeline)
         this.auth.publishDone(req, auth.keyName, log)
@@ -159,18 +171,61 @@ export class Origin implements IngestHandler {
   }
 
   /** A rendition's store, kept across sessions of the stream so numbering continues. */
-  private storeFor(stream: LiveStream, name: string): RenditionStore {
+  private storeFor(stream: LiveStream, name: string, firstMsn?: number): RenditionStore {
     const existing = stream.renditions.get(name)
     if (existing) return existing
     const hls = this.config.hls
     const timing = { targetDuration: Math.ceil(hls.segmentTarget), partTarget: hls.partTarget, windowSeconds: hls.windowSeconds }
-    // Media sequence numbers start at the Unix time in tenths of a second, and past the last
-    // number this name ever used here: a name that comes back after its retention (or after
-    // a server restart) never reuses a segment URL. No config makes ten segments a second.
-    const firstMsn = Math.max(Math.floor(Date.now() / 100), this.lastMsn.get(stream.name) ?? 0, ...[...stream.renditions.values()].map((r) => r.upcomingMsn))
-    const store = new RenditionStore(name, timing, firstMsn, (d) => this.metrics.blockingWaiters.inc(d))
+    const store = new RenditionStore(name, timing, firstMsn ?? this.nextNumber(stream, Date.now()), (d) => this.metrics.blockingWaiters.inc(d))
+    // Every new segment number goes to disk before the segment RESERVE_AHEAD - 1 later opens.
+    store.onChange(() => this.reserve(stream.name, store.upcomingMsn + RESERVE_AHEAD))
     stream.addRendition(store)
     return store
+  }
+
+  /**
+   * First number of a session (or a new rendition) of `stream` whose media starts at
+   * `dateMs`: its slot on the segment grid from the numbering epoch, unless the name
+   * already used numbers past it (a republish within a slot, segments shorter than the
+   * target, a restart): then past those, so no segment URL ever names two contents.
+   * While the stream is retained its stores know where it is; otherwise the floor kept
+   * in the data dir does, across restarts too.
+   */
+  private nextNumber(stream: LiveStream, dateMs: number): number {
+    const live = [...stream.renditions.values()].map((r) => r.upcomingMsn)
+    const floor = live.length > 0 ? Math.max(...live) : this.floorOf(stream.name)
+    return Math.max(gridNumber(dateMs, this.config.hls.segmentTarget), floor)
+  }
+
+  private floorOf(name: string): number {
+    const cached = this.reserved.get(name)
+    if (cached !== undefined) return cached
+    const stored = this.numbers?.floor(name) ?? 0
+    this.remember(name, stored)
+    return stored
+  }
+
+  /** Raise the floor of `name` to `next`, on disk first; a failed write is logged and numbering goes on. */
+  private reserve(name: string, next: number): void {
+    if (next <= (this.reserved.get(name) ?? -1)) return
+    try {
+      this.numbers?.raise(name, next)
+    } catch (err) {
+      // Still unique within this process; only a restart could then reuse a number.
+      const now = Date.now()
+      if (now - this.numberWriteFailedAt > 10_000) {
+        this.numberWriteFailedAt = now
+        this.log.error({ stream: name, err: describeError(err) }, 'cannot save the segment number floor; a restart may reuse segment numbers until this is fixed')
+      }
+    }
+    this.remember(name, next)
+  }
+
+  private remember(name: string, next: number): void {
+    this.reserved.delete(name)
+    this.reserved.set(name, next)
+    // Oldest first out; a forgotten name is read back from the store.
+    if (this.reserved.size > 10_000) this.reserved.delete(this.reserved.keys().next().value!)
   }
 
   private stopped(stream: LiveStream, pipeline: StreamPipeline): void {
@@ -190,9 +245,7 @@ export class Origin implements IngestHandler {
         this.retention.delete(stream.name)
         if (stream.state !== 'ended') return
         this.directory.remove(stream.name)
-        this.lastMsn.delete(stream.name)
-        this.lastMsn.set(stream.name, Math.max(0, ...[...stream.renditions.values()].map((r) => r.upcomingMsn)))
-        if (this.lastMsn.size > 10_000) this.lastMsn.delete(this.lastMsn.keys().next().value!)
+        this.reserve(stream.name, Math.max(0, ...[...stream.renditions.values()].map((r) => r.upcomingMsn)))
       }, this.config.hls.windowSeconds * 1000)
       drop.unref()
       this.retention.set(stream.name, drop)

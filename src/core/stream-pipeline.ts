@@ -22,6 +22,7 @@ import { SOURCE_RENDITION, metadataVideoKbps, planStream, renditionNames, source
 import { AudioWait } from './audio-wait.js'
 import { FrameRateProbe } from './frame-rate-probe.js'
 import { GapCover } from './gap-cover.js'
+import { sourceFormat, type SourceFormat } from './source-playability.js'
 import { startWorkers, type Running, type SessionWorkers } from './pipeline-workers.js'
 
 /** What a pipeline needs from the origin that builds it. */
@@ -32,10 +33,12 @@ export interface PipelineDeps {
   logger: Logger
   metrics: Metrics
   protocol: string
-  /** The store of a rendition of this stream, created on first use. */
-  storeFor: (rendition: string) => RenditionStore
+  /** The store of a rendition of this stream, created on first use (numbered from `firstMsn` when given). */
+  storeFor: (rendition: string, firstMsn?: number) => RenditionStore
   /** Source size and rate from the video sequence header (SPS), when metadata lacks them. */
   probeSource?: (videoConfig: Buffer) => Partial<SourceVideo>
+  /** First segment number of a session whose media starts at this date (ms); reserves it. */
+  sessionNumber?: (anchorMs: number) => number
   /** Called once after the pipeline has fully stopped (workers gone, stores ended). */
   onStopped: () => void
 }
@@ -183,7 +186,11 @@ export class StreamPipeline implements MediaSink {
   private begin(): void {
     const { config } = this.deps
     const source = this.source()
-    let plan = planStream(config, source, this.normalizer.audioTracks, { hasVideo: this.normalizer.videoConfig !== undefined, stream: this.deps.stream.name, sourceKbps: metadataVideoKbps(this.normalizer.metadataBody) })
+    const format = this.normalizer.videoConfig ? sourceFormat(this.normalizer.videoConfig) : undefined
+    let plan = planStream(config, source, this.normalizer.audioTracks, {
+      hasVideo: this.normalizer.videoConfig !== undefined, stream: this.deps.stream.name, sourceKbps: metadataVideoKbps(this.normalizer.metadataBody),
+      browserUndecodable: format?.problem !== undefined,
+    })
     if (plan.mode === 'ladder' && plan.dropped?.length) {
       this.log.warn({ dropped: plan.dropped }, `configured rungs left out for this source: ${plan.dropped.map((d) => `${d.name} (${d.why})`).join('; ')}`)
     }
@@ -192,11 +199,17 @@ export class StreamPipeline implements MediaSink {
       plan = plan.audio.length > 1 ? { ...plan, copy: { kind: 'copy', name: SOURCE_RENDITION }, encoded: [] } : { mode: 'passthrough' }
     }
     this.plan = plan
+    if (format?.problem) this.warnUndecodable(format, plan)
     const names = renditionNames(plan)
-    this.stores = names.map((n) => this.deps.storeFor(n))
-    this.log.info({ plan: plan.mode, renditions: names, source }, 'stream planned')
-    // Every rendition numbers this session's segments from the same base.
-    const msnBase = Math.max(...this.stores.map((s) => s.upcomingMsn))
+    // Every rendition numbers this session's segments from the same base: the grid slot of
+    // media time zero (its date so far: settling only moves it earlier, by what the publisher
+    // sent ahead of real time in its first second). New stores start there too (passthrough
+    // numbers from the store alone).
+    const anchor = this.normalizer.currentEpoch?.wallAtZero ?? Date.now()
+    const first = this.deps.sessionNumber?.(anchor)
+    this.stores = names.map((n) => this.deps.storeFor(n, first))
+    this.log.info({ plan: plan.mode, renditions: names, source, firstMsn: first }, 'stream planned')
+    const msnBase = Math.max(first ?? 0, ...this.stores.map((s) => s.upcomingMsn))
     const feeds = new Map<string, RenditionFeed>()
     // The session's timeline for DASH: anchored on the same epoch clock as PROGRAM-DATE-TIME.
     const timeline = { firstMsn: msnBase, wallAtZero: undefined as number | undefined, gridSeconds: plan.mode === 'ladder' ? config.hls.segmentTarget : undefined }
@@ -276,6 +289,22 @@ export class StreamPipeline implements MediaSink {
     this.supervisor.start()
     workers = startWorkers({ plan, names, config, ffmpeg: this.deps.ffmpeg, log: this.log, normalizer: this.normalizer, onOutput, onExit })
     this.running = workers.running
+  }
+
+  /**
+   * Once per publish: the source's video is in a format browsers cannot decode. Said in
+   * the log and in the API (the stream's `warnings`), since a player would only show a
+   * black picture or a decode error.
+   */
+  private warnUndecodable(format: SourceFormat, plan: StreamPlan): void {
+    const what = `source video is ${format.codec} ${format.profile}, ${format.chroma}, ${format.bitDepth}-bit; browsers cannot decode ${format.problem}`
+    const carried = plan.mode === 'ladder' && !plan.copy && plan.encoded.length > 0
+    const warning = carried
+      ? `${what}: the source is not offered as is, the ladder's encoded H.264 rungs carry the stream`
+      : `${what}: it is offered as is (${plan.mode === 'passthrough' || plan.encoded.length === 0 ? 'no encoded rung: the ladder is off or has none' : 'copied'}), so browser players will fail on it`
+    this.log.warn({ codec: format.codec, profile: format.profile, chroma: format.chroma, bitDepth: format.bitDepth }, warning)
+    const ingest = this.deps.stream.ingest
+    if (ingest) ingest.warnings = [...(ingest.warnings ?? []), warning]
   }
 
   private measure(tag: MediaTag): void {

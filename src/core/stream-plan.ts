@@ -50,8 +50,11 @@ export function metadataVideoKbps(body: Buffer | undefined): number | undefined 
   return metadataNumber(body, 'videodatarate')
 }
 
-/** What is known of a session beyond its picture: its name, the bitrate its publisher states. */
-export interface PlanContext { stream?: string; sourceKbps?: number }
+/**
+ * What is known of a session beyond its picture: its name, the bitrate its publisher
+ * states, and whether browsers cannot decode its video as is (source-playability.ts).
+ */
+export interface PlanContext { stream?: string; sourceKbps?: number; browserUndecodable?: boolean }
 
 /**
  * Plan a session's renditions. `source` is undefined for audio-only streams; `audio` is
@@ -74,31 +77,49 @@ export function planStream(config: Config, source: SourceVideo | undefined, audi
   // A configured ladder with nothing left for this source (all larger) falls back to the derived one.
   const rungs: Rung[] = configured?.rungs.length ? configured.rungs : planLadder(source, {
     preset: l.preset,
-    copyTop: l.copyTop,
+    // A source browsers cannot decode is encoded at its own size instead of copied.
+    copyTop: l.copyTop && !ctx.browserUndecodable,
     pixelBudget: l.pixelBudget > 0 ? l.pixelBudget : availableParallelism() * 40_000_000,
     maxRungs: l.maxRungs,
     sourceKbps: ctx.sourceKbps,
   })
-  const copy = rungs.find((r): r is CopyRung => r.kind === 'copy')
+  let copy = rungs.find((r): r is CopyRung => r.kind === 'copy')
   const encoded = rungs.filter((r): r is VideoRung => r.kind === 'video')
-    .map((r) => (r.fpsCap ? { ...r, fpsCap: wholeFrameFps(r.fpsCap, config.hls.partTarget, config.hls.segmentTarget) } : r))
+    .map((r) => (r.fpsCap ? { ...r, fpsCap: wholeFrameFps(r.fpsCap, source.fps, config.hls.partTarget, config.hls.segmentTarget) } : r))
+  let dropped = configured?.dropped
+  // A configured copy of a source browsers cannot decode is left out while encoded rungs
+  // carry the stream; with nothing else to offer, it stays (the pipeline warns).
+  if (copy && ctx.browserUndecodable && encoded.length > 0) {
+    dropped = [...(dropped ?? []), { name: copy.name, why: 'browsers cannot decode the source as is' }]
+    copy = undefined
+  }
   // The derived ladder's copy rung is always `source`; a configured one keeps its name.
   const copyRung = copy && !configured?.rungs.length ? { ...copy, name: SOURCE_RENDITION } : copy
-  return { mode: 'ladder', source, copy: copyRung, encoded, audio, dropped: configured?.dropped }
+  return { mode: 'ladder', source, copy: copyRung, encoded, audio, dropped }
 }
 
 /**
- * A frame rate near `cap` at which both PART-TARGET and the segment target are whole
- * frames (15 fps does not fit 0.5 s parts: a segment would end in a two-frame sliver,
- * and parts cannot be made even without dropping under 85% of the target).
+ * The frame rate of a rung capped at `cap`: the source's rate divided by a whole number,
+ * so every n-th frame is kept and motion stays even (30 → 10, not 16), at most `cap`,
+ * and the highest such rate at which PART-TARGET and the segment target are whole
+ * frames. 15 fps does not fit 0.5 s parts: 7 frames is the most a part may hold, 6
+ * would be under the 85 % floor, and a 2 s segment of 30 frames would end in a
+ * two-frame sliver. When no such rate lies within half the cap (a 25 fps source has
+ * no whole-frame rate for 0.5 s parts, nor do its full-rate rungs), the highest whole
+ * division of the source's rate not above the cap.
  */
-export function wholeFrameFps(cap: number, partTarget: number, segmentTarget: number): number {
+export function wholeFrameFps(cap: number, sourceFps: number, partTarget: number, segmentTarget: number): number {
+  if (!(sourceFps > 0)) return cap
   const whole = (x: number): boolean => Math.abs(x - Math.round(x)) < 0.02
-  for (const fps of [cap, cap + 1, cap - 3, cap + 5, cap - 5, 24, 30]) {
-    if (fps > 0 && whole(fps * partTarget) && whole(fps * segmentTarget)) return fps
+  const first = Math.max(1, Math.ceil(sourceFps / cap - 1e-9))
+  for (let k = first; sourceFps / k >= cap / 2; k++) {
+    const fps = sourceFps / k
+    if (whole(fps * partTarget) && whole(fps * segmentTarget)) return round3(fps)
   }
-  return cap
+  return round3(sourceFps / first)
 }
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000
 
 /** Rendition names a plan produces, video first. */
 export function renditionNames(plan: StreamPlan): string[] {

@@ -27,6 +27,8 @@ export interface StreamJson {
   ingest: { protocol: string; remote: string; since: string; bitrate: number; key: string | null; tracks?: Array<{ kind: string; codec: string; language?: string; selected: boolean }> } | null
   /** Since the current publish started; see ViewerStats for what each counts. */
   viewers: { playlistRequests: number; mediaRequests: number; distinctClients: number }
+  /** Problems of the current publish a viewer would notice; empty when none. */
+  warnings: string[]
   renditions: Array<{
     name: string
     codecs: string[]
@@ -52,6 +54,7 @@ export function streamJson(s: LiveStream): StreamJson {
       ? { protocol: s.ingest.protocol, remote: s.ingest.remote, since: new Date(s.ingest.since).toISOString(), bitrate: Math.round(s.inputBitrate), key: s.ingest.key ?? null, ...(s.ingest.tracks ? { tracks: s.ingest.tracks } : {}) }
       : null,
     viewers: { playlistRequests: s.viewers.playlistRequests, mediaRequests: s.viewers.mediaRequests, distinctClients: s.viewers.distinctClients },
+    warnings: s.ingest?.warnings ?? [],
     renditions: [...s.renditions.values()].map((r) => {
       const video = r.currentInit?.tracks.find((t) => t.kind === 'video')
       const edge = r.edge()

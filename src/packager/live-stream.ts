@@ -19,6 +19,8 @@ export interface IngestInfo {
   tracks?: Array<{ kind: string; codec: string; language?: string; selected: boolean }>
   /** Name of the publish key that authorized it; null when publishing was open to the peer. */
   key?: string | null
+  /** Problems of this publish a viewer would notice (e.g. a video format browsers cannot decode). */
+  warnings?: string[]
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The embedded SQLite database in the data dir: opening, pragmas and ordered
- * schema migrations. The only place (with keys.ts) that imports better-sqlite3.
+ * schema migrations. The only place (with keys.ts and segment-numbers.ts) that
+ * imports better-sqlite3.
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -28,6 +29,13 @@ const MIGRATIONS: readonly string[] = [
      revoked_at INTEGER
    );
    CREATE UNIQUE INDEX keys_live_name ON keys(name) WHERE revoked_at IS NULL;`,
+  // 2: segment numbers. The first number a stream name may use next, kept so that a
+  // restart never hands out a segment URL that a player or cache saw before.
+  `CREATE TABLE segment_numbers (
+     name TEXT PRIMARY KEY,
+     next INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );`,
 ]
 
 /** Schema version this build writes. */

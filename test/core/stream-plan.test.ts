@@ -3,15 +3,24 @@ import { metadataVideoKbps, renditionNames, wholeFrameFps, planStream, sourceFro
 import { buildConfig } from '../../src/config/load.js'
 import { encodeAmf0, ecmaArray } from '../../src/formats/amf0.js'
 
-t.test('the 2G rung runs at a rate where parts and segments are whole frames', async (t) => {
-  for (const [part, seg] of [[0.5, 2], [0.334, 2], [0.2, 2], [0.25, 2], [0.5, 4]] as const) {
-    const fps = wholeFrameFps(15, part, seg)
-    t.ok(Math.abs(fps * part - Math.round(fps * part)) < 0.02, `${part} s parts at ${fps} fps: ${(fps * part).toFixed(2)} frames`)
-    t.ok(Math.abs(fps * seg - Math.round(fps * seg)) < 0.02, `${seg} s segments at ${fps} fps`)
-    t.ok(fps >= 10 && fps <= 20, 'still a low frame rate')
+t.test('the 2G rung runs at a whole division of the source rate where parts and segments are whole frames', async (t) => {
+  const frames = (fps: number, seconds: number): number => Math.abs(fps * seconds - Math.round(fps * seconds))
+  for (const [source, part, seg, want] of [
+    [30, 0.5, 2, 10], [60, 0.5, 2, 12], [50, 0.5, 2, 10], [24, 0.5, 2, 12], [48, 0.5, 2, 12], [29.97, 0.5, 2, 9.99],
+    [30, 0.2, 2, 15], [30, 0.334, 2, 15], [60, 0.5, 4, 12], [10, 0.5, 2, 10],
+  ] as const) {
+    const fps = wholeFrameFps(15, source, part, seg)
+    t.equal(fps, want, `${source} fps source, ${part} s parts: ${fps} fps`)
+    t.ok(Math.abs(source / fps - Math.round(source / fps)) < 0.001, `${source} / ${fps} is a whole number: one frame in ${Math.round(source / fps)} is kept`)
+    t.ok(frames(fps, part) < 0.02 && frames(fps, seg) < 0.02, `${part} s parts hold ${(fps * part).toFixed(2)} frames`)
+    t.ok(fps <= 15, 'never above the cap')
   }
+  // No whole division fits (nor does the source's own rate): the highest one under the cap.
+  t.equal(wholeFrameFps(15, 25, 0.5, 2), 12.5, '25 fps, 0.5 s parts: every other frame')
+  t.equal(wholeFrameFps(15, 30, 0.25, 2), 15, '30 fps, 0.25 s parts: every other frame')
+  t.equal(wholeFrameFps(15, 15, 0.5, 2), 15, 'a 15 fps source keeps every frame')
   const plan = planStream(buildConfig({ hls: { partTarget: 0.5 } }), { width: 1280, height: 720, fps: 30 }, true)
-  t.equal(plan.mode === 'ladder' && plan.encoded.find((r) => r.height === 240)?.fpsCap, 16)
+  t.equal(plan.mode === 'ladder' && plan.encoded.find((r) => r.height === 240)?.fpsCap, 10, 'the derived 240p rung of a 30 fps source runs at 10 fps')
 })
 
 t.test('source size and rate come from onMetaData when it has them', async (t) => {

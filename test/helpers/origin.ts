@@ -8,6 +8,7 @@ import { buildConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/schema.js'
 import { Origin } from '../../src/core/origin.js'
 import { createLogger } from '../../src/log/logger.js'
+import { tempDirSync } from './temp-dir.js'
 
 /** A started origin and its URLs. */
 export interface TestOrigin {
@@ -23,8 +24,9 @@ export interface TestOrigin {
 /** Start an origin with `overrides` merged over test defaults; stopped at teardown. */
 export async function startOrigin(t: Test, overrides: Record<string, unknown> = {}, opts: { logger?: Logger } = {}): Promise<TestOrigin> {
   // Passthrough unless a test asks for a ladder: most tests need no transcoding CPU. Publishing
-  // open: tests about keys override it (and give a dataDir of their own).
-  const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, srt: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ladder: { enabled: false }, publish: { open: true } }
+  // open: tests about keys override it (and give a dataDir of their own). A data dir of its own
+  // (segment-number floors) so tests never share one.
+  const base = { dataDir: tempDirSync(t, 'streamd-origin-'), http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, srt: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ladder: { enabled: false }, publish: { open: true } }
   const config: Config = buildConfig(base, [overrides])
   const logger = opts.logger ?? createLogger(process.env.STREAMD_TEST_LOG ?? config.log.level, { pretty: false })
   const origin = new Origin(config, logger, { defaultMetrics: false })
