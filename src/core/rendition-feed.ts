@@ -29,6 +29,8 @@ export interface FeedOptions {
   onFirstInit?: () => void
   /** The rendition's lane of the session's publish gate; without one, changes apply at once. */
   lane?: { publish: Publish; start: () => void; stop: () => void }
+  /** Its key frames were found not to fit the grid (a copied source): once per stream. */
+  onOffGrid?: (reason: string) => void
 }
 
 /** Seconds of history the speed is measured over. */
@@ -83,6 +85,7 @@ export class RenditionFeed {
           grid: this.o.grid,
           keyframesOnGrid: this.o.keyframesOnGrid,
           warned: this.warned,
+          onOffGrid: this.o.onOffGrid,
           wallClockAt: this.o.wallClockAt,
           logger: this.o.logger,
           onPart: this.o.onPart,

@@ -91,6 +91,19 @@ export class StreamPipeline implements MediaSink {
     return this.plan
   }
 
+  /**
+   * The copied rung cannot stay aligned with the encoded ones (its source's key frames miss
+   * the grid): its segments no longer cover the same media as theirs, and a player
+   * switching between them would skip or repeat media. It leaves the multivariant playlist
+   * and the MPD (as a shed rung does) while the encoded rungs carry the stream; its own
+   * playlist stays up for anyone who asked for it by URL.
+   */
+  private offerNoLonger(store: RenditionStore, reason: string): void {
+    if (store.shed !== undefined) return
+    store.shed = `not offered: the source's ${reason}; the encoded rungs carry the stream`
+    this.log.warn({ rendition: store.name }, 'copied rendition taken out of the multivariant playlist and the MPD: its key frames miss the segment grid')
+  }
+
   /** Closes the publisher's connection (set by the origin from the ingest's decision). */
   kick: (() => void) | undefined
 
@@ -254,6 +267,9 @@ export class StreamPipeline implements MediaSink {
         onPart: () => this.deps.metrics.parts.inc({ stream: this.deps.stream.name, rendition: store.name }),
         onSegment: () => this.deps.metrics.segments.inc({ stream: this.deps.stream.name, rendition: store.name }),
         onFirstInit: () => { if (this.deps.stream.state === 'starting') this.deps.stream.state = 'live' },
+        onOffGrid: plan.mode === 'ladder' && plan.copy?.name === store.name && plan.encoded.length > 0
+          ? (reason) => this.offerNoLonger(store, reason)
+          : undefined,
       }))
     }
     // A worker down (restarting) or shed: its rendition's time shows as gaps until media is back.

@@ -38,6 +38,11 @@ export interface SegmenterOptions {
   publish?: Publish
   /** Warnings already logged for this rendition; a new segmenter (worker restart) shares it so each is logged once per stream. */
   warned?: Set<string>
+  /**
+   * Grid video whose key frames do not fit the grid (a copied source with another GOP):
+   * called once per stream, with the reason, when that is first seen.
+   */
+  onOffGrid?: (reason: string) => void
 }
 
 /**

@@ -285,6 +285,7 @@ export class Segmenter {
     const late = pts - slot * this.segmentTargetTicks
     if (late <= this.halfFrame + this.jitterTicks && slot === this.segIndex + 1) return
     const ts = this.lead.timescale
+    if (!this.warned.has('off-grid')) this.opts.onOffGrid?.(`its key frames do not fit the ${this.opts.segmentTarget} s segment grid (key frame at ${round3(pts / ts)} s)`)
     this.warnOnce('off-grid', {
       keyFrameAt: round3(pts / ts),
       gopSeconds: this.lastKeyTicks >= 0 ? round3((s.dts - this.lastKeyTicks) / ts) : undefined,

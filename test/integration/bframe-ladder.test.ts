@@ -130,6 +130,17 @@ t.test('B-frame sources through a ladder', async (t) => {
     t.equal(warned.length, 1, 'one line for the stream')
     t.match(warned[0], { rendition: 'source', gopSeconds: 2.667, segmentTarget: 2 }, 'naming the rendition, the GOP and the target')
     t.notOk(log.lines.some((l) => /GOP does not fit/.test(String(l.msg)) && l.rendition !== 'source'), 'encoded rungs are on the grid')
+    // Its segments no longer cover what the encoded rungs' do: ABR players must not switch to it.
+    const multivariant = (await get(`${o.http}/live/offg/index.m3u8`)).text
+    t.notMatch(multivariant, /^source\/index\.m3u8$/m, 'the copied rung left the multivariant playlist')
+    t.match(multivariant, /^low\/index\.m3u8$/m, 'the encoded rung carries the stream')
+    const mpd = (await get(`${o.http}/live/offg/manifest.mpd`)).text
+    t.notMatch(mpd, /id="source"/, 'and the MPD')
+    t.match(mpd, /id="low"/, 'the MPD keeps the encoded rung')
+    const api = JSON.parse((await get(`${o.http}/api/v1/streams`)).text)
+    const shed = JSON.stringify(api).match(/not offered: [^"]*/)?.[0]
+    t.ok(shed, `the API says why (${shed})`)
+    t.equal((await get(`${o.http}/live/offg/source/index.m3u8`)).status, 200, 'its own playlist stays up')
     await pub.stop()
   })
 })
