@@ -13,8 +13,18 @@ export interface Config {
     enabled: boolean
     host: string
     port: number
-    /** A connection that sends nothing for this long is closed. */
+    /** A connection that sends no complete message for this long is closed. */
     idleTimeoutMs: number
+    /** Largest message accepted before a publish is accepted (connect, publish... are ~100 bytes). */
+    maxCommandBytes: number
+    /** Largest message accepted from a publisher (a key frame). */
+    maxMessageBytes: number
+    /** A connection whose publish is not accepted this long after it opened is closed. */
+    publishTimeoutMs: number
+    /** Connections not yet publishing, in total; more are refused as they open. */
+    maxPendingConnections: number
+    /** Connections not yet publishing from one IP address; more are refused as they open. */
+    maxPendingPerAddress: number
   }
   srt: {
     enabled: boolean
@@ -118,7 +128,10 @@ export interface Config {
 /** Defaults used for every key the config file leaves out. */
 export const DEFAULTS: Config = {
   http: { host: '0.0.0.0', port: 8080 },
-  rtmp: { enabled: true, host: '0.0.0.0', port: 1935, idleTimeoutMs: 30_000 },
+  rtmp: {
+    enabled: true, host: '0.0.0.0', port: 1935, idleTimeoutMs: 30_000,
+    maxCommandBytes: 64 * 1024, maxMessageBytes: 8 * 1024 * 1024, publishTimeoutMs: 10_000, maxPendingConnections: 128, maxPendingPerAddress: 16,
+  },
   srt: { enabled: true, host: '0.0.0.0', port: 8890, latencyMs: 120, passphrase: null, pbkeylen: 16, audioLanguage: null },
   publish: { open: false },
   hooks: { onPublish: null, onPublishDone: null, timeoutMs: 3000, secret: null },
@@ -171,7 +184,12 @@ const param: Check = (v) => (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.t
 /** Validator per leaf key, mirroring Config; a key absent here is unknown. */
 export const CHECKS = {
   http: { host: str, port: int(0, 65535) },
-  rtmp: { enabled: bool, host: str, port: int(0, 65535), idleTimeoutMs: int(1000, 3_600_000) },
+  rtmp: {
+    enabled: bool, host: str, port: int(0, 65535), idleTimeoutMs: int(1000, 3_600_000),
+    // RTMP message lengths are 24-bit: 16 MiB - 1 is the largest there is.
+    maxCommandBytes: int(4096, 0xffffff), maxMessageBytes: int(64 * 1024, 0xffffff),
+    publishTimeoutMs: int(1000, 600_000), maxPendingConnections: int(1, 1_000_000), maxPendingPerAddress: int(1, 1_000_000),
+  },
   srt: {
     enabled: bool, host: str, port: int(0, 65535), latencyMs: int(20, 8000),
     // libsrt accepts passphrases of 10 to 79 characters.
