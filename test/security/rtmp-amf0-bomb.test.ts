@@ -23,21 +23,23 @@ t.test('four connections sending the 4.98 MB connect bomb in a loop', async (t) 
   const rssBefore = s.rss()
   const bomb = connectBomb()
   t.equal((bomb.length / 1e6).toFixed(2), '4.98', 'the bomb is the 4.98 MB message of the report')
-  // Every other bomb is the same shape under the 64 KiB command limit: refused by the AMF0 limits instead.
+  // A fifth connection loops the same shape under the 64 KiB command limit: refused by the AMF0 limits instead.
   const small = connectBomb(10_000)
   t.ok(small.length < 65536, `the small bomb is ${small.length} bytes`)
 
   const attackers: Attacker[] = []
   const end = Date.now() + ATTACK_MS
   let sent = 0
-  const worker = async (): Promise<void> => {
+  const worker = async (payload: Buffer): Promise<void> => {
     while (Date.now() < end && sent < MAX_BOMBS) {
       const a = await Attacker.open(s.rtmpPort)
       attackers.push(a)
       if (!(await a.handshake())) continue
-      a.send(sent++ % 2 === 0 ? bomb : small)
-      // The next bomb follows when the server dealt with this one (or gave up on it).
-      await a.closedWithin(5000)
+      sent++
+      a.send(payload)
+      // The next bomb follows as soon as the server dealt with this one: closed it, or
+      // answered it (what the attack run's loop did), or after 5 s.
+      await a.closedOrAnswered(5000)
       a.destroy()
     }
   }
@@ -52,7 +54,7 @@ t.test('four connections sending the 4.98 MB connect bomb in a loop', async (t) 
     }
   }
   const probing$ = probe()
-  const attack = Promise.all(Array.from({ length: WORKERS }, worker))
+  const attack = Promise.all([...Array.from({ length: WORKERS }, () => worker(bomb)), worker(small)])
   // The canary keeps advancing while the bombs land.
   await s.assertAdvancing(t, 5000, 'canary during the attack')
   await attack
@@ -60,7 +62,7 @@ t.test('four connections sending the 4.98 MB connect bomb in a loop', async (t) 
   await probing$
 
   t.ok(s.alive(), 'server still running')
-  t.ok(sent >= WORKERS, `${sent} bombs sent by ${WORKERS} connections in a loop`)
+  t.ok(sent >= WORKERS, `${sent} bombs sent by ${WORKERS + 1} connections in a loop`)
   const answered = attackers.filter((a) => a.gotResult).length
   t.equal(answered, 0, 'no bomb was answered with _result (none was decoded)')
   const stillOpen = attackers.filter((a) => !a.isClosed).length

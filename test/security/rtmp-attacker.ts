@@ -71,6 +71,12 @@ export class Attacker {
     return r
   }
 
+  /** Resolves when the server closed the connection or answered a connect, or after `ms`. */
+  async closedOrAnswered(ms: number): Promise<void> {
+    const end = Date.now() + ms
+    while (!this.isClosed && !this.gotResult && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
+  }
+
   /** Close from this side. */
   destroy(): void {
     this.socket.destroy()

@@ -13,16 +13,21 @@ import { Attacker, acknowledgement, chunkHeader, connectCommand, setChunkSize } 
 const RSS_BOUND = 100 * 1024 * 1024
 const MIB8 = 8 * 1024 * 1024
 
-/** Acknowledgements every second to every attacker still open (the attack run sent one per 10 s). */
+/** Attackers past their handshake and first messages: Acknowledgements may go between their chunks now. */
+const prepared = new WeakSet<Attacker>()
+
+/** Acknowledgements every second to every prepared attacker still open (the attack run sent one per 10 s). */
 function keepAcking(attackers: Attacker[]): () => void {
-  const timer = setInterval(() => { for (const a of attackers) if (!a.isClosed) a.send(acknowledgement()) }, 1000)
+  const timer = setInterval(() => { for (const a of attackers) if (!a.isClosed && prepared.has(a)) a.send(acknowledgement()) }, 1000)
   return () => clearInterval(timer)
 }
 
-/** Handshake + connect + Set Chunk Size; false when the server closed the connection first. */
-async function prepare(a: Attacker, chunkSize: number): Promise<boolean> {
+/** Handshake + connect + Set Chunk Size + the pinning messages; false when the server closed the connection first. */
+async function prepare(a: Attacker, chunkSize: number, pin: () => void): Promise<boolean> {
   if (!(await a.handshake())) return false
   a.send(Buffer.concat([connectCommand(), setChunkSize(chunkSize)]))
+  pin()
+  prepared.add(a)
   return !a.isClosed
 }
 
@@ -44,11 +49,12 @@ t.test('100 connections each announcing 2 x (8 MiB - 1) in full chunks, kept ali
   t.teardown(stopAcks)
   let peak = 0
   await Promise.all(attackers.map(async (a) => {
-    if (!(await prepare(a, MIB8 - 2))) return
-    for (const csid of [4, 5]) {
-      a.send(chunkHeader(csid, 9, MIB8 - 1, 1))
-      a.send(payload)
-    }
+    await prepare(a, MIB8 - 2, () => {
+      for (const csid of [4, 5]) {
+        a.send(chunkHeader(csid, 9, MIB8 - 1, 1))
+        a.send(payload)
+      }
+    })
   }))
   for (let i = 0; i < 6; i++) {
     await new Promise((r) => setTimeout(r, 500))
@@ -85,8 +91,9 @@ t.test('the same within the limits: 160 connections from 10 addresses pin 2 x (6
   t.teardown(stopAcks)
   const started = Date.now()
   await Promise.all(attackers.map(async (a) => {
-    if (!(await prepare(a, size - 1))) return
-    for (const csid of [4, 5]) a.send(Buffer.concat([chunkHeader(csid, 9, size, 1), payload]))
+    await prepare(a, size - 1, () => {
+      for (const csid of [4, 5]) a.send(Buffer.concat([chunkHeader(csid, 9, size, 1), payload]))
+    })
   }))
   await s.assertAdvancing(t, 5000, 'canary during the attack')
   const rssDuring = s.rss()
