@@ -23,7 +23,7 @@ export interface Config {
     publishTimeoutMs: number
     /** Connections not yet publishing, in total; more are refused as they open. */
     maxPendingConnections: number
-    /** Connections not yet publishing from one IP address; more are refused as they open. */
+    /** Connections not yet publishing from one IPv4 address or IPv6 /64; more are refused as they open. */
     maxPendingPerAddress: number
   }
   srt: {

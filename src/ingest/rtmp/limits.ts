@@ -16,7 +16,7 @@ export interface RtmpLimits {
   publishTimeoutMs: number
   /** Connections not yet publishing, in total; more are refused when they open. */
   maxPendingConnections: number
-  /** Connections not yet publishing from one IP address. */
+  /** Connections not yet publishing from one IPv4 address or IPv6 /64. */
   maxPendingPerAddress: number
 }
 
@@ -52,9 +52,20 @@ export function isLimitError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && limitErrors.has(err)
 }
 
-/** The IP address of a socket peer, as the per-address limit and logs key it. */
+/**
+ * The address a socket peer is counted and logged under: an IPv4 address, or the
+ * /64 prefix of an IPv6 one (`2001:db8:1:2::/64`), since one IPv6 host usually
+ * holds a whole /64 and could otherwise open every connection from a new address.
+ */
 export function peerAddress(addr: string | undefined): string {
-  // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; it is one address either way.
   if (!addr) return 'unknown'
-  return addr.startsWith('::ffff:') ? addr.slice(7) : addr
+  // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; it is one address either way.
+  if (addr.startsWith('::ffff:') && addr.includes('.')) return addr.slice(7)
+  if (!addr.includes(':')) return addr
+  const [head = '', tail] = addr.split('%')[0]!.split('::')
+  const left = head === '' ? [] : head.split(':')
+  const right = tail === undefined || tail === '' ? [] : tail.split(':')
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  if (groups.length !== 8) return addr
+  return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}::/64`
 }
