@@ -19,7 +19,7 @@ export interface Config {
     maxCommandBytes: number
     /** Largest message accepted from a publisher (a key frame). */
     maxMessageBytes: number
-    /** A connection whose publish is not accepted this long after it opened is closed. */
+    /** A connection that has not sent its publish command this long after it opened is closed. */
     publishTimeoutMs: number
     /** Connections not yet publishing, in total; more are refused as they open. */
     maxPendingConnections: number

@@ -12,7 +12,7 @@ export interface RtmpLimits {
   maxCommandBytes: number
   /** Largest message accepted from a publisher whose publish was accepted (a key frame). */
   maxMessageBytes: number
-  /** A connection whose publish is not accepted this long after it opened is closed. */
+  /** A connection that has not sent its publish command this long after it opened is closed (the decision on it has its own bound). */
   publishTimeoutMs: number
   /** Connections not yet publishing, in total; more are refused when they open. */
   maxPendingConnections: number
