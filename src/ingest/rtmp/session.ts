@@ -49,7 +49,7 @@ export type PublishState = 'none' | 'pending' | 'live' | 'ended'
 export class RtmpSession {
   /** Remote `ip:port`, for logs and the publish request. */
   readonly remote: string
-  /** Remote IP address alone, which per-address limits count. */
+  /** Remote IPv4 address or IPv6 /64, which per-address limits count (see peerAddress). */
   readonly address: string
   readonly log: Logger
   readonly handler: IngestHandler
