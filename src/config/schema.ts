@@ -18,8 +18,18 @@ export interface Config {
     enabled: boolean
     host: string
     port: number
-    /** A connection that sends nothing for this long is closed. */
+    /** A connection that sends no complete message for this long is closed. */
     idleTimeoutMs: number
+    /** Largest message accepted before a publish is accepted (connect, publish... are ~100 bytes). */
+    maxCommandBytes: number
+    /** Largest message accepted from a publisher (a key frame). */
+    maxMessageBytes: number
+    /** A connection that has not sent its publish command this long after it opened is closed. */
+    publishTimeoutMs: number
+    /** Connections not yet publishing, in total; more are refused as they open. */
+    maxPendingConnections: number
+    /** Connections not yet publishing from one IPv4 address or IPv6 /64; more are refused as they open. */
+    maxPendingPerAddress: number
   }
   srt: {
     enabled: boolean
@@ -127,7 +137,10 @@ export interface Config {
 /** Defaults used for every key the config file leaves out. */
 export const DEFAULTS: Config = {
   http: { host: '0.0.0.0', port: 8080, http10: false },
-  rtmp: { enabled: true, host: '0.0.0.0', port: 1935, idleTimeoutMs: 30_000 },
+  rtmp: {
+    enabled: true, host: '0.0.0.0', port: 1935, idleTimeoutMs: 30_000,
+    maxCommandBytes: 64 * 1024, maxMessageBytes: 8 * 1024 * 1024, publishTimeoutMs: 10_000, maxPendingConnections: 128, maxPendingPerAddress: 16,
+  },
   srt: { enabled: true, host: '0.0.0.0', port: 8890, latencyMs: 120, maxLatencyMs: 2000, maxBufferBytes: 8 * 1024 * 1024, passphrase: null, pbkeylen: 16, audioLanguage: null },
   publish: { open: false },
   hooks: { onPublish: null, onPublishDone: null, timeoutMs: 3000, secret: null },
@@ -180,7 +193,12 @@ const param: Check = (v) => (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.t
 /** Validator per leaf key, mirroring Config; a key absent here is unknown. */
 export const CHECKS = {
   http: { host: str, port: int(0, 65535), http10: bool },
-  rtmp: { enabled: bool, host: str, port: int(0, 65535), idleTimeoutMs: int(1000, 3_600_000) },
+  rtmp: {
+    enabled: bool, host: str, port: int(0, 65535), idleTimeoutMs: int(1000, 3_600_000),
+    // RTMP message lengths are 24-bit: 16 MiB - 1 is the largest there is.
+    maxCommandBytes: int(4096, 0xffffff), maxMessageBytes: int(64 * 1024, 0xffffff),
+    publishTimeoutMs: int(1000, 600_000), maxPendingConnections: int(1, 1_000_000), maxPendingPerAddress: int(1, 1_000_000),
+  },
   srt: {
     enabled: bool, host: str, port: int(0, 65535), latencyMs: int(20, 8000),
     // HSREQ carries latency in 16 bits of milliseconds.

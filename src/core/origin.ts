@@ -77,7 +77,12 @@ export class Origin implements IngestHandler {
     const http = await this.http.listen(this.config.http.host, this.config.http.port)
     let rtmp: number | undefined
     if (this.config.rtmp.enabled) {
-      this.rtmp = new RtmpServer({ host: this.config.rtmp.host, port: this.config.rtmp.port, idleTimeoutMs: this.config.rtmp.idleTimeoutMs, handler: this, logger: this.log })
+      const r = this.config.rtmp
+      this.rtmp = new RtmpServer({
+        host: r.host, port: r.port, idleTimeoutMs: r.idleTimeoutMs, handler: this, logger: this.log,
+        maxCommandBytes: r.maxCommandBytes, maxMessageBytes: r.maxMessageBytes, publishTimeoutMs: r.publishTimeoutMs,
+        maxPendingConnections: r.maxPendingConnections, maxPendingPerAddress: r.maxPendingPerAddress,
+      })
       rtmp = await this.rtmp.listen()
     }
     let srt: number | undefined

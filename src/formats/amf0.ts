@@ -1,8 +1,9 @@
 /**
  * AMF0 (Adobe Action Message Format 0) encoder and defensive decoder.
  * Pure: buffers in, buffers out. RTMP carries commands and metadata in AMF0, and
- * every byte of it comes from an untrusted peer, so the decoder bounds depth and
- * checks every length against the bytes that are actually there.
+ * every byte of it comes from an untrusted peer, so the decoder bounds depth,
+ * entries per container and values per call, and checks every length against the
+ * bytes that are actually there: its work is linear in a small, fixed budget.
  */
 import { MediaFormatError } from '../errors.js'
 
@@ -35,6 +36,28 @@ export const Amf0Marker = {
 
 /** Nesting deeper than this is refused: no legitimate RTMP command comes close. */
 export const AMF0_MAX_DEPTH = 16
+/**
+ * Most entries one object, ECMA array or strict array may hold. FFmpeg's connect
+ * object has 4 properties, OBS's about 10, an onMetaData 15 to 30; an object of a
+ * million one-letter keys (a few MB) would otherwise take a second of CPU to build.
+ */
+export const AMF0_MAX_ENTRIES = 256
+/** Most values, at any depth, that one decode call produces. */
+export const AMF0_MAX_VALUES = 1024
+
+const limitErrors = new WeakSet<object>()
+
+/** A MediaFormatError for a well-formed value past AMF0_MAX_ENTRIES or AMF0_MAX_VALUES (marked, so callers can tell). */
+function limitError(message: string): MediaFormatError {
+  const err = new MediaFormatError(message)
+  limitErrors.add(err)
+  return err
+}
+
+/** True when `err` was thrown for a value past AMF0_MAX_ENTRIES or AMF0_MAX_VALUES, not for malformed bytes. */
+export function isAmf0LimitError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && limitErrors.has(err)
+}
 
 const ECMA = Symbol('amf0.ecmaArray')
 
@@ -136,6 +159,8 @@ export function encodeAmf0(values: readonly Amf0Value[]): Buffer {
 // ---------- decoding ----------
 
 class Reader {
+  /** Values decoded so far by this call, against AMF0_MAX_VALUES. */
+  values = 0
   constructor(readonly buf: Buffer, public pos: number) {}
 
   need(n: number, what: string): void {
@@ -158,25 +183,26 @@ class Reader {
   }
 }
 
-function setProp(obj: Amf0Object, key: string, value: Amf0Value): void {
-  // defineProperty so a key named "__proto__" becomes data, not a prototype swap.
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
-}
-
-function readProps(r: Reader, obj: Amf0Object, depth: number): Amf0Object {
+function readProps(r: Reader, depth: number): Amf0Object {
+  const entries: Array<[string, Amf0Value]> = []
   // Each pass consumes at least 3 bytes, so this loop ends with the buffer.
   for (;;) {
     const key = r.utf8(r.u16('property name length'), 'property name')
     if (key === '' && r.buf[r.pos] === Amf0Marker.objectEnd) {
       r.pos++
-      return obj
+      // fromEntries defines data properties, so a key named "__proto__" stays data
+      // (no prototype swap), and it builds the object in one step: adding keys one
+      // by one costs a hidden-class transition each, superlinear in their number.
+      return Object.fromEntries(entries) as Amf0Object
     }
-    setProp(obj, key, readValue(r, depth + 1))
+    if (entries.length === AMF0_MAX_ENTRIES) throw limitError(`amf0: object with more than ${AMF0_MAX_ENTRIES} properties`)
+    entries.push([key, readValue(r, depth + 1)])
   }
 }
 
 function readValue(r: Reader, depth: number): Amf0Value {
   if (depth > AMF0_MAX_DEPTH) throw new MediaFormatError(`amf0: nesting deeper than ${AMF0_MAX_DEPTH}`)
+  if (++r.values > AMF0_MAX_VALUES) throw limitError(`amf0: more than ${AMF0_MAX_VALUES} values in one message`)
   const marker = r.u8('type marker')
   switch (marker) {
     case Amf0Marker.number: return r.f64('number')
@@ -187,19 +213,20 @@ function readValue(r: Reader, depth: number): Amf0Value {
     case Amf0Marker.null: return null
     case Amf0Marker.undefined:
     case Amf0Marker.unsupported: return undefined
-    case Amf0Marker.object: return readProps(r, {}, depth)
+    case Amf0Marker.object: return readProps(r, depth)
     case Amf0Marker.typedObject:
       // The class name carries nothing RTMP ingest needs; keep the properties.
       r.utf8(r.u16('class name length'), 'class name')
-      return readProps(r, {}, depth)
+      return readProps(r, depth)
     case Amf0Marker.ecmaArray:
       // §2.10: the count is only a hint; the object-end marker terminates the array.
       r.u32('ecma array count')
-      return readProps(r, ecmaArray({}), depth)
+      return ecmaArray(readProps(r, depth))
     case Amf0Marker.strictArray: {
       const count = r.u32('strict array count')
       // Every element takes at least one byte, so a larger count is a lie.
       r.need(count, 'strict array elements')
+      if (count > AMF0_MAX_ENTRIES) throw limitError(`amf0: strict array of ${count} elements (limit ${AMF0_MAX_ENTRIES})`)
       const out: Amf0Value[] = []
       for (let i = 0; i < count; i++) out.push(readValue(r, depth + 1))
       return out
@@ -214,14 +241,14 @@ function readValue(r: Reader, depth: number): Amf0Value {
   }
 }
 
-/** Decode one value at `offset`; returns it and the offset just past it. */
+/** Decode one value at `offset`; returns it and the offset just past it. Throws MediaFormatError (marked by isAmf0LimitError past the limits). */
 export function decodeAmf0Value(buf: Buffer, offset = 0): { value: Amf0Value; offset: number } {
   const r = new Reader(buf, offset)
   const value = readValue(r, 0)
   return { value, offset: r.pos }
 }
 
-/** Decode every value in `buf` (an RTMP command or data message body). */
+/** Decode every value in `buf` (an RTMP command or data message body); the value budget covers the whole buffer. */
 export function decodeAmf0(buf: Buffer): Amf0Value[] {
   const r = new Reader(buf, 0)
   const out: Amf0Value[] = []

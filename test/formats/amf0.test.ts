@@ -1,6 +1,7 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import {
-  AMF0_MAX_DEPTH, decodeAmf0, decodeAmf0Value, ecmaArray, encodeAmf0, encodeAmf0Value, isEcmaArray, type Amf0Value,
+  AMF0_MAX_DEPTH, AMF0_MAX_ENTRIES, AMF0_MAX_VALUES, decodeAmf0, decodeAmf0Value, ecmaArray, encodeAmf0, encodeAmf0Value,
+  isAmf0LimitError, isEcmaArray, type Amf0Value,
 } from '../../src/formats/amf0.js'
 import { MediaFormatError } from '../../src/errors.js'
 
@@ -109,4 +110,62 @@ t.test('random bytes never hang or throw anything but MediaFormatError', async (
     }
   }
   t.ok(threw > 1000, `most random inputs are rejected (${threw}/2000)`)
+})
+
+/** An AMF0 object (or ECMA array) of `n` distinct `keyLen`-byte keys, each with a null value, written byte by byte. */
+function manyKeys(n: number, keyLen: number, marker = 0x03): Buffer {
+  const head = marker === 0x08 ? Buffer.from([0x08, 0, 0, 0, 0]) : Buffer.from([marker])
+  const body = Buffer.alloc(n * (keyLen + 3))
+  for (let i = 0; i < n; i++) {
+    const at = i * (keyLen + 3)
+    body.writeUInt16BE(keyLen, at)
+    body.write(i.toString(36).padStart(keyLen, '0'), at + 2, 'latin1')
+    body[at + 2 + keyLen] = 0x05
+  }
+  return Buffer.concat([head, body, hex('000009')])
+}
+
+function limitRefusal(t: Test, b: Buffer, what: string): void {
+  try {
+    decodeAmf0(b)
+    t.fail(`${what}: decoded, should be refused`)
+  } catch (err) {
+    t.ok(err instanceof MediaFormatError && isAmf0LimitError(err), `${what}: refused as a limit (${(err as Error).message})`)
+  }
+}
+
+t.test('the connect bomb of the attack run (830,584 three-byte keys, 4.98 MB) is refused', async (t) => {
+  const bomb = Buffer.concat([encodeAmf0(['connect', 1]), manyKeys(830_584, 3)])
+  t.equal((bomb.length / 1e6).toFixed(2), '4.98', `the 4.98 MB message of the report (${bomb.length} bytes)`)
+  limitRefusal(t, bomb, 'connect bomb')
+})
+
+t.test('entries per object, ECMA array and strict array are bounded; the limit itself decodes', async (t) => {
+  const atLimit = decodeAmf0(manyKeys(AMF0_MAX_ENTRIES, 3))[0] as Record<string, unknown>
+  t.equal(Object.keys(atLimit).length, AMF0_MAX_ENTRIES, `${AMF0_MAX_ENTRIES} properties decode`)
+  limitRefusal(t, manyKeys(AMF0_MAX_ENTRIES + 1, 3), 'object one past the limit')
+  limitRefusal(t, manyKeys(AMF0_MAX_ENTRIES + 1, 3, 0x08), 'ECMA array one past the limit')
+  // Typed object: marker, class name (u16 length + bytes), then the properties.
+  const typed = Buffer.concat([hex('10 0001 43'), manyKeys(AMF0_MAX_ENTRIES + 1, 3).subarray(1)])
+  limitRefusal(t, typed, 'typed object one past the limit')
+  const strict = (n: number): Buffer => Buffer.concat([Buffer.from([0x0a, 0, 0, n >> 8, n & 0xff]), Buffer.alloc(n, 0x05)])
+  t.equal((decodeAmf0(strict(AMF0_MAX_ENTRIES))[0] as unknown[]).length, AMF0_MAX_ENTRIES, 'strict array at the limit decodes')
+  limitRefusal(t, strict(AMF0_MAX_ENTRIES + 1), 'strict array one past the limit')
+})
+
+t.test('values per decode are bounded across containers and top-level values', async (t) => {
+  // Objects each under the entry limit, together past the value limit.
+  const per = AMF0_MAX_ENTRIES - 1
+  const objects = Math.ceil(AMF0_MAX_VALUES / (per + 1)) + 1
+  limitRefusal(t, Buffer.concat(Array.from({ length: objects }, () => manyKeys(per, 3))), `${objects} objects of ${per} keys`)
+  limitRefusal(t, Buffer.alloc(AMF0_MAX_VALUES + 1, 0x05), `${AMF0_MAX_VALUES + 1} top-level nulls`)
+  t.equal(decodeAmf0(Buffer.alloc(AMF0_MAX_VALUES, 0x05)).length, AMF0_MAX_VALUES, `${AMF0_MAX_VALUES} values decode`)
+  t.equal(decodeAmf0Value(Buffer.alloc(AMF0_MAX_VALUES + 1, 0x05), 0).value, null, 'one value at an offset has its own budget')
+})
+
+t.test('an FFmpeg connect and an OBS-sized onMetaData are far inside the limits', async (t) => {
+  const connect: Amf0Value[] = ['connect', 1, { app: 'live', type: 'nonprivate', flashVer: 'FMLE/3.0 (compatible; Lavf59.27.100)', tcUrl: 'rtmp://h/live' }]
+  t.same(decodeAmf0(encodeAmf0(connect)), connect)
+  const meta = ecmaArray(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i])))
+  t.same(decodeAmf0(encodeAmf0(['@setDataFrame', 'onMetaData', meta])), ['@setDataFrame', 'onMetaData', meta])
 })

@@ -7,9 +7,11 @@
  * Memory is bounded per connection: message lengths are checked against
  * `maxMessageSize` before anything is buffered, payload is kept only as the bytes
  * actually arrive, the number of chunk streams is capped, and so is the sum of
- * all half-received messages.
+ * all half-received messages. The owner raises the limits once the peer has
+ * earned it (an accepted publish): a stranger gets small ones.
  */
 import { ProtocolError } from '../../errors.js'
+import { limitError } from './limits.js'
 import { MessageType, type RtmpMessage } from './messages.js'
 
 /** Limits of one reader; all of them protect the process from one peer. */
@@ -59,11 +61,19 @@ export class ChunkReader {
   private buffered = 0
   private stopped = false
   private readonly maxChunkStreams: number
-  private readonly maxBuffered: number
+  private maxMessage: number
+  private maxBuffered: number
 
   constructor(private readonly opts: ChunkReaderOptions) {
     this.maxChunkStreams = opts.maxChunkStreams ?? 64
+    this.maxMessage = opts.maxMessageSize
     this.maxBuffered = opts.maxBufferedBytes ?? opts.maxMessageSize * 2
+  }
+
+  /** Change the message and buffer limits; they apply to every header and byte read from now on. */
+  setLimits(maxMessageSize: number, maxBufferedBytes = maxMessageSize * 2): void {
+    this.maxMessage = maxMessageSize
+    this.maxBuffered = maxBufferedBytes
   }
 
   /** Chunk size the peer currently uses. */
@@ -131,8 +141,9 @@ export class ChunkReader {
       tsField = h.readUIntBE(pos, 3)
       if (fmt <= 1) {
         const length = h.readUIntBE(pos + 3, 3)
-        if (length > this.opts.maxMessageSize) {
-          throw new ProtocolError('rtmp', `message of ${length} bytes exceeds the ${this.opts.maxMessageSize}-byte limit`)
+        // Refused on the header, before a byte of it is buffered.
+        if (length > this.maxMessage) {
+          throw limitError(`message of ${length} bytes exceeds the ${this.maxMessage}-byte limit`)
         }
         cs.length = length
         cs.typeId = h[pos + 6] as number
@@ -176,7 +187,7 @@ export class ChunkReader {
     let cs = this.streams.get(csid)
     if (!cs) {
       if (this.streams.size >= this.maxChunkStreams) {
-        throw new ProtocolError('rtmp', `more than ${this.maxChunkStreams} chunk streams in use`)
+        throw limitError(`more than ${this.maxChunkStreams} chunk streams in use`)
       }
       cs = { id: csid, timestamp: 0, delta: 0, length: 0, typeId: 0, streamId: 0, extended: false, parts: [], received: 0, primed: false }
       this.streams.set(csid, cs)
@@ -192,7 +203,7 @@ export class ChunkReader {
   private appendPayload(cs: ChunkStream, piece: Buffer): void {
     this.buffered += piece.length
     if (this.buffered > this.maxBuffered) {
-      throw new ProtocolError('rtmp', `more than ${this.maxBuffered} bytes of incomplete messages`)
+      throw limitError(`more than ${this.maxBuffered} bytes of incomplete messages`)
     }
     cs.parts.push(piece)
     cs.received += piece.length

@@ -3,8 +3,9 @@
  * (Adobe RTMP 1.0 §7.2). Kept apart from the session so the AMF shapes clients
  * expect are in one place.
  */
-import { decodeAmf0, decodeAmf0Value, type Amf0Object, type Amf0Value } from '../../formats/amf0.js'
+import { decodeAmf0, isAmf0LimitError, decodeAmf0Value, type Amf0Object, type Amf0Value } from '../../formats/amf0.js'
 import { describeError, ProtocolError } from '../../errors.js'
+import { limitError } from './limits.js'
 import { commandMessage, MessageType, type RtmpMessage } from './messages.js'
 
 /** A decoded command message: name, transaction id, command object, arguments. */
@@ -23,13 +24,14 @@ function amf0Body(msg: RtmpMessage): Buffer {
   return msg.payload.subarray(1)
 }
 
-/** Decode a command message (type 20, or 17 with its leading 0 byte). */
+/** Decode a command message (type 20, or 17 with its leading 0 byte); a limit error (limits.ts) for an oversized AMF0 value. */
 export function parseCommand(msg: RtmpMessage): RtmpCommand {
   let values: Amf0Value[]
   try {
     values = decodeAmf0(amf0Body(msg))
   } catch (err) {
     if (err instanceof ProtocolError) throw err
+    if (isAmf0LimitError(err)) throw limitError(`command too large: ${describeError(err)}`)
     throw new ProtocolError('rtmp', `malformed command: ${describeError(err)}`)
   }
   const [name, tx, object, ...args] = values

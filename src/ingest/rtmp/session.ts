@@ -3,12 +3,18 @@
  * Every failure funnels into `fail`, which keeps the first error and destroys
  * the socket; the close handler logs that error once and ends the sink once.
  * Nothing thrown here escapes a socket callback.
+ *
+ * Until its publish is accepted a connection is a stranger's: it gets the small
+ * limits of RtmpLimits (message size, buffered bytes, message count) and a
+ * deadline, and only complete messages count as activity, so half-sent messages
+ * cannot keep it open.
  */
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { describeError, ProtocolError } from '../../errors.js'
 import type { IngestHandler, MediaSink, TagKind } from '../types.js'
 import { ChunkReader } from './chunk-reader.js'
+import { isLimitError, limitError, MAX_MESSAGES_BEFORE_PUBLISH, peerAddress, type RtmpLimits } from './limits.js'
 import { ChunkWriter } from './chunk-writer.js'
 import { ServerHandshake } from './handshake.js'
 import { MessageType, UserControl, acknowledgementMessage, userControlMessage, type RtmpMessage } from './messages.js'
@@ -20,8 +26,13 @@ export interface SessionOptions {
   handler: IngestHandler
   logger: Logger
   handshakeTimeoutMs: number
+  /** A connection with no complete message for this long is closed. */
   idleTimeoutMs: number
-  maxMessageSize: number
+  limits: RtmpLimits
+  /** Called once, when a publish is accepted: the connection is no longer a stranger's. */
+  onPublished: (s: RtmpSession) => void
+  /** Called instead of a warn line when a connection that never published broke a limit. */
+  onRefused: (s: RtmpSession, reason: string) => void
   /** Called once the socket is closed and the session fully cleaned up. */
   onClosed: (s: RtmpSession) => void
 }
@@ -38,6 +49,8 @@ export type PublishState = 'none' | 'pending' | 'live' | 'ended'
 export class RtmpSession {
   /** Remote `ip:port`, for logs and the publish request. */
   readonly remote: string
+  /** Remote IPv4 address or IPv6 /64, which per-address limits count (see peerAddress). */
+  readonly address: string
   readonly log: Logger
   readonly handler: IngestHandler
   /** `app` from connect, without a query string; undefined before connect. */
@@ -57,6 +70,12 @@ export class RtmpSession {
   private closed = false
   private closeReason = 'disconnected'
   private handshakeTimer: NodeJS.Timeout | undefined
+  private publishTimer: NodeJS.Timeout | undefined
+  private idleTimer: NodeJS.Timeout | undefined
+  /** When the last complete message arrived (or the connection opened). */
+  private lastMessageAt = Date.now()
+  private messagesBeforePublish = 0
+  private published = false
   private markClosed: () => void = () => {}
   /** Resolves once the socket closed and the sink was ended. */
   readonly whenClosed = new Promise<void>((resolve) => { this.markClosed = resolve })
@@ -67,9 +86,11 @@ export class RtmpSession {
   constructor(private readonly socket: Socket, private readonly opts: SessionOptions) {
     const addr = socket.remoteAddress ?? 'unknown'
     this.remote = `${addr.includes(':') ? `[${addr}]` : addr}:${socket.remotePort ?? 0}`
+    this.address = peerAddress(socket.remoteAddress)
     this.log = opts.logger.child({ remote: this.remote })
     this.handler = opts.handler
-    this.reader = new ChunkReader({ maxMessageSize: opts.maxMessageSize, onMessage: (m) => this.onMessage(m) })
+    const max = opts.limits.maxCommandBytes
+    this.reader = new ChunkReader({ maxMessageSize: max, maxBufferedBytes: 2 * max, onMessage: (m) => this.onMessage(m) })
   }
 
   /** Serve the connection; resolves once it closed (its error, if any, already logged once). */
@@ -84,10 +105,29 @@ export class RtmpSession {
     s.on('data', (d: Buffer) => this.guard(() => this.onData(d)))
     s.on('error', (err) => this.fail(err))
     s.on('close', () => this.onClose())
-    s.setTimeout(this.opts.idleTimeoutMs, () => this.fail(new ProtocolError('rtmp', `idle for ${this.opts.idleTimeoutMs} ms`)))
+    this.armIdle(this.opts.idleTimeoutMs)
     this.handshakeTimer = setTimeout(() => {
       this.fail(new ProtocolError('rtmp', `handshake not completed within ${this.opts.handshakeTimeoutMs} ms`))
     }, this.opts.handshakeTimeoutMs)
+    const deadline = this.opts.limits.publishTimeoutMs
+    this.publishTimer = setTimeout(() => {
+      // A publish being decided (key check, on_publish hook) ends either way on its own.
+      if (this.publishState === 'none') this.fail(limitError(`no publish within ${deadline} ms`))
+    }, deadline)
+  }
+
+  /**
+   * One timer per connection, re-armed for the time left instead of reset per
+   * message. Only complete messages count (see onMessage): socket bytes would let
+   * a peer hold a connection and its buffers with a trickle of a message it never ends.
+   */
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      const quiet = Date.now() - this.lastMessageAt
+      const limit = this.opts.idleTimeoutMs
+      if (quiet >= limit) this.fail(new ProtocolError('rtmp', `idle for ${limit} ms`))
+      else this.armIdle(limit - quiet)
+    }, ms)
   }
 
   /** Close the connection now (server shutdown, kick). */
@@ -135,10 +175,14 @@ export class RtmpSession {
     return this.closed || this.closing || this.socket.destroyed
   }
 
-  /** Accept a publish: from now on media goes to `sink`. */
+  /** Accept a publish: from now on media goes to `sink`, under the publisher's larger limits. */
   startPublishing(sink: MediaSink): void {
     this.sink = sink
     this.publishState = 'live'
+    this.published = true
+    clearTimeout(this.publishTimer)
+    this.reader.setLimits(this.opts.limits.maxMessageBytes)
+    this.opts.onPublished(this)
   }
 
   /** End the sink exactly once, whatever path gets here first. */
@@ -170,6 +214,7 @@ export class RtmpSession {
       if (!step.done) return
       this.handshaken = true
       clearTimeout(this.handshakeTimer)
+      this.lastMessageAt = Date.now()
       if (step.rest && step.rest.length) this.reader.push(step.rest)
     } else {
       this.reader.push(data)
@@ -182,6 +227,10 @@ export class RtmpSession {
   }
 
   private onMessage(msg: RtmpMessage): void {
+    this.lastMessageAt = Date.now()
+    if (this.publishState === 'none' && ++this.messagesBeforePublish > MAX_MESSAGES_BEFORE_PUBLISH) {
+      throw limitError(`more than ${MAX_MESSAGES_BEFORE_PUBLISH} messages before publish`)
+    }
     switch (msg.typeId) {
       case MessageType.audio: return this.onMedia('audio', msg)
       case MessageType.video: return this.onMedia('video', msg)
@@ -218,10 +267,14 @@ export class RtmpSession {
     if (this.closed) return
     this.closed = true
     clearTimeout(this.handshakeTimer)
+    clearTimeout(this.publishTimer)
+    clearTimeout(this.idleTimer)
     this.reader.stop()
     const reason = this.error !== undefined ? describeError(this.error) : this.closeReason
     this.endPublishing(reason)
-    if (this.error !== undefined) this.log.warn({ err: reason }, 'rtmp: connection closed on error')
+    // A stranger can provoke limit refusals as fast as it opens connections: the server logs those rate-limited.
+    if (isLimitError(this.error) && !this.published) this.opts.onRefused(this, reason)
+    else if (this.error !== undefined) this.log.warn({ err: reason }, 'rtmp: connection closed on error')
     else this.log.debug({ reason }, 'rtmp: connection closed')
     this.opts.onClosed(this)
     this.markClosed()

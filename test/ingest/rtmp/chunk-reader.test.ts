@@ -190,3 +190,19 @@ t.test('ChunkWriter output reads back through the reader', async (t) => {
   t.equal(w.encode({ csid: 3, typeId: 1, streamId: 0, timestamp: 0, payload: payload(4) }).toString('hex'),
     '03' + '000000' + '000004' + '01' + '00000000' + payload(4).toString('hex'), 'type 0 header byte-exact')
 })
+
+t.test('setLimits raises the message and buffer limits for what follows', async (t) => {
+  const { reader, out } = collect({ maxMessageSize: 1000 })
+  reader.push(Buffer.concat([setChunkSize(8192), type0(3, 0, 1000, 9, 1), payload(1000)]))
+  reader.setLimits(5000)
+  reader.push(Buffer.concat([type0(3, 0, 5000, 9, 1), payload(5000)]))
+  t.same(out.map((m) => m.payload.length), [1000, 5000], 'a message at each limit is delivered')
+  t.throws(() => reader.push(type0(4, 0, 5001, 9, 1)), /exceeds the 5000-byte limit/, 'the new message limit rules')
+  const small = collect({ maxMessageSize: 1000 })
+  t.throws(() => small.reader.push(type0(3, 0, 0x7fffff, 9, 1)), /exceeds the 1000-byte limit/,
+    'an 8 MiB header is refused before any payload under the small limit')
+  const buffered = collect({ maxMessageSize: 1000, maxBufferedBytes: 1000 })
+  buffered.reader.setLimits(1000, 300)
+  t.throws(() => buffered.reader.push(Buffer.concat([type0(3, 0, 900, 9, 1), payload(128), type0(4, 0, 900, 9, 1), payload(128), type0(5, 0, 900, 9, 1), payload(128)])),
+    /more than 300 bytes of incomplete messages/, 'the new buffer limit rules')
+})

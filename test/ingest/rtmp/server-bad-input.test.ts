@@ -97,8 +97,8 @@ for (const [name, size] of [['0', 0], ['2^31', 0x80000000]] as const) {
   })
 }
 
-t.test('a message length of 2^24-1 above maxMessageSize closes the connection', async (t) => {
-  const f = await withGoodPublisher(t, { maxMessageSize: 1 << 20 })
+t.test('a message length of 2^24-1 above maxMessageBytes closes the connection', async (t) => {
+  const f = await withGoodPublisher(t, { maxMessageBytes: 1 << 20 })
   const c = await f.open()
   await c.handshake()
   await c.publish('live', 'huge')
