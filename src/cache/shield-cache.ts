@@ -14,7 +14,8 @@ import { UpstreamClient } from './upstream.js'
 import { UpstreamSet } from './upstream-set.js'
 import { ttlMs } from './policy.js'
 import { DiskTier } from './disk-tier.js'
-import { playlistInfo, satisfies } from './playlist-info.js'
+import { playlistInfo, satisfies, type PlaylistInfo } from './playlist-info.js'
+import { LRUCache } from 'lru-cache'
 import { RenditionKnowledge } from './availability.js'
 
 /** Shield cache settings (see the `shield` config section). */
@@ -42,6 +43,8 @@ export interface ShieldCacheOptions {
   healthPath?: string
   /** Disk tier (directory and byte bound); none when undefined. */
   disk?: { dir: string; maxBytes: number } | undefined
+  /** Where the cache reports what an operator should know (an upstream's implausible playlist). */
+  warn?: (fields: Record<string, unknown>, message: string) => void
 }
 
 /** A request as the cache sees it. */
@@ -67,7 +70,10 @@ export class ShieldCache {
   readonly upstreams: UpstreamSet
   readonly disk: DiskTier | undefined
   readonly prefetches = { started: 0 }
-  private readonly o: Required<Omit<ShieldCacheOptions, 'disk'>>
+  private readonly o: Required<Omit<ShieldCacheOptions, 'disk' | 'warn'>>
+  private readonly warn: (fields: Record<string, unknown>, message: string) => void
+  /** Clamped durations already logged (directory, tag, value), so a playlist reloaded every second logs once. */
+  private readonly warned = new LRUCache<string, true>({ max: 1000 })
   private readonly client = new UpstreamClient()
   private readonly keep: Set<string>
   /** Per playlist directory: target duration and how far the stream got, learnt from playlists. */
@@ -78,6 +84,7 @@ export class ShieldCache {
       defaultTargetDuration: 6, staleIfErrorMs: 60_000, connectTimeoutMs: 2000, idleTimeoutMs: 2000,
       probeMs: 1000, probeTimeoutMs: Math.max(opts.probeMs ?? 1000, 2000), healthPath: '/healthz', maxObjectBytes: 64 * 1024 * 1024, ...opts,
     }
+    this.warn = opts.warn ?? (() => {})
     this.disk = opts.disk ? new DiskTier(opts.disk.dir, opts.disk.maxBytes) : undefined
     this.keep = new Set(opts.keepQuery)
     this.memory = new MemoryTier(opts.memoryBytes)
@@ -170,7 +177,7 @@ export class ShieldCache {
     let answers = true
     if (r.kind === 'playlist' && e.status === 200) {
       const info = playlistInfo(e.body().toString('utf8'))
-      if (info.targetDuration !== undefined) this.knowledge.learn(this.dir(r.path), info)
+      if (info.targetDuration !== undefined) this.learn(r.path, info)
       // A playlist that does not reach the asked msn/part must not be stored under that question.
       if (r.msn !== undefined) answers = satisfies(info, r.msn, r.part)
       // A 404 kept for an object this playlist now lists (or hints) is out of date: drop it,
@@ -186,6 +193,18 @@ export class ShieldCache {
       ? ttlMs({ status: e.status, cacheControl: e.headers['cache-control'], kind: r.kind, blocking: r.msn !== undefined, targetDuration: td, defaultMediaTtl: DEFAULT_MEDIA_TTL })
       : 0
     if (e.ttlMs > 0) this.memory.set(e, ctx.staleIfError && e.status === 200 ? this.o.staleIfErrorMs : 0)
+  }
+
+  /** Take in a media playlist's facts; a duration past its bound is clamped and logged once. */
+  private learn(path: string, info: PlaylistInfo): void {
+    const dir = this.dir(path)
+    for (const c of this.knowledge.learn(dir, info)) {
+      const id = `${dir} ${c.tag} ${c.announced}`
+      if (this.warned.has(id)) continue
+      this.warned.set(id, true)
+      this.warn({ playlist: path, upstream: this.upstreams.active, tag: c.tag, announced: c.announced, used: c.used },
+        `upstream playlist ${path} announces ${c.tag} ${c.announced} s; using ${c.used} s (holds are 3 target durations)`)
+    }
   }
 
   /** The request a playlist's URI names, if it is on this shield (relative or same-host). */

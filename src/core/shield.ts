@@ -27,6 +27,7 @@ export class Shield {
     this.cache = new ShieldCache({
       upstreams: s.upstreams, memoryBytes: s.memoryBytes, maxWaiters: s.maxWaiters, waitTimeoutMs: s.waitTimeoutMs, idleTimeoutMs: s.idleTimeoutMs,
       prefetchHints: s.prefetchHints, keepQuery: s.keepQuery,
+      warn: (fields, message) => logger.warn(fields, message),
       disk: s.cacheDir !== null && s.diskBytes > 0 ? { dir: s.cacheDir, maxBytes: s.diskBytes } : undefined,
       ...opts.cache,
     })
