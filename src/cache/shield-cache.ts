@@ -16,12 +16,15 @@ import { ttlMs } from './policy.js'
 import { DiskTier } from './disk-tier.js'
 import { playlistInfo, satisfies, type PlaylistInfo } from './playlist-info.js'
 import { LRUCache } from 'lru-cache'
+import { ByteBudget } from './budget.js'
 import { RenditionKnowledge } from './availability.js'
 
 /** Shield cache settings (see the `shield` config section). */
 export interface ShieldCacheOptions {
   upstreams: string[]
   memoryBytes: number
+  /** Bytes all fills in flight may hold together (default half of memoryBytes); see ByteBudget. */
+  inflightBytes?: number
   maxWaiters: number
   /** Longest wait for the response head of an object the origin is not holding, ms: past it the upstream has stalled. */
   waitTimeoutMs: number
@@ -34,7 +37,7 @@ export interface ShieldCacheOptions {
   connectTimeoutMs?: number
   /** Longest silence mid-body, ms (a segment still being produced gets at least one part duration more). */
   idleTimeoutMs?: number
-  /** Largest object fetched, bytes (default 64 MiB); larger than the memory tier is streamed but not kept. */
+  /** Largest object fetched, bytes (default 64 MiB, at most inflightBytes); larger than the memory tier is streamed but not kept. */
   maxObjectBytes?: number
   /** Health probe interval, ms, and path. */
   probeMs?: number
@@ -69,6 +72,8 @@ export class ShieldCache {
   readonly collapser: Collapser
   readonly upstreams: UpstreamSet
   readonly disk: DiskTier | undefined
+  /** Bytes held by fills in flight, all together. */
+  readonly inflight: ByteBudget
   readonly prefetches = { started: 0 }
   private readonly o: Required<Omit<ShieldCacheOptions, 'disk' | 'warn'>>
   private readonly warn: (fields: Record<string, unknown>, message: string) => void
@@ -82,8 +87,12 @@ export class ShieldCache {
   constructor(opts: ShieldCacheOptions) {
     this.o = {
       defaultTargetDuration: 6, staleIfErrorMs: 60_000, connectTimeoutMs: 2000, idleTimeoutMs: 2000,
-      probeMs: 1000, probeTimeoutMs: Math.max(opts.probeMs ?? 1000, 2000), healthPath: '/healthz', maxObjectBytes: 64 * 1024 * 1024, ...opts,
+      probeMs: 1000, probeTimeoutMs: Math.max(opts.probeMs ?? 1000, 2000), healthPath: '/healthz', maxObjectBytes: 64 * 1024 * 1024,
+      inflightBytes: Math.floor(opts.memoryBytes / 2), ...opts,
     }
+    this.inflight = new ByteBudget(this.o.inflightBytes)
+    // An object larger than the whole budget could never be held: it is refused as too large (502), not busy.
+    this.o.maxObjectBytes = Math.min(this.o.maxObjectBytes, this.o.inflightBytes)
     this.warn = opts.warn ?? (() => {})
     this.disk = opts.disk ? new DiskTier(opts.disk.dir, opts.disk.maxBytes) : undefined
     this.keep = new Set(opts.keepQuery)
@@ -95,7 +104,7 @@ export class ShieldCache {
     }
     this.upstreams = new UpstreamSet(opts.upstreams, { probeMs: this.o.probeMs, probeTimeoutMs: this.o.probeTimeoutMs, healthPath: this.o.healthPath })
     this.collapser = new Collapser({
-      client: this.client, upstreams: this.upstreams, maxWaiters: opts.maxWaiters,
+      client: this.client, upstreams: this.upstreams, maxWaiters: opts.maxWaiters, budget: this.inflight,
       sink: { stale: (k) => this.memory.get(k), completed: (e, ctx) => this.completed(e, ctx) },
     })
   }

@@ -96,6 +96,11 @@ export interface Config {
     upstreams: string[]
     /** Bytes of responses kept in memory. */
     memoryBytes: number
+    /**
+     * Bytes all upstream fills in flight may hold together; a fill that does not fit is
+     * refused with 503 + Retry-After before its head. null: half of memoryBytes.
+     */
+    inflightBytes: number | null
     /** Bytes the disk tier may hold. */
     diskBytes: number
     /** Disk tier directory; null: no disk tier. */
@@ -128,7 +133,7 @@ export const DEFAULTS: Config = {
   ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128, rungs: null, streams: {} },
   worker: { minBackoffMs: 250, maxBackoffMs: 8000, inputQueueBytes: 16 * 1024 * 1024, shedBelowSpeed: 0.85 },
   shield: {
-    upstreams: [], memoryBytes: 256 * 1024 * 1024, diskBytes: 1024 ** 3, cacheDir: null,
+    upstreams: [], memoryBytes: 256 * 1024 * 1024, inflightBytes: null, diskBytes: 1024 ** 3, cacheDir: null,
     maxWaiters: 10_000, waitTimeoutMs: 2000, idleTimeoutMs: 2000, prefetchHints: true, keepQuery: ['v'],
   },
   dataDir: './data',
@@ -204,6 +209,7 @@ export const CHECKS = {
   shield: {
     upstreams: list(httpUrl, 16),
     memoryBytes: int(1024 * 1024, 64 * 1024 ** 3),
+    inflightBytes: (v: unknown) => (v === null ? undefined : int(1024 * 1024, 64 * 1024 ** 3)(v) && 'null (half of shield.memoryBytes) or an integer from 1048576 to 68719476736'),
     diskBytes: int(0, 16 * 1024 ** 4),
     cacheDir: strOrNull,
     maxWaiters: int(1, 1_000_000),
