@@ -47,6 +47,8 @@ export interface Config {
   api: {
     /** Bearer token the API requires (env STREAMD_API_TOKEN also works); null: loopback clients only. */
     token: string | null
+    /** Web origins (`https://admin.example`) allowed to call the API cross-origin; only with a token. */
+    corsOrigins: string[]
   }
   ffmpeg: { path: string | null }
   hls: {
@@ -127,7 +129,7 @@ export const DEFAULTS: Config = {
   srt: { enabled: true, host: '0.0.0.0', port: 8890, latencyMs: 120, passphrase: null, pbkeylen: 16, audioLanguage: null },
   publish: { open: false },
   hooks: { onPublish: null, onPublishDone: null, timeoutMs: 3000, secret: null },
-  api: { token: null },
+  api: { token: null, corsOrigins: [] },
   ffmpeg: { path: null },
   hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120, renditionMaxLagSeconds: 1 },
   ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128, rungs: null, streams: {} },
@@ -171,6 +173,17 @@ const httpUrl: Check = (v) => {
     return 'an http:// URL'
   }
 }
+/** A web origin as browsers serialise it in the Origin header: scheme, host, port if not the default; no path. */
+const webOrigin: Check = (v) => {
+  const want = 'an origin like "https://admin.example" or "http://localhost:3000" (scheme, host, port; no path or trailing slash)'
+  if (typeof v !== 'string' || v.length > 512) return want
+  try {
+    const u = new URL(v)
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === v ? undefined : want
+  } catch {
+    return want
+  }
+}
 const param: Check = (v) => (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : 'a query parameter name')
 
 /** Validator per leaf key, mirroring Config; a key absent here is unknown. */
@@ -186,7 +199,7 @@ export const CHECKS = {
   },
   publish: { open: openness },
   hooks: { onPublish: urlOrNull, onPublishDone: urlOrNull, timeoutMs: int(100, 60_000), secret: strOrNull },
-  api: { token: strOrNull },
+  api: { token: strOrNull, corsOrigins: list(webOrigin, 64) },
   ffmpeg: { path: strOrNull },
   hls: {
     partTarget: num(0.1, 2),
