@@ -48,8 +48,9 @@ export class UpstreamClient {
    * the entry untouched (the caller may try another upstream); after it, the entry fails.
    * `beforeBody` may veto a response by status (failover on 5xx) before it touches the entry.
    * With a `budget`, every body byte is taken from it before the entry holds it (a known
-   * length at once, when the head arrives; an unknown one chunk by chunk) and given back when
-   * the fill ends. A known length that does not fit fails before the head with ERR_SHIELD_BUSY;
+   * length at once, when the head arrives; an unknown one chunk by chunk) and given back
+   * once the entry is done and no response reads it (CacheEntry.charge). A known length that
+   * does not fit fails before the head with ERR_SHIELD_BUSY;
    * an unknown one that stops fitting pauses the upstream until room is given back, and fails
    * (ERR_SHIELD_BUSY, the entry cut) if none comes within the idle timeout.
    */
@@ -57,8 +58,6 @@ export class UpstreamClient {
     return new Promise((resolve) => {
       let settled = false
       let timer: NodeJS.Timeout | undefined
-      /** Bytes this fill took from the budget. */
-      let held = 0
       /** Chunks received while waiting for budget room (the body is paused meanwhile). */
       const pending: Buffer[] = []
       let stopWaiting: (() => void) | undefined
@@ -72,8 +71,6 @@ export class UpstreamClient {
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
         stopWaiting?.()
-        if (held > 0) budget?.give(held)
-        held = 0
         resolve(err)
       }
       // Before the head is in, a failure is the caller's to handle (it may try another
@@ -129,7 +126,7 @@ export class UpstreamClient {
           res.resume()
           return fail(new FillError('ERR_SHIELD_BUSY', `in-flight byte budget full (${budget.used} of ${budget.limit} bytes taken${expected === undefined ? '' : `, ${expected} more asked`})`))
         }
-        held = expected ?? 0
+        if (budget && expected !== undefined) entry.charge(budget, expected)
         const coding = headers['content-encoding'] ?? ''
         if (decode) {
           delete headers['content-encoding']
@@ -145,7 +142,7 @@ export class UpstreamClient {
           while (pending.length > 0) {
             const next = pending[0]!
             if (!budget!.tryTake(next.length)) return false
-            held += next.length
+            entry.charge(budget!, next.length)
             pending.shift()
             entry.push(next)
           }

@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import { UpstreamClient } from '../../src/cache/upstream.js'
-import { CacheEntry } from '../../src/cache/entry.js'
+import { CacheEntry, FillError } from '../../src/cache/entry.js'
 import { ByteBudget } from '../../src/cache/budget.js'
 import { ShieldCache } from '../../src/cache/shield-cache.js'
 import type { Lookup } from '../../src/cache/collapser.js'
@@ -87,4 +87,28 @@ t.test('shield.inflightBytes: half of memoryBytes unless set; objects larger tha
   t.equal(set.inflight.limit, 2 * MiB)
   const l = await new Promise<Lookup>((resolve) => set.lookup(set.request('/big/1.m4s', ''), resolve))
   t.match(l, { kind: 'error', status: 502, error: { code: 'ERR_UPSTREAM_TOO_LARGE' } }, 'an object no budget could hold is too large, not busy (Retry-After would never help)')
+})
+
+t.test('a body stays charged until the fill is done and its last response has ended', async (t) => {
+  const budget = new ByteBudget(100)
+  t.ok(budget.tryTake(60))
+  const e = new CacheEntry('/k.m4s')
+  e.charge(budget, 60)
+  const first = e.read()
+  const second = e.read()
+  e.setHead(200, {}, 0)
+  e.end()
+  t.equal(budget.used, 60, 'done, but two responses still send it')
+  first()
+  first()
+  t.equal(budget.used, 60, 'one left (ending twice counts once)')
+  second()
+  t.equal(budget.used, 0, 'given back with the last one')
+  t.equal(e.chargedBytes, 0)
+
+  t.ok(budget.tryTake(30))
+  const failed = new CacheEntry('/f.m4s')
+  failed.charge(budget, 30)
+  failed.fail(new FillError('ERR_UPSTREAM_ABORTED', 'cut'))
+  t.equal(budget.used, 0, 'a failed fill nobody reads gives back at once')
 })
