@@ -15,6 +15,24 @@ import { satisfies, type PlaylistInfo } from './playlist-info.js'
 /** Segments a playlist may lag the newest one seen (a late answer); further back, the origin restarted. */
 const RESTART_GAP = 10
 
+/**
+ * Largest EXT-X-TARGETDURATION and PART-TARGET believed, seconds. Every hold the shield
+ * grants is a multiple of them (3 TD for a blocking reload or the hinted part), so an
+ * upstream announcing 700,000 s would hold clients for days, and past 2^31 ms the timer
+ * overflows to 1 ms. Live playlists use a few seconds (Apple recommends 6 s); 30 s and
+ * 5 s leave room for any real stream.
+ */
+export const MAX_TARGET_DURATION = 30
+/** Largest PART-TARGET believed, seconds (LL-HLS parts are well under a second or two). */
+export const MAX_PART_TARGET = 5
+
+/** A learnt duration above its bound: what the playlist said and what is used instead. */
+export interface Clamped {
+  tag: 'EXT-X-TARGETDURATION' | 'PART-TARGET'
+  announced: number
+  used: number
+}
+
 /** A rendition's last known state. */
 interface Known {
   info: PlaylistInfo
@@ -44,8 +62,17 @@ export interface TimeoutSettings {
 export class RenditionKnowledge {
   private readonly known = new LRUCache<string, Known>({ max: 10_000 })
 
-  /** Remember what a media playlist for `dir` says (a multivariant one teaches nothing). */
-  learn(dir: string, info: PlaylistInfo): void {
+  /**
+   * Remember what a media playlist for `dir` says (a multivariant one teaches nothing).
+   * Durations above MAX_TARGET_DURATION / MAX_PART_TARGET are clamped; returns those that were.
+   */
+  learn(dir: string, info: PlaylistInfo): Clamped[] {
+    const clamped: Clamped[] = []
+    const bound = (tag: Clamped['tag'], v: number | undefined, max: number): number | undefined => {
+      if (v === undefined || v <= max) return v
+      clamped.push({ tag, announced: v, used: max })
+      return max
+    }
     const prev = this.known.get(dir)
     // Never step back for an older playlist answered late (a listed object must not look
     // unavailable), but follow an origin that restarted its numbering far below.
@@ -54,9 +81,10 @@ export class RenditionKnowledge {
       (info.lastMsn === prev.info.lastMsn && info.trailingParts >= prev.info.trailingParts)
     this.known.set(dir, {
       info: newer ? info : prev.info,
-      targetDuration: info.targetDuration ?? prev?.targetDuration,
-      partTarget: info.partTarget ?? prev?.partTarget,
+      targetDuration: bound('EXT-X-TARGETDURATION', info.targetDuration, MAX_TARGET_DURATION) ?? prev?.targetDuration,
+      partTarget: bound('PART-TARGET', info.partTarget, MAX_PART_TARGET) ?? prev?.partTarget,
     })
+    return clamped
   }
 
   /** Target duration learnt for `dir`, seconds. */

@@ -6,8 +6,11 @@
  * come and go without touching the fill; an upstream error reaches every waiter
  * once and nothing is stored; an upstream that fails before answering is
  * replaced by the next one (failover), and stale media answers when none can.
+ * Fills share one byte budget: a fill that does not fit is refused before its head
+ * (503 + Retry-After, or stale media), never by cutting a body a client is reading.
  */
 import { CacheEntry, FillError } from './entry.js'
+import type { ByteBudget } from './budget.js'
 import type { UpstreamClient, UpstreamTimeouts } from './upstream.js'
 import type { UpstreamSet } from './upstream-set.js'
 
@@ -58,12 +61,14 @@ export class Collapser {
   private readonly upstreams: UpstreamSet
   private readonly sink: FillSink
   private readonly maxWaiters: number
+  private readonly budget: ByteBudget | undefined
 
-  constructor(o: { client: UpstreamClient; upstreams: UpstreamSet; sink: FillSink; maxWaiters: number }) {
+  constructor(o: { client: UpstreamClient; upstreams: UpstreamSet; sink: FillSink; maxWaiters: number; budget?: ByteBudget }) {
     this.client = o.client
     this.upstreams = o.upstreams
     this.sink = o.sink
     this.maxWaiters = o.maxWaiters
+    this.budget = o.budget
   }
 
   /** Fills in flight. */
@@ -93,7 +98,8 @@ export class Collapser {
       deliver({ kind: 'busy', retryAfter: 1, reason: 'too many requests waiting for this object' })
       return () => {}
     }
-    if (!fill) fill = this.start(key, ctx)
+    const fresh = !fill
+    if (!fill) fill = this.create(key)
     else this.stats.collapsed++
     const f = fill
     const w: Waiter = {
@@ -105,6 +111,8 @@ export class Collapser {
       }, waitMs),
     }
     f.waiters.add(w)
+    // Started once the first waiter is on the list: a fill may be decided at once (a full budget).
+    if (fresh) void this.run(f, ctx)
     return () => {
       clearTimeout(w.timer)
       f.waiters.delete(w)
@@ -113,13 +121,12 @@ export class Collapser {
 
   /** Fetch `key` ahead of any client (a preload hint); no-op if already in flight. */
   prefetch(key: string, ctx: FillContext): void {
-    if (!this.fills.has(key)) this.start(key, ctx)
+    if (!this.fills.has(key)) void this.run(this.create(key), ctx)
   }
 
-  private start(key: string, ctx: FillContext): Fill {
+  private create(key: string): Fill {
     const fill: Fill = { entry: new CacheEntry(key), waiters: new Set(), outcome: undefined }
     this.fills.set(key, fill)
-    void this.run(fill, ctx)
     return fill
   }
 
@@ -138,12 +145,19 @@ export class Collapser {
     const order = this.upstreams.order()
     const stale = ctx.staleIfError ? this.sink.stale(entry.key) : undefined
     let lastError: FillError | undefined
+    /** The byte budget refused this fill: no upstream is at fault, so none is failed over or marked down. */
+    let refused: FillError | undefined
     const unsubscribe = entry.subscribe(() => {
       if (entry.hasHead) this.decide(fill, { kind: 'entry', entry, source: 'miss' })
     })
     for (let i = 0; i < order.length; i++) {
       const base = order[i]!
       const last = i === order.length - 1
+      // A full budget refuses at once: asking upstream for bytes that cannot be held costs it for nothing.
+      if (this.budget && this.budget.used >= this.budget.limit) {
+        refused = new FillError('ERR_SHIELD_BUSY', `in-flight byte budget full (${this.budget.used} of ${this.budget.limit} bytes taken)`)
+        break
+      }
       if (i > 0) this.stats.failovers++
       this.stats.upstreamRequests++
       entry.upstream = base
@@ -158,12 +172,16 @@ export class Collapser {
       })
       // An upstream whose probe found it frozen gets no long hold: it is tried, briefly.
       const timeouts = this.upstreams.probeDown(base) ? { ...ctx.timeouts, firstByteMs: Math.min(ctx.timeouts.firstByteMs, ctx.quickFirstByteMs) } : ctx.timeouts
-      const err = await this.client.fetch(base, ctx.target, entry, timeouts, (status) => status < 500 || (last && !stale), abort.signal)
+      const err = await this.client.fetch(base, ctx.target, entry, timeouts, (status) => status < 500 || (last && !stale), abort.signal, this.budget)
       stopWatching()
       if (entry.hasHead) {
         if (err) this.upstreams.failed(base)
         else if (entry.status < 500) this.upstreams.succeeded(base)
         else this.upstreams.failed(base)
+        break
+      }
+      if (err?.code === 'ERR_SHIELD_BUSY') {
+        refused = err
         break
       }
       lastError = err
@@ -172,11 +190,14 @@ export class Collapser {
     unsubscribe()
     this.fills.delete(entry.key)
     if (!entry.hasHead) {
-      const err = lastError ?? new FillError('ERR_UPSTREAM_CONNECT', 'no upstream answered')
+      const err = refused ?? lastError ?? new FillError('ERR_UPSTREAM_CONNECT', 'no upstream answered')
       entry.fail(err)
       if (stale) {
         this.stats.staleServed += fill.waiters.size
         this.decide(fill, { kind: 'entry', entry: stale, source: 'stale' })
+      } else if (refused) {
+        this.stats.busy += fill.waiters.size
+        this.decide(fill, { kind: 'busy', retryAfter: 1, reason: `shield ${refused.message}` })
       } else {
         this.decide(fill, { kind: 'error', status: err.code === 'ERR_UPSTREAM_TIMEOUT' ? 504 : 502, error: err })
       }

@@ -6,6 +6,8 @@
  * fill or the other readers back.
  */
 
+import type { ByteBudget } from './budget.js'
+
 /** Response headers kept from upstream (lower-case names). */
 export type EntryHeaders = Record<string, string>
 
@@ -43,6 +45,9 @@ export class CacheEntry {
   /** Which upstream filled it (for logs and tests). */
   upstream = ''
   private listeners = new Set<Listener>()
+  /** Bytes of a shared budget this entry's fill took: held while it fills or anyone still reads it. */
+  private charged: { budget: ByteBudget; bytes: number } | undefined
+  private readers = 0
 
   constructor(key: string) {
     this.key = key
@@ -78,6 +83,7 @@ export class CacheEntry {
     this.done = true
     this.emit()
     this.listeners.clear()
+    this.release()
   }
 
   /** The fill failed: readers cut their responses; the entry is never stored. */
@@ -87,6 +93,43 @@ export class CacheEntry {
     this.done = true
     this.emit()
     this.listeners.clear()
+    this.release()
+  }
+
+  /**
+   * Record `bytes` taken from `budget` for this entry's body. They are given back once the
+   * entry is done and no response reads it any more: a slow client keeps the body alive
+   * after the fill, evicted from the memory tier or not, so it stays counted until then.
+   */
+  charge(budget: ByteBudget, bytes: number): void {
+    if (bytes <= 0) return
+    if (this.charged && this.charged.budget !== budget) throw new Error('an entry is charged to one budget')
+    this.charged = { budget, bytes: (this.charged?.bytes ?? 0) + bytes }
+  }
+
+  /** Bytes of a budget this entry holds now. */
+  get chargedBytes(): number {
+    return this.charged?.bytes ?? 0
+  }
+
+  /** A response starts sending this entry; call the returned function (once or more) when it has ended. */
+  read(): () => void {
+    this.readers++
+    let open = true
+    return () => {
+      if (!open) return
+      open = false
+      this.readers--
+      this.release()
+    }
+  }
+
+  /** Give the budget back once nothing more can need the body through this entry's charge. */
+  private release(): void {
+    if (!this.done || this.readers > 0 || !this.charged) return
+    const { budget, bytes } = this.charged
+    this.charged = undefined
+    budget.give(bytes)
   }
 
   /** Call `fn` on every change until it unsubscribes (the returned function) or the entry ends. */

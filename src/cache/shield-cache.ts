@@ -14,13 +14,17 @@ import { UpstreamClient } from './upstream.js'
 import { UpstreamSet } from './upstream-set.js'
 import { ttlMs } from './policy.js'
 import { DiskTier } from './disk-tier.js'
-import { playlistInfo, satisfies } from './playlist-info.js'
+import { playlistInfo, satisfies, type PlaylistInfo } from './playlist-info.js'
+import { LRUCache } from 'lru-cache'
+import { ByteBudget } from './budget.js'
 import { RenditionKnowledge } from './availability.js'
 
 /** Shield cache settings (see the `shield` config section). */
 export interface ShieldCacheOptions {
   upstreams: string[]
   memoryBytes: number
+  /** Bytes all fills in flight may hold together (default half of memoryBytes); see ByteBudget. */
+  inflightBytes?: number
   maxWaiters: number
   /** Longest wait for the response head of an object the origin is not holding, ms: past it the upstream has stalled. */
   waitTimeoutMs: number
@@ -33,7 +37,7 @@ export interface ShieldCacheOptions {
   connectTimeoutMs?: number
   /** Longest silence mid-body, ms (a segment still being produced gets at least one part duration more). */
   idleTimeoutMs?: number
-  /** Largest object fetched, bytes (default 64 MiB); larger than the memory tier is streamed but not kept. */
+  /** Largest object fetched, bytes (default 64 MiB, at most inflightBytes); larger than the memory tier is streamed but not kept. */
   maxObjectBytes?: number
   /** Health probe interval, ms, and path. */
   probeMs?: number
@@ -42,6 +46,8 @@ export interface ShieldCacheOptions {
   healthPath?: string
   /** Disk tier (directory and byte bound); none when undefined. */
   disk?: { dir: string; maxBytes: number } | undefined
+  /** Where the cache reports what an operator should know (an upstream's implausible playlist). */
+  warn?: (fields: Record<string, unknown>, message: string) => void
 }
 
 /** A request as the cache sees it. */
@@ -66,8 +72,13 @@ export class ShieldCache {
   readonly collapser: Collapser
   readonly upstreams: UpstreamSet
   readonly disk: DiskTier | undefined
+  /** Bytes held by fills in flight, all together. */
+  readonly inflight: ByteBudget
   readonly prefetches = { started: 0 }
-  private readonly o: Required<Omit<ShieldCacheOptions, 'disk'>>
+  private readonly o: Required<Omit<ShieldCacheOptions, 'disk' | 'warn'>>
+  private readonly warn: (fields: Record<string, unknown>, message: string) => void
+  /** Clamped durations already logged (directory, tag, value), so a playlist reloaded every second logs once. */
+  private readonly warned = new LRUCache<string, true>({ max: 1000 })
   private readonly client = new UpstreamClient()
   private readonly keep: Set<string>
   /** Per playlist directory: target duration and how far the stream got, learnt from playlists. */
@@ -76,8 +87,13 @@ export class ShieldCache {
   constructor(opts: ShieldCacheOptions) {
     this.o = {
       defaultTargetDuration: 6, staleIfErrorMs: 60_000, connectTimeoutMs: 2000, idleTimeoutMs: 2000,
-      probeMs: 1000, probeTimeoutMs: Math.max(opts.probeMs ?? 1000, 2000), healthPath: '/healthz', maxObjectBytes: 64 * 1024 * 1024, ...opts,
+      probeMs: 1000, probeTimeoutMs: Math.max(opts.probeMs ?? 1000, 2000), healthPath: '/healthz', maxObjectBytes: 64 * 1024 * 1024,
+      inflightBytes: Math.floor(opts.memoryBytes / 2), ...opts,
     }
+    this.inflight = new ByteBudget(this.o.inflightBytes)
+    // An object larger than the whole budget could never be held: it is refused as too large (502), not busy.
+    this.o.maxObjectBytes = Math.min(this.o.maxObjectBytes, this.o.inflightBytes)
+    this.warn = opts.warn ?? (() => {})
     this.disk = opts.disk ? new DiskTier(opts.disk.dir, opts.disk.maxBytes) : undefined
     this.keep = new Set(opts.keepQuery)
     this.memory = new MemoryTier(opts.memoryBytes)
@@ -88,7 +104,7 @@ export class ShieldCache {
     }
     this.upstreams = new UpstreamSet(opts.upstreams, { probeMs: this.o.probeMs, probeTimeoutMs: this.o.probeTimeoutMs, healthPath: this.o.healthPath })
     this.collapser = new Collapser({
-      client: this.client, upstreams: this.upstreams, maxWaiters: opts.maxWaiters,
+      client: this.client, upstreams: this.upstreams, maxWaiters: opts.maxWaiters, budget: this.inflight,
       sink: { stale: (k) => this.memory.get(k), completed: (e, ctx) => this.completed(e, ctx) },
     })
   }
@@ -170,7 +186,7 @@ export class ShieldCache {
     let answers = true
     if (r.kind === 'playlist' && e.status === 200) {
       const info = playlistInfo(e.body().toString('utf8'))
-      if (info.targetDuration !== undefined) this.knowledge.learn(this.dir(r.path), info)
+      if (info.targetDuration !== undefined) this.learn(r.path, info)
       // A playlist that does not reach the asked msn/part must not be stored under that question.
       if (r.msn !== undefined) answers = satisfies(info, r.msn, r.part)
       // A 404 kept for an object this playlist now lists (or hints) is out of date: drop it,
@@ -186,6 +202,18 @@ export class ShieldCache {
       ? ttlMs({ status: e.status, cacheControl: e.headers['cache-control'], kind: r.kind, blocking: r.msn !== undefined, targetDuration: td, defaultMediaTtl: DEFAULT_MEDIA_TTL })
       : 0
     if (e.ttlMs > 0) this.memory.set(e, ctx.staleIfError && e.status === 200 ? this.o.staleIfErrorMs : 0)
+  }
+
+  /** Take in a media playlist's facts; a duration past its bound is clamped and logged once. */
+  private learn(path: string, info: PlaylistInfo): void {
+    const dir = this.dir(path)
+    for (const c of this.knowledge.learn(dir, info)) {
+      const id = `${dir} ${c.tag} ${c.announced}`
+      if (this.warned.has(id)) continue
+      this.warned.set(id, true)
+      this.warn({ playlist: path, upstream: this.upstreams.active, tag: c.tag, announced: c.announced, used: c.used },
+        `upstream playlist ${path} announces ${c.tag} ${c.announced} s; using ${c.used} s (holds are 3 target durations)`)
+    }
   }
 
   /** The request a playlist's URI names, if it is on this shield (relative or same-host). */

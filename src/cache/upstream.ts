@@ -8,6 +8,7 @@ import http from 'node:http'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import type { Readable } from 'node:stream'
 import { FillError, type CacheEntry, type EntryHeaders } from './entry.js'
+import type { ByteBudget } from './budget.js'
 
 /** Timeouts of one upstream request, ms. */
 export interface UpstreamTimeouts {
@@ -46,11 +47,20 @@ export class UpstreamClient {
    * failed, with the failure as a value (never rejects). A failure before the head leaves
    * the entry untouched (the caller may try another upstream); after it, the entry fails.
    * `beforeBody` may veto a response by status (failover on 5xx) before it touches the entry.
+   * With a `budget`, every body byte is taken from it before the entry holds it (a known
+   * length at once, when the head arrives; an unknown one chunk by chunk) and given back
+   * once the entry is done and no response reads it (CacheEntry.charge). A known length that
+   * does not fit fails before the head with ERR_SHIELD_BUSY;
+   * an unknown one that stops fitting pauses the upstream until room is given back, and fails
+   * (ERR_SHIELD_BUSY, the entry cut) if none comes within the idle timeout.
    */
-  fetch(base: string, pathAndQuery: string, entry: CacheEntry, t: UpstreamTimeouts, beforeBody?: (status: number) => boolean, signal?: AbortSignal): Promise<FillError | undefined> {
+  fetch(base: string, pathAndQuery: string, entry: CacheEntry, t: UpstreamTimeouts, beforeBody?: (status: number) => boolean, signal?: AbortSignal, budget?: ByteBudget): Promise<FillError | undefined> {
     return new Promise((resolve) => {
       let settled = false
       let timer: NodeJS.Timeout | undefined
+      /** Chunks received while waiting for budget room (the body is paused meanwhile). */
+      const pending: Buffer[] = []
+      let stopWaiting: (() => void) | undefined
       const arm = (ms: number, code: string, what: string): void => {
         clearTimeout(timer)
         timer = setTimeout(() => fail(new FillError(code, `upstream ${what} after ${ms} ms`)), ms)
@@ -60,6 +70,7 @@ export class UpstreamClient {
         settled = true
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
+        stopWaiting?.()
         resolve(err)
       }
       // Before the head is in, a failure is the caller's to handle (it may try another
@@ -110,6 +121,12 @@ export class UpstreamClient {
           res.resume()
           return fail(new FillError('ERR_UPSTREAM_TOO_LARGE', `upstream announced ${expected} bytes, more than ${t.maxBodyBytes}`))
         }
+        if (budget && !budget.tryTake(expected ?? 0)) {
+          // Refused before any client saw a head: they get 503 + Retry-After, never a cut body.
+          res.resume()
+          return fail(new FillError('ERR_SHIELD_BUSY', `in-flight byte budget full (${budget.used} of ${budget.limit} bytes taken${expected === undefined ? '' : `, ${expected} more asked`})`))
+        }
+        if (budget && expected !== undefined) entry.charge(budget, expected)
         const coding = headers['content-encoding'] ?? ''
         if (decode) {
           delete headers['content-encoding']
@@ -118,26 +135,64 @@ export class UpstreamClient {
         entry.setHead(status, headers, expected)
         arm(t.idleMs, 'ERR_UPSTREAM_TIMEOUT', 'idle timeout mid-body')
         const body: Readable = decode ? res.pipe(decode) : res
-        if (decode) res.on('data', () => { if (!settled) arm(t.idleMs, 'ERR_UPSTREAM_TIMEOUT', 'idle timeout mid-body') })
+        if (decode) res.on('data', () => { if (!settled && !stopWaiting) arm(t.idleMs, 'ERR_UPSTREAM_TIMEOUT', 'idle timeout mid-body') })
+        // An unknown length takes its bytes chunk by chunk; when they do not fit, the upstream
+        // is paused (TCP pushes back) until another fill gives bytes back.
+        const room = (): boolean => {
+          while (pending.length > 0) {
+            const next = pending[0]!
+            if (!budget!.tryTake(next.length)) return false
+            entry.charge(budget!, next.length)
+            pending.shift()
+            entry.push(next)
+          }
+          return true
+        }
+        const waitForRoom = (): void => {
+          body.pause()
+          clearTimeout(timer)
+          timer = setTimeout(() => fail(new FillError('ERR_SHIELD_BUSY', `in-flight byte budget stayed full for ${t.idleMs} ms`)), t.idleMs)
+          stopWaiting = budget!.onRoom(() => {
+            if (settled || !room()) return
+            stopWaiting?.()
+            stopWaiting = undefined
+            arm(t.idleMs, 'ERR_UPSTREAM_TIMEOUT', 'idle timeout mid-body')
+            if (ended) finish()
+            else body.resume()
+          })
+        }
+        let ended = false
+        const finish = (): void => {
+          if (expected !== undefined && entry.size !== expected) {
+            return fail(new FillError('ERR_UPSTREAM_LENGTH', `upstream body ${entry.size} bytes, Content-Length said ${expected}`))
+          }
+          entry.end()
+          settle()
+        }
         body.on('data', (chunk: Buffer) => {
           if (settled) return
           if (expected !== undefined && entry.size + chunk.length > expected) {
             return fail(new FillError('ERR_UPSTREAM_LENGTH', `upstream sent more than its Content-Length ${expected}`))
           }
           // Decoded bytes count here: a small compressed body cannot inflate past the bound.
-          if (entry.size + chunk.length > t.maxBodyBytes) {
+          const queued = pending.reduce((n, c) => n + c.length, 0)
+          if (entry.size + queued + chunk.length > t.maxBodyBytes) {
             return fail(new FillError('ERR_UPSTREAM_TOO_LARGE', `upstream body exceeds ${t.maxBodyBytes} bytes`))
           }
-          entry.push(chunk)
+          if (budget && expected === undefined) {
+            pending.push(chunk)
+            if (stopWaiting) return
+            if (!room()) return waitForRoom()
+          } else {
+            entry.push(chunk)
+          }
           arm(t.idleMs, 'ERR_UPSTREAM_TIMEOUT', 'idle timeout mid-body')
         })
         body.on('end', () => {
           if (settled) return
-          if (expected !== undefined && entry.size !== expected) {
-            return fail(new FillError('ERR_UPSTREAM_LENGTH', `upstream body ${entry.size} bytes, Content-Length said ${expected}`))
-          }
-          entry.end()
-          settle()
+          ended = true
+          // The last chunks may still wait for room; the fill ends once they are in.
+          if (!stopWaiting) finish()
         })
         if (decode) decode.on('error', (e: Error) => fail(new FillError('ERR_UPSTREAM_ENCODING', `upstream ${url.host}: bad ${coding} body: ${e.message}`)))
         res.on('aborted', () => fail(new FillError('ERR_UPSTREAM_ABORTED', `upstream ${url.host} closed mid-body`)))

@@ -66,6 +66,8 @@ export interface Config {
   api: {
     /** Bearer token the API requires (env STREAMD_API_TOKEN also works); null: loopback clients only. */
     token: string | null
+    /** Web origins (`https://admin.example`) allowed to call the API cross-origin; only with a token. */
+    corsOrigins: string[]
   }
   ffmpeg: { path: string | null }
   hls: {
@@ -115,6 +117,11 @@ export interface Config {
     upstreams: string[]
     /** Bytes of responses kept in memory. */
     memoryBytes: number
+    /**
+     * Bytes all upstream fills in flight may hold together; a fill that does not fit is
+     * refused with 503 + Retry-After before its head. null: half of memoryBytes.
+     */
+    inflightBytes: number | null
     /** Bytes the disk tier may hold. */
     diskBytes: number
     /** Disk tier directory; null: no disk tier. */
@@ -144,13 +151,13 @@ export const DEFAULTS: Config = {
   srt: { enabled: true, host: '0.0.0.0', port: 8890, latencyMs: 120, maxLatencyMs: 2000, maxBufferBytes: 8 * 1024 * 1024, passphrase: null, pbkeylen: 16, audioLanguage: null },
   publish: { open: false },
   hooks: { onPublish: null, onPublishDone: null, timeoutMs: 3000, secret: null },
-  api: { token: null },
+  api: { token: null, corsOrigins: [] },
   ffmpeg: { path: null },
   hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120, renditionMaxLagSeconds: 1 },
   ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128, rungs: null, streams: {} },
   worker: { minBackoffMs: 250, maxBackoffMs: 8000, inputQueueBytes: 16 * 1024 * 1024, shedBelowSpeed: 0.85 },
   shield: {
-    upstreams: [], memoryBytes: 256 * 1024 * 1024, diskBytes: 1024 ** 3, cacheDir: null,
+    upstreams: [], memoryBytes: 256 * 1024 * 1024, inflightBytes: null, diskBytes: 1024 ** 3, cacheDir: null,
     maxWaiters: 10_000, waitTimeoutMs: 2000, idleTimeoutMs: 2000, prefetchHints: true, keepQuery: ['v'],
   },
   dataDir: './data',
@@ -188,6 +195,17 @@ const httpUrl: Check = (v) => {
     return 'an http:// URL'
   }
 }
+/** A web origin as browsers serialise it in the Origin header: scheme, host, port if not the default; no path. */
+const webOrigin: Check = (v) => {
+  const want = 'an origin like "https://admin.example" or "http://localhost:3000" (scheme, host, port; no path or trailing slash)'
+  if (typeof v !== 'string' || v.length > 512) return want
+  try {
+    const u = new URL(v)
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === v ? undefined : want
+  } catch {
+    return want
+  }
+}
 const param: Check = (v) => (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : 'a query parameter name')
 
 /** Validator per leaf key, mirroring Config; a key absent here is unknown. */
@@ -212,7 +230,7 @@ export const CHECKS = {
   },
   publish: { open: openness },
   hooks: { onPublish: urlOrNull, onPublishDone: urlOrNull, timeoutMs: int(100, 60_000), secret: strOrNull },
-  api: { token: strOrNull },
+  api: { token: strOrNull, corsOrigins: list(webOrigin, 64) },
   ffmpeg: { path: strOrNull },
   hls: {
     partTarget: num(0.1, 2),
@@ -235,6 +253,7 @@ export const CHECKS = {
   shield: {
     upstreams: list(httpUrl, 16),
     memoryBytes: int(1024 * 1024, 64 * 1024 ** 3),
+    inflightBytes: (v: unknown) => (v === null ? undefined : int(1024 * 1024, 64 * 1024 ** 3)(v) && 'null (half of shield.memoryBytes) or an integer from 1048576 to 68719476736'),
     diskBytes: int(0, 16 * 1024 ** 4),
     cacheDir: strOrNull,
     maxWaiters: int(1, 1_000_000),

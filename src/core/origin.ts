@@ -56,9 +56,11 @@ export class Origin implements IngestHandler {
     this.http = new HttpServer({
       directory: this.directory, metrics: this.metrics, logger: logger.child({ component: 'http' }), targetDuration: Math.ceil(config.hls.segmentTarget),
       apiToken: config.api.token ?? process.env.STREAMD_API_TOKEN ?? null,
+      apiCorsOrigins: config.api.corsOrigins,
       kick: (name) => this.kick(name),
       http10: config.http.http10,
     })
+    if (config.api.corsOrigins.length > 0 && !(config.api.token ?? process.env.STREAMD_API_TOKEN)) logger.warn('api.corsOrigins applies only with api.token: without a token the API refuses every other web origin')
   }
 
   /** The FFmpeg binary this origin runs. */

@@ -25,8 +25,9 @@ export class Shield {
     this.log = logger
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics })
     this.cache = new ShieldCache({
-      upstreams: s.upstreams, memoryBytes: s.memoryBytes, maxWaiters: s.maxWaiters, waitTimeoutMs: s.waitTimeoutMs, idleTimeoutMs: s.idleTimeoutMs,
+      upstreams: s.upstreams, memoryBytes: s.memoryBytes, inflightBytes: s.inflightBytes ?? Math.floor(s.memoryBytes / 2), maxWaiters: s.maxWaiters, waitTimeoutMs: s.waitTimeoutMs, idleTimeoutMs: s.idleTimeoutMs,
       prefetchHints: s.prefetchHints, keepQuery: s.keepQuery,
+      warn: (fields, message) => logger.warn(fields, message),
       disk: s.cacheDir !== null && s.diskBytes > 0 ? { dir: s.cacheDir, maxBytes: s.diskBytes } : undefined,
       ...opts.cache,
     })

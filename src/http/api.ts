@@ -1,21 +1,24 @@
 /**
  * JSON API: what is live, where it comes from, what it produces, who watches;
  * DELETE kicks a publisher. Guarded by a bearer token, or loopback-only when no
- * token is configured.
+ * token is configured; which web pages may call it is api-origin.ts's rule.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { isLoopback } from '../config/address.js'
 import type { LiveStream, StreamDirectory } from '../packager/live-stream.js'
 import { measureFigures } from '../packager/stats.js'
 import { NO_STORE } from './cache-policy.js'
-import { CORS, type Reply, type RequestContext } from './reply.js'
+import type { Headers, Reply, RequestContext } from './reply.js'
 import type { Route } from './router.js'
+import { apiHeaders, decideOrigin, preflightHeaders } from './api-origin.js'
 
 /** What the API reads from and acts on. */
 export interface ApiDeps {
   directory: StreamDirectory
   /** Required bearer token; null or undefined: loopback clients only. */
   apiToken?: string | null
+  /** Web origins granted CORS (with a token only); none: no page but the server's own may call. */
+  apiCorsOrigins?: readonly string[]
   /** Disconnect the publisher of a stream; false when nobody publishes it. */
   kick?: (name: string) => boolean
 }
@@ -83,11 +86,11 @@ function tokenMatches(header: string, token: string): boolean {
   return !!m && timingSafeEqual(digest(m[1]!), digest(token))
 }
 
-function json(reply: Reply, status: number, body: unknown, head = false, extra: Record<string, string> = {}): void {
-  reply.send(status, { ...CORS, 'Content-Type': 'application/json', 'Cache-Control': NO_STORE, ...extra }, JSON.stringify(body), head)
+function json(reply: Reply, status: number, body: unknown, head = false, extra: Headers = {}): void {
+  reply.send(status, { 'Content-Type': 'application/json', 'Cache-Control': NO_STORE, ...extra }, JSON.stringify(body), head)
 }
 
-function error(reply: Reply, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
+function error(reply: Reply, status: number, code: string, message: string, extra: Headers = {}): void {
   json(reply, status, { error: code, message }, false, extra)
 }
 
@@ -103,21 +106,30 @@ export function apiDenied(authorization: string, remote: string, apiToken: strin
 
 /** Serve /api/v1/streams and /api/v1/streams/{name}. */
 export function serveApi(route: Route, ctx: RequestContext, reply: Reply, deps: ApiDeps): void {
-  const no = apiDenied(ctx.authorization, ctx.remote, deps.apiToken)
-  if (no) return error(reply, no.status, no.code, no.message, no.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="streamd"' } : {})
+  const { origin, host } = apiHeaders(ctx)
+  const gate = decideOrigin(origin, host, { token: !!deps.apiToken, corsOrigins: deps.apiCorsOrigins ?? [] })
+  // Refused without CORS headers, so a page that sent it can read nothing (and a preflight fails).
+  if (!gate.allowed) return error(reply, 403, 'forbidden-origin', gate.message)
+  const cors = gate.cors
+  const allow = route.kind === 'api-stream' ? 'GET, HEAD, DELETE, OPTIONS' : 'GET, HEAD, OPTIONS'
+  // Fetch standard: a CORS preflight never carries credentials, so with a token it is answered without one.
+  const preflight = ctx.method === 'OPTIONS'
+  const no = preflight && deps.apiToken ? undefined : apiDenied(ctx.authorization, ctx.remote, deps.apiToken)
+  if (no) return error(reply, no.status, no.code, no.message, no.status === 401 ? { ...cors, 'WWW-Authenticate': 'Bearer realm="streamd"' } : cors)
+  if (preflight) return reply.send(204, { ...preflightHeaders(cors, allow), Allow: allow, 'Cache-Control': NO_STORE }, '')
   const head = ctx.method === 'HEAD'
   if (route.kind === 'api-streams') {
-    if (ctx.method !== 'GET' && !head) return error(reply, 405, 'method-not-allowed', `${ctx.method} is not allowed here`, { Allow: 'GET, HEAD' })
-    return json(reply, 200, { streams: deps.directory.list().map(streamJson) }, head)
+    if (ctx.method !== 'GET' && !head) return error(reply, 405, 'method-not-allowed', `${ctx.method} is not allowed here`, { ...cors, Allow: allow })
+    return json(reply, 200, { streams: deps.directory.list().map(streamJson) }, head, cors)
   }
-  if (route.kind !== 'api-stream') return error(reply, 404, 'not-found', 'no such API path')
+  if (route.kind !== 'api-stream') return error(reply, 404, 'not-found', 'no such API path', cors)
   const stream = deps.directory.get(route.stream)
   if (ctx.method === 'DELETE') {
     // 204 once the publisher's connection is closed; the stream then ends as if it had left.
-    if (deps.kick?.(route.stream)) return reply.send(204, { ...CORS, 'Cache-Control': NO_STORE }, '')
-    return error(reply, 404, 'not-found', `nobody is publishing ${route.stream}`)
+    if (deps.kick?.(route.stream)) return reply.send(204, { ...cors, 'Cache-Control': NO_STORE }, '')
+    return error(reply, 404, 'not-found', `nobody is publishing ${route.stream}`, cors)
   }
-  if (ctx.method !== 'GET' && !head) return error(reply, 405, 'method-not-allowed', `${ctx.method} is not allowed here`, { Allow: 'GET, HEAD, DELETE' })
-  if (!stream) return error(reply, 404, 'not-found', `no stream named ${route.stream}`)
-  return json(reply, 200, streamJson(stream), head)
+  if (ctx.method !== 'GET' && !head) return error(reply, 405, 'method-not-allowed', `${ctx.method} is not allowed here`, { ...cors, Allow: allow })
+  if (!stream) return error(reply, 404, 'not-found', `no stream named ${route.stream}`, cors)
+  return json(reply, 200, streamJson(stream), head, cors)
 }

@@ -9,6 +9,7 @@ import { CORS, readRequest, type Reply, type RequestContext } from './reply.js'
 import { MAX_PATH, MAX_QUERY } from './router.js'
 import { NO_STORE } from './cache-policy.js'
 import { startHttp10Front, withClientAddress } from './http10-front.js'
+import { isApiPath, noteApiHeaders } from './api-origin.js'
 
 /**
  * Route every request of `app` to `handle` with a Reply made by `makeReply` inside
@@ -21,7 +22,8 @@ export function handleEvery<R extends Reply>(app: uws.TemplatedApp, logger: Logg
     const reply = makeReply(res)
     let ctx: RequestContext | undefined
     try {
-      ctx = behindFront ? withClientAddress(readRequest(res, req), res) : readRequest(res, req)
+      // The API's Origin/Host are recorded on the context the handler gets (a WeakMap key).
+      ctx = noteApiHeaders(behindFront ? withClientAddress(readRequest(res, req), res) : readRequest(res, req), req)
       handle(ctx, reply)
     } catch (err) {
       logger.error({ err, path: ctx?.path }, 'http handler failed')
@@ -32,22 +34,20 @@ export function handleEvery<R extends Reply>(app: uws.TemplatedApp, logger: Logg
   })
 }
 
-/** Answer what needs no route (an overlong target: 414; a CORS preflight: 204); true when answered. */
+/** Answer what needs no route (an overlong target: 414; a CORS preflight outside the API: 204); true when answered. */
 export function answeredBeforeRouting(ctx: RequestContext, reply: Reply): boolean {
   if (ctx.path.length > MAX_PATH || ctx.query.length > MAX_QUERY) {
     reply.label = 'other'
     reply.text(414, 'URI too long', { ...CORS, 'Cache-Control': NO_STORE })
     return true
   }
-  if (ctx.method === 'OPTIONS') {
+  if (ctx.method === 'OPTIONS' && !isApiPath(ctx.path)) {
     reply.label = 'preflight'
-    // The API is the one place a page may DELETE (kick a publisher) with a bearer token;
-    // Authorization is never covered by a wildcard (Fetch standard, CORS-safelisted headers), so it is named.
-    const api = ctx.path === '/api/v1' || ctx.path.startsWith('/api/v1/')
+    // Playlists and media are read-only for any page; the API answers its own preflights (api-origin.ts).
     reply.send(204, {
       ...CORS,
-      'Access-Control-Allow-Methods': api ? 'GET, HEAD, DELETE, OPTIONS' : 'GET, HEAD, OPTIONS',
-      'Access-Control-Allow-Headers': api ? 'Authorization, Range, If-None-Match' : 'Range, If-None-Match',
+      'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+      'Access-Control-Allow-Headers': 'Range, If-None-Match',
       'Access-Control-Max-Age': '86400',
     }, '')
     return true

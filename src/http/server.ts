@@ -29,6 +29,8 @@ export interface HttpDeps {
   targetDuration: number
   /** Bearer token the API requires; null: loopback clients only. */
   apiToken?: string | null
+  /** Web origins granted CORS on the API (with a token only). */
+  apiCorsOrigins?: readonly string[]
   /** Disconnect a stream's publisher (API DELETE); false when nobody publishes it. */
   kick?: (name: string) => boolean
 }

@@ -91,6 +91,8 @@ export function answer(ctx: RequestContext, reply: StreamReply, l: Lookup): void
     return reply.text(l.status, `upstream failed: ${l.error.message}`, { ...CORS, 'Cache-Control': NO_STORE, 'Retry-After': '1' })
   }
   const { entry } = l
+  // The entry's share of the in-flight budget is held until its last response ends.
+  reply.onDone(entry.read())
   const headers = entryHeaders(entry, l.source)
   const head = ctx.method === 'HEAD'
   if (entry.status === 200 && matches(ctx.ifNoneMatch, entry.headers.etag)) return reply.send(304, headers, '')

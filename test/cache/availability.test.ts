@@ -3,7 +3,7 @@
  * 3-target-duration hold) and which it must answer at once (short first-byte wait).
  */
 import t from 'tap'
-import { RenditionKnowledge } from '../../src/cache/availability.js'
+import { MAX_PART_TARGET, MAX_TARGET_DURATION, RenditionKnowledge } from '../../src/cache/availability.js'
 import { playlistInfo } from '../../src/cache/playlist-info.js'
 
 const pl = (seq: number, parts: number, o: { ll?: boolean; ended?: boolean } = {}): string => [
@@ -48,4 +48,21 @@ t.test('a late older playlist does not step back; a restart far below does; non-
   t.same(k.timeouts('/plain/', 'segment', 12, undefined, false, S).firstByteMs, 2000, 'a segment of a non-LL origin is not held')
   k.learn('/done/', playlistInfo(pl(10, 0, { ended: true })))
   t.ok(k.available('/done/', 'playlist', 99, undefined), 'an ended playlist answers every reload')
+})
+
+t.test('an implausible TARGETDURATION or PART-TARGET is clamped, so holds stay bounded', async (t) => {
+  const k = new RenditionKnowledge()
+  const huge = pl(100, 1).replace('#EXT-X-TARGETDURATION:2', '#EXT-X-TARGETDURATION:700000').replace('PART-TARGET=0.5', 'PART-TARGET=50')
+  const clamped = k.learn(D, playlistInfo(huge))
+  t.same(clamped, [
+    { tag: 'EXT-X-TARGETDURATION', announced: 700000, used: MAX_TARGET_DURATION },
+    { tag: 'PART-TARGET', announced: 50, used: MAX_PART_TARGET },
+  ], 'both reported as clamped')
+  t.equal(k.targetDuration(D), 30)
+  // The hinted part and a blocking reload for it: 3 TD + 1 s of a 30 s TD, not 3 × 700,000 s.
+  t.equal(k.timeouts(D, 'part', 102, 1, false, S).firstByteMs, 91_000)
+  t.equal(k.timeouts(D, 'playlist', 102, 1, true, S).firstByteMs, 91_000)
+  t.equal(k.timeouts(D, 'segment', 102, undefined, false, S).idleMs, 6000, 'a streamed segment waits one 5 s part + 1 s')
+  t.same(k.learn(D, playlistInfo(pl(101, 0))), [], 'plausible durations are taken as they are')
+  t.equal(k.targetDuration(D), 2)
 })
