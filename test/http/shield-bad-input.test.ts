@@ -17,6 +17,8 @@ t.test('hostile paths are refused at the shield, never forwarded', async (t) => 
     ['encoded slash', '/live/a%2fb/index.m3u8', [404]],
     ['empty segment', '/live//index.m3u8', [404]],
     ['dot file', '/live/a/.env', [404]],
+    ['the origin admin API (trusted from loopback, which the shield is)', '/api/v1/streams', [404]],
+    ['an API stream', '/api/v1/streams/cam1', [404]],
     ['overlong path', `/live/${'a'.repeat(3000)}/index.m3u8`, [414, 431]],
     ['overlong query', `/live/a/v/index.m3u8?${'x'.repeat(3000)}`, [414, 431]],
   ]
@@ -32,7 +34,7 @@ t.test('hostile paths are refused at the shield, never forwarded', async (t) => 
   t.equal((await shieldGet(`${s.url}/healthz`)).status, 200)
   const metrics = await shieldGet(`${s.url}/metrics`)
   t.match(metrics.body, /streamd_shield_upstream_requests 1\n/, 'metrics count the one upstream request')
-  t.match(metrics.body, /streamd_http_requests_total\{route="shield",status="404"\} 5/, 'and the refusals')
+  t.match(metrics.body, /streamd_http_requests_total\{route="shield",status="404"\} 7/, 'and the refusals')
   const pre = await rawRequest(s.port, 'OPTIONS /live/a/v/1.m4s HTTP/1.1\r\nHost: x\r\n\r\n')
   t.equal(pre.status, 204, 'CORS preflight answered by the shield')
 })
