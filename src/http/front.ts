@@ -20,6 +20,7 @@ export function handleEvery<R extends Reply>(app: uws.TemplatedApp, logger: Logg
     let ctx: RequestContext | undefined
     try {
       ctx = readRequest(res, req)
+      reply.head = ctx.method === 'HEAD'
       handle(ctx, reply)
     } catch (err) {
       logger.error({ err, path: ctx?.path }, 'http handler failed')

@@ -66,6 +66,11 @@ export class Reply {
   /** Label the owner attaches for its end listener (the route kind). */
   label = ''
   /**
+   * The request is a HEAD: every answer sends status and headers as for GET and no
+   * body (RFC 9110 9.3.2), whichever route or error path answers it.
+   */
+  head = false
+  /**
    * True while uWS's request handler runs: uWS corks that callback itself, so
    * a send from it needs no cork callback of its own (rule 4 covers the rest).
    */
@@ -126,8 +131,9 @@ export class Reply {
     if (!this.open) return
     const buf = typeof body === 'string' ? (body === '' ? EMPTY : Buffer.from(body)) : body
     this.status = status
-    if (this.synchronous) this.write(status, headers, buf, head, more)
-    else this.res.cork(() => this.write(status, headers, buf, head, more))
+    const bodiless = head || this.head
+    if (this.synchronous) this.write(status, headers, buf, bodiless, more)
+    else this.res.cork(() => this.write(status, headers, buf, bodiless, more))
   }
 
   /**
@@ -157,9 +163,11 @@ export class Reply {
     }
     if (more) for (let i = 0; i < more.length; i += 2) res.writeHeader(more[i]!, more[i + 1]!)
     if (head || status === 204 || status === 304) {
-      // uWS reads an explicit `undefined` as a length and leaves the response open: omit it.
-      if (head) res.endWithoutBody(buf.length)
-      else res.endWithoutBody()
+      // RFC 9110 8.6: a HEAD says the Content-Length GET would send; 204 and 304 send none.
+      // endWithoutBody(length) would wait for that many body bytes in this uWS build (the
+      // response stays open), so the header is written here and the response ended bare.
+      if (head && status !== 204 && status !== 304) res.writeHeader('Content-Length', String(buf.length))
+      res.endWithoutBody()
       this.finish()
       return
     }

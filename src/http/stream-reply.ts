@@ -26,8 +26,10 @@ export class StreamReply extends Reply {
     res.cork(() => {
       res.writeStatus(STATUS_TEXT[status] ?? `${status} Status`)
       for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v)
-      if (head) {
-        res.endWithoutBody(total)
+      if (head || this.head) {
+        // Length as GET would send it when known; never endWithoutBody(length), which waits for a body.
+        if (total !== undefined) res.writeHeader('Content-Length', String(total))
+        res.endWithoutBody()
         this.finish()
       }
     })
