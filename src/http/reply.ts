@@ -214,8 +214,6 @@ export interface RequestContext {
   ifNoneMatch: string
   /** Remote address; read it synchronously in the handler (uWS's response may be gone later). */
   readonly remote: string
-  /** Host header (the MPD names its time endpoint with it); read for .mpd paths only. */
-  readonly host: string
   /** Authorization header, for the API's bearer token; read for /api/ paths only. */
   readonly authorization: string
 }
@@ -228,7 +226,6 @@ class Context implements RequestContext {
   readonly acceptEncoding: string
   readonly range: string
   readonly ifNoneMatch: string
-  readonly host: string
   readonly authorization: string
   private readonly res: HttpResponse
   private remoteText: string | undefined
@@ -244,7 +241,6 @@ class Context implements RequestContext {
     this.range = req.getHeader('range')
     this.ifNoneMatch = req.getHeader('if-none-match')
     // Headers only some routes use are read for those paths alone: each read is a native call.
-    this.host = this.path.endsWith('.mpd') ? req.getHeader('host') : ''
     this.authorization = this.path.startsWith('/api/') ? req.getHeader('authorization') : ''
   }
 

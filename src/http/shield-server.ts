@@ -1,6 +1,6 @@
 /**
  * The shield's HTTP front: every path of the origin's URL space is answered
- * from the cache; only /healthz and /metrics are the shield's own. Same limits
+ * from the cache; only /healthz, /metrics and /time are the shield's own. Same limits
  * as the origin's server (414, 405, CORS preflight) so a CDN sees one behaviour.
  */
 import uws from 'uWebSockets.js'
@@ -12,6 +12,7 @@ import { CORS, type Reply, type RequestContext } from './reply.js'
 import { StreamReply } from './stream-reply.js'
 import { NO_STORE } from './cache-policy.js'
 import { serveShield } from './shield-routes.js'
+import { serveTime, TIME_PATH } from './time.js'
 
 /** What the shield's HTTP layer needs. */
 export interface ShieldHttpDeps {
@@ -57,6 +58,12 @@ export class ShieldHttpServer {
       return reply.text(405, 'method not allowed', { ...CORS, Allow: 'GET, HEAD, OPTIONS' })
     }
     if (ctx.path === '/healthz') return reply.text(200, 'ok\n', { 'Cache-Control': NO_STORE })
+    // The MPD's UTCTiming names /time relative to the MPD: players behind the shield read the
+    // shield's clock, never a cached or forwarded one (a cached time is a wrong time).
+    if (ctx.path === TIME_PATH) {
+      reply.label = 'time'
+      return serveTime(ctx, reply)
+    }
     if (ctx.path === '/metrics') {
       const registry = this.deps.metrics.registry
       registry.metrics().then(

@@ -74,6 +74,10 @@ t.test('HEAD through the shield answers like GET without the body', async (t) =>
   // The shield's own endpoints.
   const health = await head('healthz', '/healthz')
   t.equal(health.headers['content-length'], '3')
+  const time = await head('time', '/time')
+  t.equal(time.headers['content-length'], String(new Date().toISOString().length))
+  t.match((await getLength('/time')).text, /\r\n\r\n\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'time: GET answers an ISO date')
+  t.equal(o.count('/time'), 0, 'the shield answers /time from its own clock, never forwarding it')
   const metrics = await head('metrics', '/metrics')
   t.ok(Number(metrics.headers['content-length']) > 100, 'metrics: the length of the text')
 
