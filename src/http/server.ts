@@ -10,7 +10,7 @@ import { answeredBeforeRouting, handleEvery, listenApp, type Listening } from '.
 import type { Logger } from 'pino'
 import type { Metrics } from '../log/metrics.js'
 import type { StreamDirectory } from '../packager/live-stream.js'
-import { CORS, Reply, type RequestContext } from './reply.js'
+import { CORS, type Reply, type RequestContext } from './reply.js'
 import { route, type Route } from './router.js'
 import { serveLive } from './live-routes.js'
 import { serveTime } from './time.js'
@@ -49,7 +49,7 @@ export class HttpServer {
     this.app = uws.App()
     // One listener for every response: counts it by route and final status once it ends.
     const count = (reply: Reply): void => deps.metrics.countRequest(reply.label, reply.status)
-    handleEvery(this.app, deps.logger, (res) => new Reply(res, count, true), (ctx, reply) => this.handle(ctx, reply))
+    handleEvery(this.app, deps.logger, count, (ctx, reply) => this.handle(ctx, reply))
   }
 
   /** Listen on host:port (0 = any free port); resolves with the bound port. */
@@ -82,18 +82,17 @@ export class HttpServer {
   }
 
   private dispatch(r: Route, ctx: RequestContext, reply: Reply): void {
-    const head = ctx.method === 'HEAD'
     switch (r.kind) {
       case 'healthz':
         return reply.text(200, 'ok\n', { 'Cache-Control': NO_STORE })
       case 'page':
-        return reply.send(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': NO_STORE }, renderPage(this.deps.directory.list()), head)
+        return reply.send(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': NO_STORE }, renderPage(this.deps.directory.list()))
       case 'static':
-        return reply.send(200, { ...CORS, 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }, this.hlsJs, head)
+        return reply.send(200, { ...CORS, 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }, this.hlsJs)
       case 'metrics': {
         const registry = this.deps.metrics.registry
         registry.metrics().then(
-          (text) => reply.send(200, { 'Content-Type': registry.contentType, 'Cache-Control': NO_STORE }, text, head),
+          (text) => reply.send(200, { 'Content-Type': registry.contentType, 'Cache-Control': NO_STORE }, text),
           () => reply.text(500, 'metrics failed'),
         )
         return

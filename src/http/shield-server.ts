@@ -9,7 +9,6 @@ import type { Logger } from 'pino'
 import type { Metrics } from '../log/metrics.js'
 import type { ShieldCache } from '../cache/shield-cache.js'
 import { CORS, type Reply, type RequestContext } from './reply.js'
-import { StreamReply } from './stream-reply.js'
 import { NO_STORE } from './cache-policy.js'
 import { serveShield } from './shield-routes.js'
 import { serveTime, TIME_PATH } from './time.js'
@@ -36,7 +35,7 @@ export class ShieldHttpServer {
     const count = (reply: Reply): void => {
       if (reply.label) deps.metrics.countRequest(reply.label, reply.status)
     }
-    handleEvery(this.app, deps.logger, (res) => new StreamReply(res, count, true), (ctx, reply) => this.handle(ctx, reply))
+    handleEvery(this.app, deps.logger, count, (ctx, reply) => this.handle(ctx, reply))
   }
 
   /** Listen on host:port (0 = any free port); resolves with the bound port. */
@@ -51,7 +50,7 @@ export class ShieldHttpServer {
     this.listening = undefined
   }
 
-  private handle(ctx: RequestContext, reply: StreamReply): void {
+  private handle(ctx: RequestContext, reply: Reply): void {
     if (answeredBeforeRouting(ctx, reply)) return
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       reply.label = 'other'
