@@ -95,11 +95,17 @@ export class UwsReply implements Reply {
     if (!this.open) return
     const buf = typeof body === 'string' ? (body === '' ? EMPTY : Buffer.from(body)) : body
     this.status = status
-    this.corked(() => {
-      this.writeHead(status, headers, more)
-      if (head || this.head || bodiless(status)) return this.endBodiless(status, bodiless(status) ? undefined : buf.length)
-      this.tryEndFrom(buf, buf.length)
-    })
+    const noBody = head || this.head
+    // The hot path (a part or segment answered in the handler) allocates no cork callback.
+    if (this.synchronous) this.writeWhole(status, headers, buf, noBody, more)
+    else this.res.cork(() => this.writeWhole(status, headers, buf, noBody, more))
+  }
+
+  private writeWhole(status: number, headers: Headers | HeaderBlock, buf: Buffer, noBody: boolean, more: MoreHeaders | undefined): void {
+    this.writeHead(status, headers, more)
+    if (bodiless(status)) return this.endBodiless(status, undefined)
+    if (noBody) return this.endBodiless(status, buf.length)
+    this.tryEndFrom(buf, buf.length)
   }
 
   /** A short text response (errors, health). */
