@@ -1,5 +1,5 @@
 /**
- * The HTTP server: the only importer of uWebSockets.js besides reply/context.
+ * The origin's HTTP server (uWebSockets.js, whose responses only uws-reply.ts writes).
  * Routes every request through one handler so limits, CORS and metrics apply
  * to all of them.
  */
