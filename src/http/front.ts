@@ -5,25 +5,27 @@
  */
 import uws from 'uWebSockets.js'
 import type { Logger } from 'pino'
-import { CORS, readRequest, type Reply, type RequestContext } from './reply.js'
+import { CORS, type Reply, type ReplyListener, type RequestContext } from './reply.js'
+import { readRequest, UwsReply } from './uws-reply.js'
 import { MAX_PATH, MAX_QUERY } from './router.js'
 import { NO_STORE } from './cache-policy.js'
 import { startHttp10Front, withClientAddress } from './http10-front.js'
 import { isApiPath, noteApiHeaders } from './api-origin.js'
 
 /**
- * Route every request of `app` to `handle` with a Reply made by `makeReply` inside
- * uWS's handler; a throw is logged once and answered 500, and the reply learns when
- * the handler has returned (rule 1: onAborted for what outlives it). `behindFront`: the
- * app listens behind the HTTP/1.0 front, so a client's address is the one the front names.
+ * Route every request of `app` to `handle` with a Reply made inside uWS's handler, which
+ * tells `listener` when it ends; a throw is logged once and answered 500, and the reply
+ * learns when the handler has returned (onAborted for what outlives it). `behindFront`:
+ * the app listens behind the HTTP/1.0 front, so a client's address is the one the front names.
  */
-export function handleEvery<R extends Reply>(app: uws.TemplatedApp, logger: Logger, makeReply: (res: uws.HttpResponse) => R, handle: (ctx: RequestContext, reply: R) => void, behindFront = false): void {
+export function handleEvery(app: uws.TemplatedApp, logger: Logger, listener: ReplyListener, handle: (ctx: RequestContext, reply: Reply) => void, behindFront = false): void {
   app.any('/*', (res, req) => {
-    const reply = makeReply(res)
+    const reply = new UwsReply(res, listener, true)
     let ctx: RequestContext | undefined
     try {
       // The API's Origin/Host are recorded on the context the handler gets (a WeakMap key).
       ctx = noteApiHeaders(behindFront ? withClientAddress(readRequest(res, req), res) : readRequest(res, req), req)
+      reply.head = ctx.method === 'HEAD'
       handle(ctx, reply)
     } catch (err) {
       logger.error({ err, path: ctx?.path }, 'http handler failed')

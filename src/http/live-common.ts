@@ -10,7 +10,7 @@ import type { PartRecord, SegmentRecord } from '../packager/types.js'
 import type { Metrics } from '../log/metrics.js'
 import { CORS, HeaderBlock, joinHeaders, type Reply, type RequestContext } from './reply.js'
 import * as cache from './cache-policy.js'
-import { parseRange } from './range.js'
+import { noneMatch, sendRepresentation } from './conditional.js'
 
 /** What the live routes read from and report to. */
 export interface LiveDeps {
@@ -46,15 +46,12 @@ export function textEntry(key: string, text: Buffer): CachedText {
   return { key, text, gz: gzipSync(text), etag }
 }
 
-const matches = (ifNoneMatch: string, etag: string): boolean =>
-  ifNoneMatch !== '' && ifNoneMatch.split(',').some((e) => e.trim() === etag || e.trim() === '*')
-
 /** Send a playlist: gzip when acceptable (6.2.1), 304 when the client's copy is current. */
 export function sendText(ctx: RequestContext, reply: Reply, body: CachedText, type: string, cacheControl: string): void {
   const headers = { ...CORS, 'Content-Type': type, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding', ETag: body.etag }
-  if (matches(ctx.ifNoneMatch, body.etag)) return reply.send(304, headers, '')
-  if (cache.acceptsGzip(ctx.acceptEncoding)) reply.send(200, { ...headers, 'Content-Encoding': 'gzip' }, body.gz, ctx.method === 'HEAD')
-  else reply.send(200, headers, body.text, ctx.method === 'HEAD')
+  if (noneMatch(ctx.ifNoneMatch, body.etag)) return reply.send(304, headers, '')
+  if (cache.acceptsGzip(ctx.acceptEncoding)) reply.send(200, { ...headers, 'Content-Encoding': 'gzip' }, body.gz)
+  else reply.send(200, headers, body.text)
 }
 
 /** Seconds until the server plans to drop a segment (window plus grace, from its completion). */
@@ -102,17 +99,8 @@ export function sendMedia(ctx: RequestContext, reply: Reply, data: Buffer, type:
   } else {
     more = ['Cache-Control', o.cacheControl ?? cache.IMMUTABLE]
   }
-  if (o.etag) {
-    more.push('ETag', o.etag)
-    if (ctx.ifNoneMatch !== '' && matches(ctx.ifNoneMatch, o.etag)) return reply.send(304, mediaBlock(type), '', false, more)
-  }
-  const head = ctx.method === 'HEAD'
-  if (ctx.range === '') return reply.send(200, mediaBlock(type), data, head, more)
-  const range = parseRange(ctx.range, data.length)
-  if (range.kind === 'full') return reply.send(200, mediaBlock(type), data, head, more)
-  if (range.kind === 'unsatisfiable') return reply.send(416, mediaBlock(type), '', head, [...more, 'Content-Range', `bytes */${data.length}`])
-  const slice = data.subarray(range.start, range.end + 1)
-  reply.send(206, mediaBlock(type), slice, head, [...more, 'Content-Range', `bytes ${range.start}-${range.end}/${data.length}`])
+  if (o.etag) more.push('ETag', o.etag)
+  sendRepresentation(ctx, reply, mediaBlock(type), data, { etag: o.etag, more })
 }
 
 /** Record how long after a part's last frame arrived a held request for it was answered. */

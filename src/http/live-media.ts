@@ -65,7 +65,7 @@ function partMedia(store: RenditionStore, msn: number, index: number): Media | u
  * request) gets headers encoded once a second for `record`; `etag` and `ttl` run only then.
  */
 function sendReady(ctx: RequestContext, reply: Reply, record: object, data: Buffer, etag: () => string, ttl: () => number): void {
-  if (ctx.range === '' && ctx.ifNoneMatch === '') return reply.send(200, mediaHeaders(record, M4S, etag, ttl), data, ctx.method === 'HEAD')
+  if (ctx.range === '' && ctx.ifNoneMatch === '') return reply.send(200, mediaHeaders(record, M4S, etag, ttl), data)
   sendMedia(ctx, reply, data, M4S, { etag: etag(), ttl: ttl() })
 }
 

@@ -8,12 +8,11 @@
  * (live-media.ts: complete bytes with Range and ETag, or 404 at once).
  */
 import type { RenditionStore } from '../packager/rendition-store.js'
-import type { Reply, RequestContext } from './reply.js'
+import type { ChunkedBody, Reply, RequestContext } from './reply.js'
 import * as cache from './cache-policy.js'
 import { serveSegment } from './live-media.js'
 import { M4S, notFound, plannedTtl, unavailable } from './live-common.js'
 import { CORS } from './reply.js'
-import { ChunkedWriter } from './chunked.js'
 
 /** The segment in production, or the one right after it (it begins within one segment duration). */
 function streamable(store: RenditionStore, msn: number): boolean {
@@ -28,7 +27,7 @@ export function serveSegmentStreaming(ctx: RequestContext, reply: Reply, store: 
   // A ranged or HEAD request wants a known length: the ordinary path waits for completion.
   if (ctx.method !== 'GET' || ctx.range !== '' || !streamable(store, msn)) return serveSegment(ctx, reply, store, msn)
   const td = store.timing.targetDuration
-  let writer: ChunkedWriter | undefined
+  let writer: ChunkedBody | undefined
   let sent = 0
   let cancel: () => void = () => {}
   reply.onDone(() => cancel())
@@ -43,7 +42,7 @@ export function serveSegmentStreaming(ctx: RequestContext, reply: Reply, store: 
         return true
       }
       if (!seg || seg.parts.length === 0) return false
-      writer = new ChunkedWriter(reply, 200, {
+      writer = reply.chunked(200, {
         ...CORS, 'Content-Type': M4S, 'Cache-Control': cache.media(plannedTtl(store, seg)), ETag: `"${seg.init.hash}-${msn}"`,
       })
     }

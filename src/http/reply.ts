@@ -1,25 +1,24 @@
 /**
- * The one place that reads uWebSockets.js requests and writes responses. uWS's
- * `req` dies with the first callback (rule 2), so its fields are copied out at
- * once; responses apply DESIGN.md's rules:
- * onAborted registered before the handler returns an unfinished response (1), one
- * `done` flag and idempotent cleanup (3),
- * every write corked (4), known-size bodies through tryEnd + onWritable (5).
+ * What routes see of a request and its response, independent of the transport:
+ * `RequestContext` (the request's fields, copied out) and `Reply` (a response
+ * that can be finished from any context, exactly once). uws-reply.ts implements
+ * them over uWebSockets.js; another transport (node:http2) implements the same
+ * interfaces and the routes do not change.
  */
-import type { HttpRequest, HttpResponse } from 'uWebSockets.js'
 
 /** Header name → value; names are written as given. */
 export type Headers = Record<string, string>
 
-/** Status lines by code. */
-export const STATUS_TEXT: Record<number, string> = {
+/** Status lines by code: the one table every writer uses. */
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
   200: '200 OK', 204: '204 No Content', 206: '206 Partial Content', 304: '304 Not Modified',
   400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
   410: '410 Gone', 414: '414 URI Too Long', 416: '416 Range Not Satisfiable', 500: '500 Internal Server Error',
   502: '502 Bad Gateway', 503: '503 Service Unavailable', 504: '504 Gateway Timeout',
 }
-// Encoded once: uWS copies a typed array's bytes without converting a JS string.
-const STATUS_LINE = new Map(Object.entries(STATUS_TEXT).map(([k, v]) => [Number(k), Buffer.from(v)]))
+
+/** Largest piece of a body handed to the transport in one write: bounds what one slow socket buffers. */
+export const MAX_PIECE = 256 * 1024
 
 /** CORS for every playlist and media response: any page may play. */
 export const CORS: Headers = {
@@ -29,7 +28,7 @@ export const CORS: Headers = {
 
 /**
  * Header lines encoded to bytes once, for responses sent tens of thousands of
- * times a second (segments, parts): each string header costs uWS a UTF-8 copy.
+ * times a second (segments, parts): each string header costs a UTF-8 copy.
  */
 export class HeaderBlock {
   /** Name, value, name, value... (at most one pair: see joinHeaders). */
@@ -42,10 +41,10 @@ export class HeaderBlock {
 }
 
 /**
- * Several header lines as one name/value pair: `[n1, "v1\r\nn2: v2..."]`. uWS writes
- * `name: value\r\n` as given, so the bytes on the wire are exactly those of one call per
- * header, at the cost of one native call; the values are streamd's own constants, never
- * anything a client sent (a CR or LF in one is refused here).
+ * Several header lines as one name/value pair: `[n1, "v1\r\nn2: v2..."]`. An HTTP/1.1
+ * writer sends `name: value\r\n` as given, so the bytes on the wire are exactly those of
+ * one call per header, at the cost of one native call; the values are streamd's own
+ * constants, never anything a client sent (a CR or LF in one is refused here).
  */
 export function joinHeaders(pairs: ReadonlyArray<readonly [string, string]>): [string, string] | undefined {
   const [first, ...rest] = pairs
@@ -54,149 +53,73 @@ export function joinHeaders(pairs: ReadonlyArray<readonly [string, string]>): [s
   return [first[0], [first[1], ...rest.map(([k, v]) => `${k}: ${v}`)].join('\r\n')]
 }
 
-const EMPTY = Buffer.alloc(0)
+/** Extra header pairs after a shared set: name, value, name, value... (strings or encoded bytes). */
+export type MoreHeaders = ReadonlyArray<string | Uint8Array>
+
+/** A body of unknown length, sent as its bytes come into being. */
+export interface ChunkedBody {
+  /** True while the client is there and the body has not ended. */
+  readonly open: boolean
+  /** Bytes handed on so far. */
+  readonly written: number
+  /** Queue bytes; they go out at once unless the client's socket is backed up. */
+  write(bytes: Buffer): void
+  /** End the body once everything queued is out. */
+  end(): void
+  /**
+   * Cut the response short by closing the connection: the client sees a body without
+   * its end, never a truncated object that looks whole (RFC 9112 7.1).
+   */
+  abort(): void
+}
+
+/** A body still arriving (a shield cache entry being filled), read from any position. */
+export interface GrowingBody {
+  /** Bytes received so far. */
+  readonly size: number
+  /** Length announced by its source, if any. */
+  readonly expectedLength: number | undefined
+  readonly done: boolean
+  /** Set when the fill failed: a response already under way must be cut. */
+  readonly error: Error | undefined
+  /** Up to `max` bytes from `pos`, or undefined when none are there yet. */
+  sliceFrom(pos: number, max: number): Buffer | undefined
+  /** Call `fn` on every change (bytes, end, failure); returns the unsubscribe. */
+  subscribe(fn: () => void): () => void
+}
+
+/** A response that is safe to finish from any context, exactly once. */
+export interface Reply {
+  /** Status sent, for metrics; 0 until sent, and 0 again when the response is cut short. */
+  status: number
+  /** Label the owner attaches for its end listener (the route kind). */
+  label: string
+  /** The request is a HEAD: every answer sends GET's status and headers, no body (RFC 9110 9.3.2). */
+  head: boolean
+  /** True until the response is sent or the client is gone. */
+  readonly open: boolean
+  /** Run `fn` once when the response ends for any reason (sent, aborted, cut). */
+  onDone(fn: () => void): void
+  /**
+   * Send status, headers and a complete body; `head` sends headers only (as any HEAD
+   * request does anyway). `more` adds name, value... after `headers`.
+   */
+  send(status: number, headers: Headers | HeaderBlock, body: Buffer | string, head?: boolean, more?: MoreHeaders): void
+  /** A short text response (errors, health). */
+  text(status: number, body: string, headers?: Headers): void
+  /** Start a body of unknown length (chunked); status and headers go out with its first bytes. */
+  chunked(status: number, headers: Headers): ChunkedBody
+  /**
+   * Send `body` while it is still arriving, following it as it grows: with its announced
+   * length when known, chunked otherwise. A fill that fails mid-body cuts the connection.
+   */
+  stream(status: number, headers: Headers, body: GrowingBody): void
+}
 
 /** Called once per response when it ends (sent or aborted), e.g. to count it. */
 export type ReplyListener = (reply: Reply) => void
 
-/** A response that is safe to finish from any context, exactly once. */
-export class Reply {
-  /** Status sent, for metrics; 0 until sent, and 0 again when the response is cut short. */
-  status = 0
-  /** Label the owner attaches for its end listener (the route kind). */
-  label = ''
-  /**
-   * True while uWS's request handler runs: uWS corks that callback itself, so
-   * a send from it needs no cork callback of its own (rule 4 covers the rest).
-   */
-  private synchronous: boolean
-  protected readonly res: HttpResponse
-  private readonly listener: ReplyListener | undefined
-  private finished = false
-  private aborted = false
-  private cleanups: Array<() => void> | undefined
-
-  /**
-   * `inHandler`: constructed inside uWS's handler, whose caller promises to call
-   * leaveHandler() when the handler returns; otherwise onAborted is registered now.
-   */
-  constructor(res: HttpResponse, listener?: ReplyListener, inHandler = false) {
-    this.res = res
-    this.listener = listener
-    this.synchronous = inHandler
-    if (!inHandler) this.watchAbort()
-  }
-
-  /**
-   * The handler returned. Rule 1 asks for onAborted only when the response
-   * outlives the handler, so the many answered at once skip it.
-   */
-  leaveHandler(): void {
-    if (!this.synchronous) return
-    this.synchronous = false
-    if (!this.finished) this.watchAbort()
-  }
-
-  private watchAbort(): void {
-    this.res.onAborted(() => {
-      this.aborted = true
-      // Ended before its last byte (the client left, or close() cut a stream short): whatever
-      // status went out with the headers, the response did not succeed, so it counts as aborted.
-      if (!this.finished) this.status = 0
-      this.finish()
-    })
-  }
-
-  /** True until the response is sent or the client is gone. */
-  get open(): boolean {
-    return !this.finished && !this.aborted
-  }
-
-  /** Run `fn` once when the response ends for any reason (sent, aborted). */
-  onDone(fn: () => void): void {
-    if (this.finished) fn()
-    else (this.cleanups ??= []).push(fn)
-  }
-
-  /**
-   * Send status, headers and a complete body; `head` sends headers only.
-   * `more` adds name, value, name, value... after `headers` (per-response values beside a shared block).
-   */
-  send(status: number, headers: Headers | HeaderBlock, body: Buffer | string, head = false, more?: ReadonlyArray<string | Uint8Array>): void {
-    if (!this.open) return
-    const buf = typeof body === 'string' ? (body === '' ? EMPTY : Buffer.from(body)) : body
-    this.status = status
-    if (this.synchronous) this.write(status, headers, buf, head, more)
-    else this.res.cork(() => this.write(status, headers, buf, head, more))
-  }
-
-  /**
-   * Hand the response to a streaming writer (chunked.ts) that writes status, headers and
-   * body itself under the same rules; `end` must be called once it has ended the response.
-   */
-  takeOver(status: number): { res: HttpResponse; end: () => void } | undefined {
-    if (!this.open) return undefined
-    this.status = status
-    return { res: this.res, end: () => this.finish() }
-  }
-
-  /** A short text response (errors, health). */
-  text(status: number, body: string, headers: Headers = {}): void {
-    this.send(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, body)
-  }
-
-  private write(status: number, headers: Headers | HeaderBlock, buf: Buffer, head: boolean, more: ReadonlyArray<string | Uint8Array> | undefined): void {
-    const res = this.res
-    // uWS sends "200 OK" unless told otherwise: the most common status costs no call.
-    if (status !== 200) res.writeStatus(STATUS_LINE.get(status) ?? `${status} Status`)
-    if (headers instanceof HeaderBlock) {
-      const l = headers.lines
-      for (let i = 0; i < l.length; i += 2) res.writeHeader(l[i]!, l[i + 1]!)
-    } else {
-      for (const k in headers) res.writeHeader(k, headers[k]!)
-    }
-    if (more) for (let i = 0; i < more.length; i += 2) res.writeHeader(more[i]!, more[i + 1]!)
-    if (head || status === 204 || status === 304) {
-      // uWS reads an explicit `undefined` as a length and leaves the response open: omit it.
-      if (head) res.endWithoutBody(buf.length)
-      else res.endWithoutBody()
-      this.finish()
-      return
-    }
-    this.writeBody(buf)
-  }
-
-  private writeBody(body: Buffer): void {
-    const total = body.length
-    // One body per response, so its first byte is at write offset 0.
-    const [ok, done] = this.res.tryEnd(body, total)
-    if (done) {
-      this.finish()
-      return
-    }
-    if (ok) return
-    // Rule 5: resume from the write offset whenever the socket drains.
-    this.res.onWritable((offset) => {
-      if (!this.open) return true
-      const [ok2, done2] = this.res.tryEnd(body.subarray(offset), total)
-      if (done2) this.finish()
-      return ok2
-    })
-  }
-
-  protected finish(): void {
-    if (this.finished) return
-    this.finished = true
-    this.listener?.(this)
-    const fns = this.cleanups
-    if (fns) {
-      this.cleanups = undefined
-      for (const fn of fns) fn()
-    }
-  }
-}
-
-/** The parts of a request handlers use, copied out of uWS. */
+/** The parts of a request handlers use, copied out of the transport's request. */
 export interface RequestContext {
   method: string
   path: string
@@ -204,48 +127,8 @@ export interface RequestContext {
   acceptEncoding: string
   range: string
   ifNoneMatch: string
-  /** Remote address; read it synchronously in the handler (uWS's response may be gone later). */
+  /** Remote address; read it synchronously in the handler (the transport's response may be gone later). */
   readonly remote: string
-  /** Host header (the MPD names its time endpoint with it); read for .mpd paths only. */
-  readonly host: string
   /** Authorization header, for the API's bearer token; read for /api/ paths only. */
   readonly authorization: string
-}
-
-/** A request's fields; the remote address is formatted only when asked for (few routes need it). */
-class Context implements RequestContext {
-  readonly method: string
-  readonly path: string
-  readonly query: string
-  readonly acceptEncoding: string
-  readonly range: string
-  readonly ifNoneMatch: string
-  readonly host: string
-  readonly authorization: string
-  private readonly res: HttpResponse
-  private remoteText: string | undefined
-
-  constructor(res: HttpResponse, req: HttpRequest) {
-    this.res = res
-    // RFC 9110 9.1: methods are case-sensitive, so take the method as sent.
-    this.method = req.getCaseSensitiveMethod()
-    this.path = req.getUrl()
-    this.query = req.getQuery() ?? ''
-    // Media (.m4s, .mp4) is never compressed: only other paths need Accept-Encoding.
-    this.acceptEncoding = this.path.endsWith('.m4s') || this.path.endsWith('.mp4') ? '' : req.getHeader('accept-encoding')
-    this.range = req.getHeader('range')
-    this.ifNoneMatch = req.getHeader('if-none-match')
-    // Headers only some routes use are read for those paths alone: each read is a native call.
-    this.host = this.path.endsWith('.mpd') ? req.getHeader('host') : ''
-    this.authorization = this.path.startsWith('/api/') ? req.getHeader('authorization') : ''
-  }
-
-  get remote(): string {
-    return (this.remoteText ??= Buffer.from(this.res.getRemoteAddressAsText()).toString())
-  }
-}
-
-/** Copy a request's fields out of uWS's short-lived objects. */
-export function readRequest(res: HttpResponse, req: HttpRequest): RequestContext {
-  return new Context(res, req)
 }

@@ -1,5 +1,5 @@
 /**
- * The HTTP server: the only importer of uWebSockets.js besides reply/context.
+ * The origin's HTTP server (uWebSockets.js, whose responses only uws-reply.ts writes).
  * Routes every request through one handler so limits, CORS and metrics apply
  * to all of them.
  */
@@ -10,10 +10,10 @@ import { answeredBeforeRouting, handleEvery, listenApp, type Listening } from '.
 import type { Logger } from 'pino'
 import type { Metrics } from '../log/metrics.js'
 import type { StreamDirectory } from '../packager/live-stream.js'
-import { CORS, Reply, type RequestContext } from './reply.js'
+import { CORS, type Reply, type RequestContext } from './reply.js'
 import { route, type Route } from './router.js'
 import { serveLive } from './live-routes.js'
-import { serveTime } from './live-dash.js'
+import { serveTime } from './time.js'
 import { renderPage } from './page.js'
 import { serveApi } from './api.js'
 import { NO_STORE, UNKNOWN_PATH } from './cache-policy.js'
@@ -53,7 +53,7 @@ export class HttpServer {
     this.app = uws.App()
     // One listener for every response: counts it by route and final status once it ends.
     const count = (reply: Reply): void => deps.metrics.countRequest(reply.label, reply.status)
-    handleEvery(this.app, deps.logger, (res) => new Reply(res, count, true), (ctx, reply) => this.handle(ctx, reply), deps.http10 === true)
+    handleEvery(this.app, deps.logger, count, (ctx, reply) => this.handle(ctx, reply), deps.http10 === true)
   }
 
   /** Listen on host:port (0 = any free port); resolves with the bound port. */
@@ -86,18 +86,17 @@ export class HttpServer {
   }
 
   private dispatch(r: Route, ctx: RequestContext, reply: Reply): void {
-    const head = ctx.method === 'HEAD'
     switch (r.kind) {
       case 'healthz':
         return reply.text(200, 'ok\n', { 'Cache-Control': NO_STORE })
       case 'page':
-        return reply.send(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': NO_STORE }, renderPage(this.deps.directory.list()), head)
+        return reply.send(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': NO_STORE }, renderPage(this.deps.directory.list()))
       case 'static':
-        return reply.send(200, { ...CORS, 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }, this.hlsJs, head)
+        return reply.send(200, { ...CORS, 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }, this.hlsJs)
       case 'metrics': {
         const registry = this.deps.metrics.registry
         registry.metrics().then(
-          (text) => reply.send(200, { 'Content-Type': registry.contentType, 'Cache-Control': NO_STORE }, text, head),
+          (text) => reply.send(200, { 'Content-Type': registry.contentType, 'Cache-Control': NO_STORE }, text),
           () => reply.text(500, 'metrics failed'),
         )
         return

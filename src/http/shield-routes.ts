@@ -6,11 +6,10 @@
 import type { ShieldCache } from '../cache/shield-cache.js'
 import type { CacheEntry } from '../cache/entry.js'
 import type { Lookup } from '../cache/collapser.js'
-import { CORS, type Headers, type RequestContext } from './reply.js'
-import type { StreamReply } from './stream-reply.js'
+import { CORS, type Headers, type Reply, type RequestContext } from './reply.js'
 import { NO_STORE, acceptsGzip } from './cache-policy.js'
 import { gzipSync } from 'node:zlib'
-import { parseRange } from './range.js'
+import { noneMatch, sendRange } from './conditional.js'
 
 /** Path characters the shield forwards: the URL contract's alphabet plus common media names. */
 const SAFE_PATH = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,254})+$/
@@ -80,13 +79,8 @@ function gzipFor(ctx: RequestContext, entry: CacheEntry): Buffer | undefined {
   return gz
 }
 
-/** If-None-Match uses the weak comparison (RFC 9110 13.1.2): `W/"x"` (the gzip form's) matches `"x"`. */
-const opaque = (etag: string): string => (etag.startsWith('W/') ? etag.slice(2) : etag)
-const matches = (ifNoneMatch: string, etag: string | undefined): boolean =>
-  etag !== undefined && ifNoneMatch !== '' && ifNoneMatch.split(',').some((e) => e.trim() === '*' || opaque(e.trim()) === opaque(etag))
-
 /** Answer one lookup outcome. */
-export function answer(ctx: RequestContext, reply: StreamReply, l: Lookup): void {
+export function answer(ctx: RequestContext, reply: Reply, l: Lookup): void {
   if (l.kind === 'busy') {
     return reply.text(503, `busy: ${l.reason}`, { ...CORS, 'Cache-Control': NO_STORE, 'Retry-After': String(l.retryAfter) })
   }
@@ -97,32 +91,26 @@ export function answer(ctx: RequestContext, reply: StreamReply, l: Lookup): void
   // The entry's share of the in-flight budget is held until its last response ends.
   reply.onDone(entry.read())
   const headers = entryHeaders(entry, l.source)
-  const head = ctx.method === 'HEAD'
-  if (entry.status === 200 && matches(ctx.ifNoneMatch, entry.headers.etag)) return reply.send(304, headers, '')
-  if (entry.status === 200 && ctx.range !== '' && entry.done && !entry.error) {
-    const body = entry.body()
-    const range = parseRange(ctx.range, body.length)
-    if (range.kind === 'unsatisfiable') return reply.send(416, { ...headers, 'Content-Range': `bytes */${body.length}` }, '', head)
-    if (range.kind === 'partial') {
-      return reply.send(206, { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${body.length}` }, body.subarray(range.start, range.end + 1), head)
-    }
-  }
-  // A complete body goes out in one tryEnd; a filling one follows the fill.
+  // If-None-Match is answered even while the object fills: the validator came with the head.
+  if (entry.status === 200 && noneMatch(ctx.ifNoneMatch, entry.headers.etag)) return reply.send(304, headers, '')
+  // A complete body goes out in one piece; a filling one follows the fill.
   if (entry.done && !entry.error) {
+    // A range is of the identity form (the bytes the origin's Content-Length and ETag describe).
+    if (entry.status === 200 && sendRange(ctx, reply, headers, entry.body())) return
     const gz = gzipFor(ctx, entry)
     if (gz) {
       const h: Headers = { ...headers, 'Content-Encoding': 'gzip' }
       const etag = weak(headers.Etag)
       if (etag !== undefined) h.Etag = etag
-      return reply.send(entry.status, h, gz, head)
+      return reply.send(entry.status, h, gz)
     }
-    return reply.send(entry.status, headers, entry.body(), head)
+    return reply.send(entry.status, headers, entry.body())
   }
-  reply.streamEntry(entry.status, headers, entry, head)
+  reply.stream(entry.status, headers, entry)
 }
 
 /** Serve one shield request from `cache`. */
-export function serveShield(ctx: RequestContext, reply: StreamReply, cache: ShieldCache): void {
+export function serveShield(ctx: RequestContext, reply: Reply, cache: ShieldCache): void {
   const why = refusePath(ctx.path)
   if (why) return reply.text(404, why, { ...CORS, 'Cache-Control': 'public, max-age=60' })
   const r = cache.request(ctx.path, ctx.query)

@@ -1,6 +1,6 @@
 /**
  * The shield's HTTP front: every path of the origin's URL space is answered
- * from the cache; only /healthz and /metrics are the shield's own. Same limits
+ * from the cache; only /healthz, /metrics and /time are the shield's own. Same limits
  * as the origin's server (414, 405, CORS preflight) so a CDN sees one behaviour.
  */
 import uws from 'uWebSockets.js'
@@ -9,9 +9,9 @@ import type { Logger } from 'pino'
 import type { Metrics } from '../log/metrics.js'
 import type { ShieldCache } from '../cache/shield-cache.js'
 import { CORS, type Reply, type RequestContext } from './reply.js'
-import { StreamReply } from './stream-reply.js'
 import { NO_STORE } from './cache-policy.js'
 import { serveShield } from './shield-routes.js'
+import { serveTime, TIME_PATH } from './time.js'
 
 /** What the shield's HTTP layer needs. */
 export interface ShieldHttpDeps {
@@ -37,7 +37,7 @@ export class ShieldHttpServer {
     const count = (reply: Reply): void => {
       if (reply.label) deps.metrics.countRequest(reply.label, reply.status)
     }
-    handleEvery(this.app, deps.logger, (res) => new StreamReply(res, count, true), (ctx, reply) => this.handle(ctx, reply), deps.http10 === true)
+    handleEvery(this.app, deps.logger, count, (ctx, reply) => this.handle(ctx, reply), deps.http10 === true)
   }
 
   /** Listen on host:port (0 = any free port); resolves with the bound port. */
@@ -52,13 +52,19 @@ export class ShieldHttpServer {
     this.listening = undefined
   }
 
-  private handle(ctx: RequestContext, reply: StreamReply): void {
+  private handle(ctx: RequestContext, reply: Reply): void {
     if (answeredBeforeRouting(ctx, reply)) return
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       reply.label = 'other'
       return reply.text(405, 'method not allowed', { ...CORS, Allow: 'GET, HEAD, OPTIONS' })
     }
     if (ctx.path === '/healthz') return reply.text(200, 'ok\n', { 'Cache-Control': NO_STORE })
+    // The MPD's UTCTiming names /time relative to the MPD: players behind the shield read the
+    // shield's clock, never a cached or forwarded one (a cached time is a wrong time).
+    if (ctx.path === TIME_PATH) {
+      reply.label = 'time'
+      return serveTime(ctx, reply)
+    }
     if (ctx.path === '/metrics') {
       const registry = this.deps.metrics.registry
       registry.metrics().then(

@@ -19,7 +19,7 @@ export const UTC_HTTP_ISO = 'urn:mpeg:dash:utc:http-iso:2014'
 export interface MpdOptions {
   /** MPD@publishTime (ms): the time this content was last changed. */
   publishTime: number
-  /** URL of the time endpoint the player synchronizes with. */
+  /** URL of the time endpoint the player synchronizes with; a relative one resolves against the MPD's URL (5.6.4). */
   utcUrl: string
 }
 

@@ -12,6 +12,7 @@ import { request } from 'node:http'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { get } from '../helpers/origin.js'
+import { rawRequest } from '../helpers/raw-http.js'
 import { fetchPlaylist } from '../helpers/conformance.js'
 import { createFile, MP4BoxBuffer } from 'mp4box'
 import { probeDecode, tempDir } from '../helpers/mp4-fixtures.js'
@@ -38,8 +39,15 @@ t.test('LL-DASH', async (t) => {
     const utc = kids(mpd, 'UTCTiming')
     t.equal(utc.length, 1)
     t.equal(utc[0]!.getAttribute('schemeIdUri'), 'urn:mpeg:dash:utc:http-iso:2014')
-    const url = new URL(utc[0]!.getAttribute('value')!, f.mpdUrl).href
-    t.equal(new URL(url).origin, f.o.http, 'served by this origin')
+    const value = utc[0]!.getAttribute('value')!
+    // Relative, so a shield or CDN in front (which may rewrite Host) serves the clock itself.
+    t.equal(value, '../../time', 'relative to the MPD URL, never naming a host')
+    const url = new URL(value, f.mpdUrl).href
+    t.equal(url, `${f.o.http}/time`, 'resolves to this server\'s /time')
+    const other = await rawRequest(f.o.httpPort, `GET /live/${f.name}/manifest.mpd HTTP/1.1\r\nHost: cdn.example:8443\r\n\r\n`)
+    t.equal(other.status, 200)
+    t.notMatch(other.text, /cdn\.example|127\.0\.0\.1/, 'the Host header never reaches the MPD')
+    t.match(other.text, /<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="\.\.\/\.\.\/time"\/>/)
     const before = Date.now()
     const r = await get(url)
     const after = Date.now()

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseRange } from '../../src/http/range.js'
+import { noneMatch, parseRange } from '../../src/http/conditional.js'
 
 const cases: Array<[string, number, ReturnType<typeof parseRange>]> = [
   ['', 100, { kind: 'full' }],
@@ -19,3 +19,15 @@ const cases: Array<[string, number, ReturnType<typeof parseRange>]> = [
 for (const [header, size, want] of cases) {
   t.same(parseRange(header, size), want, `${JSON.stringify(header)} of ${size}`)
 }
+
+t.test('If-None-Match uses the weak comparison (RFC 9110 13.1.2)', async (t) => {
+  t.ok(noneMatch('"a"', '"a"'), 'strong equals strong')
+  t.ok(noneMatch('W/"a"', '"a"'), 'weak names the strong tag')
+  t.ok(noneMatch('"a"', 'W/"a"'), 'strong names the weak tag')
+  t.ok(noneMatch('"x", W/"a"', 'W/"a"'), 'one of a list')
+  t.ok(noneMatch('*', '"a"'), 'any')
+  t.notOk(noneMatch('"b"', '"a"'), 'another tag')
+  t.notOk(noneMatch('', '"a"'), 'no header')
+  t.notOk(noneMatch('"a"', undefined), 'no validator')
+  t.notOk(noneMatch('"ab"', '"a"'), 'no prefix match')
+})
