@@ -10,6 +10,7 @@ export interface ShieldStatsSource {
   memory: { bytes: number; count: number }
   disk: { bytes: number; count: number } | undefined
   prefetches: { started: number }
+  inflight: { used: number; limit: number }
 }
 
 /** Register the shield's gauges on `registry`. */
@@ -29,4 +30,6 @@ export function registerShieldMetrics(registry: Registry, src: ShieldStatsSource
   gauge('streamd_shield_memory_entries', 'Entries in the memory tier', () => src.memory.count)
   gauge('streamd_shield_disk_bytes', 'Bytes in the disk tier', () => src.disk?.bytes ?? 0)
   gauge('streamd_shield_disk_entries', 'Files in the disk tier', () => src.disk?.count ?? 0)
+  gauge('streamd_shield_inflight_bytes', 'Bytes of fills in flight charged to the in-flight budget (shield.inflightBytes)', () => src.inflight.used)
+  gauge('streamd_shield_inflight_limit_bytes', 'The in-flight byte budget (shield.inflightBytes)', () => src.inflight.limit)
 }

@@ -34,6 +34,8 @@ t.test('hostile paths are refused at the shield, never forwarded', async (t) => 
   t.equal((await shieldGet(`${s.url}/healthz`)).status, 200)
   const metrics = await shieldGet(`${s.url}/metrics`)
   t.match(metrics.body, /streamd_shield_upstream_requests 1\n/, 'metrics count the one upstream request')
+  t.match(metrics.body, /streamd_shield_inflight_bytes 0\n/, 'nothing charged to the in-flight budget once fills are done')
+  t.match(metrics.body, /streamd_shield_inflight_limit_bytes \d+\n/, 'the budget itself is exported')
   t.match(metrics.body, /streamd_http_requests_total\{route="shield",status="404"\} 7/, 'and the refusals')
   const pre = await rawRequest(s.port, 'OPTIONS /live/a/v/1.m4s HTTP/1.1\r\nHost: x\r\n\r\n')
   t.equal(pre.status, 204, 'CORS preflight answered by the shield')
