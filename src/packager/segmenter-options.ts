@@ -39,8 +39,8 @@ export interface SegmenterOptions {
   /** Warnings already logged for this rendition; a new segmenter (worker restart) shares it so each is logged once per stream. */
   warned?: Set<string>
   /**
-   * Grid video whose key frames do not fit the grid (a copied source with another GOP):
-   * called once per stream, with the reason, when that is first seen.
+   * Grid video whose key frames do not fit the grid (a copied source with another GOP),
+   * so that a slot went by without one: called once per stream, with the reason.
    */
   onOffGrid?: (reason: string) => void
 }

@@ -285,7 +285,13 @@ export class Segmenter {
     const late = pts - slot * this.segmentTargetTicks
     if (late <= this.halfFrame + this.jitterTicks && slot === this.segIndex + 1) return
     const ts = this.lead.timescale
-    if (!this.warned.has('off-grid')) this.opts.onOffGrid?.(`its key frames do not fit the ${this.opts.segmentTarget} s segment grid (key frame at ${round3(pts / ts)} s)`)
+    // A slot went by without a key frame: this rendition now lists a gap where the others
+    // have media, and its segments run past the target. (Key frames that are merely late in
+    // their slots, as after a publisher's mid-stream change, keep every slot filled.)
+    if (slot > this.segIndex + 1 && !this.warned.has('slot-skipped')) {
+      this.warned.add('slot-skipped')
+      this.opts.onOffGrid?.(`key frames do not fit the ${this.opts.segmentTarget} s segment grid (a slot had none; key frame at ${round3(pts / ts)} s)`)
+    }
     this.warnOnce('off-grid', {
       keyFrameAt: round3(pts / ts),
       gopSeconds: this.lastKeyTicks >= 0 ? round3((s.dts - this.lastKeyTicks) / ts) : undefined,
