@@ -4,14 +4,13 @@
  * a canary playlist that stops advancing, or an RSS over a stated bound, and never takes
  * the test runner down with it.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { startPublisher } from './ffmpeg.js'
 import { tempDirSync } from './temp-dir.js'
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'streamd')
+import { spawnStreamd } from './streamd-process.js'
 
 /** A running server process and the canary stream published to it. */
 export interface CanaryServer {
@@ -76,32 +75,8 @@ export async function startCanaryServer(t: Test, o: CanaryOptions = {}): Promise
   }
   const cfgPath = join(dir, 'streamd.json')
   writeFileSync(cfgPath, JSON.stringify(deepMerge(base, o.config ?? {})))
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', cfgPath], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let log = ''
-  child.stdout!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-2_000_000) })
-  child.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-2_000_000) })
-  let exited = false
-  const gone = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve() }))
-  t.teardown(async () => {
-    if (!exited && child.pid) process.kill(child.pid, 'SIGKILL')
-    await gone
-  })
-  const ports = await new Promise<{ http: number; rtmp: number; srt: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`streamd did not start within 15 s:\n${log.slice(-3000)}`)), 15_000)
-    const look = (): void => {
-      for (const line of log.split('\n')) {
-        if (!line.includes('origin listening')) continue
-        try {
-          const j = JSON.parse(line) as { http: number; rtmp: number; srt: number }
-          clearTimeout(timer)
-          child.stdout!.off('data', look)
-          return resolve(j)
-        } catch { /* a partial line: wait for the rest */ }
-      }
-    }
-    child.stdout!.on('data', look)
-    child.once('exit', (code, sig) => { clearTimeout(timer); reject(new Error(`streamd exited (${code ?? sig}) before listening:\n${log.slice(-3000)}`)) })
-  })
+  const proc = await spawnStreamd<{ http: number; rtmp: number; srt: number }>(t, ['serve', '--config', cfgPath], 'origin listening')
+  const { child, listening: ports } = proc
   const http = `http://127.0.0.1:${ports.http}`
   const stream = o.stream ?? 'canary'
   const canaryPlaylist = `${http}/live/${stream}/source/index.m3u8`
@@ -113,12 +88,9 @@ export async function startCanaryServer(t: Test, o: CanaryOptions = {}): Promise
     rtmpPort: ports.rtmp,
     srtPort: ports.srt,
     canaryPlaylist,
-    alive: () => !exited,
-    rss: () => {
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
-      return m ? Number(m[1]) * 1024 : 0
-    },
-    logText: () => log,
+    alive: proc.alive,
+    rss: proc.rss,
+    logText: proc.logText,
     assertAdvancing: async (tt, withinMs = 5_000, what = 'canary playlist') => {
       const first = await fetchPosition(canaryPlaylist)
       const deadline = Date.now() + withinMs
@@ -137,7 +109,7 @@ export async function startCanaryServer(t: Test, o: CanaryOptions = {}): Promise
     t.teardown(() => pub.stop())
     const deadline = Date.now() + 20_000
     while ((await fetchPosition(canaryPlaylist)) < 0) {
-      if (Date.now() > deadline) throw new Error(`canary never appeared:\n${pub.stderrText()}\n${log.slice(-3000)}`)
+      if (Date.now() > deadline) throw new Error(`canary never appeared:\n${pub.stderrText()}\n${proc.logText().slice(-3000)}`)
       await new Promise((r) => setTimeout(r, 200))
     }
   }

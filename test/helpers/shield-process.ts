@@ -3,13 +3,12 @@
  * its RSS is read from /proc, its death is seen, and it never takes the test runner
  * down with it. Stopped by pid at teardown.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { tempDirSync } from './temp-dir.js'
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'streamd')
+import { spawnStreamd } from './streamd-process.js'
 
 /** A running shield process. */
 export interface ShieldProcess {
@@ -29,43 +28,6 @@ export async function startShieldProcess(t: Test, upstreams: string[], shield: R
   const dir = tempDirSync(t, 'streamd-shield-')
   const cfgPath = join(dir, 'streamd.json')
   writeFileSync(cfgPath, JSON.stringify({ http: { host: '127.0.0.1', port: 0 }, log: { level: 'info' }, shield }))
-  const args = [BIN, 'shield', '--config', cfgPath, ...upstreams.flatMap((u) => ['--upstream', u])]
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let log = ''
-  child.stdout!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-2_000_000) })
-  child.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-2_000_000) })
-  let exited = false
-  const gone = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve() }))
-  t.teardown(async () => {
-    if (!exited && child.pid) process.kill(child.pid, 'SIGKILL')
-    await gone
-  })
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`shield did not start within 15 s:\n${log.slice(-3000)}`)), 15_000)
-    const look = (): void => {
-      for (const line of log.split('\n')) {
-        if (!line.includes('shield listening')) continue
-        try {
-          const j = JSON.parse(line) as { http: number }
-          clearTimeout(timer)
-          child.stdout!.off('data', look)
-          return resolve(j.http)
-        } catch { /* a partial line: wait for the rest */ }
-      }
-    }
-    child.stdout!.on('data', look)
-    child.once('exit', (code, sig) => { clearTimeout(timer); reject(new Error(`shield exited (${code ?? sig}) before listening:\n${log.slice(-3000)}`)) })
-  })
-  return {
-    child,
-    pid: child.pid!,
-    url: `http://127.0.0.1:${port}`,
-    alive: () => !exited,
-    rss: () => {
-      if (exited) return 0
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
-      return m ? Number(m[1]) * 1024 : 0
-    },
-    logText: () => log,
-  }
+  const proc = await spawnStreamd<{ http: number }>(t, ['shield', '--config', cfgPath, ...upstreams.flatMap((u) => ['--upstream', u])], 'shield listening')
+  return { child: proc.child, pid: proc.pid, url: `http://127.0.0.1:${proc.listening.http}`, alive: proc.alive, rss: proc.rss, logText: proc.logText }
 }

@@ -12,6 +12,7 @@ import { ChunkReader } from '../../../src/ingest/rtmp/chunk-reader.js'
 import { dataTagBody, parseCommand } from '../../../src/ingest/rtmp/commands.js'
 import { DEFAULT_RTMP_LIMITS } from '../../../src/ingest/rtmp/limits.js'
 import { MessageType, type RtmpMessage } from '../../../src/ingest/rtmp/messages.js'
+import { prng } from '../../helpers/prng.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026) >>> 0
 /** Inputs per fuzz target: a few seconds of CPU in all. */
@@ -25,17 +26,6 @@ const PER_INPUT_MS = 50
 
 const corpus = ['ffmpeg-publish.bin', 'gstreamer-publish.bin'].map((f) => readFileSync(join(import.meta.dirname, 'fixtures', f)))
 
-/** mulberry32: small, seedable, good enough to spread mutations. */
-function rng(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function mutate(src: Buffer, others: Buffer[], rand: () => number): Buffer {
   const int = (n: number): number => Math.floor(rand() * n)
@@ -93,7 +83,7 @@ function feed(input: Buffer, rand: () => number): number {
 }
 
 function run(t: Test, name: string, gen: (rand: () => number) => Buffer, check: (b: Buffer, rand: () => number) => void, isExpected: (err: unknown) => boolean): void {
-  const rand = rng(SEED)
+  const rand = prng(SEED)
   let ok = 0
   let refused = 0
   let slowest = 0
@@ -132,7 +122,7 @@ t.test('chunk reader + command parsing: random and mutated captures', async (t) 
     return mutate(corpus[i]!, corpus, rand)
   }, (b, rand) => { feed(b, rand) }, (err) => err instanceof ProtocolError)
   // The unmutated captures go through whole: connect ... publish, metadata and media.
-  t.ok(corpus.every((c) => feed(c, rng(1)) >= 6), 'the captures themselves parse')
+  t.ok(corpus.every((c) => feed(c, prng(1)) >= 6), 'the captures themselves parse')
 })
 
 t.test('AMF0 decoder: mutated command and metadata bodies from the captures', async (t) => {

@@ -14,23 +14,13 @@ import { Ctrl, HEADER_SIZE, parsePacket } from '../../../src/ingest/srt/packet.j
 import { SrtServer } from '../../../src/ingest/srt/server.js'
 import { captureLogger, recordingHandler } from '../../helpers/recording-handler.js'
 import { SrtCaller } from '../../helpers/srt-caller.js'
+import { prng } from '../../helpers/prng.js'
 
 const PASSPHRASE = 'fuzzing passphrase'
 const SEED = 0x5eed5eed
 /** A hang guard per input, not a speed goal: one PBKDF2 (2048 rounds) takes a few ms. */
 const PER_INPUT_MS = 1000
 
-/** mulberry32: a small seeded PRNG, so every run replays the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** `n` bytes from the seeded generator. */
 function bytes(rnd: () => number, n: number): Buffer {

@@ -1,0 +1,16 @@
+/**
+ * mulberry32: a small seeded pseudo-random generator, so a fuzz run replays the same
+ * inputs from the same seed. Not for anything secret.
+ */
+
+/** A generator of floats in [0, 1) from `seed`. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let x = a
+    x = Math.imul(x ^ (x >>> 15), x | 1)
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}
