@@ -11,9 +11,9 @@ import t from 'tap'
 import { startOrigin, waitFor, get } from '../helpers/origin.js'
 import { startPublisher } from '../helpers/ffmpeg.js'
 import { launchChromium } from '../helpers/browser.js'
-import { openPlayerPage, playerPageStart, servePage, watchPlayback } from '../helpers/playback.js'
+import { openPlayerPage, servePage, watchPlayback } from '../helpers/playback.js'
 import { assertBlockingReload, assertSmoothPlayback } from '../helpers/playback-asserts.js'
-import { HLSJS_SETUP, hlsjsPageEnd } from '../helpers/hlsjs-pages.js'
+import { hlsjsPageEnd, hlsjsPageStart } from '../helpers/hlsjs-pages.js'
 import { DASHJS_JS, dashjsPage } from '../helpers/dash-pages.js'
 import { watchLoopFreezes } from '../helpers/loop-freezes.js'
 
@@ -22,12 +22,7 @@ const WATCH_SECONDS = 21
 
 /** hls.js with the `/` page's settings, held on the `source` level once the manifest is parsed. */
 function hlsPage(origin: string, src: string): string {
-  return `${playerPageStart('streamd e2e (hls.js, B-frames)', `${origin}/static/hls.min.js`)}
-S.playerVersion = Hls.version
-const video = document.getElementById('v')
-const keep = (level) => (...args) => S.warnings.push({ at: Date.now(), level, text: args.map(String).join(' ').slice(0, 400) })
-const noop = () => { S.debugLines++ }
-${HLSJS_SETUP}
+  return `${hlsjsPageStart('streamd e2e (hls.js, B-frames)', origin)}
 hls.on(Hls.Events.MANIFEST_PARSED, () => {
   hls.currentLevel = hls.levels.findIndex((l) => /(^|\\/)source\\//.test(String(l.url)))
   video.play().catch(() => {})

@@ -6,9 +6,9 @@
  */
 import t from 'tap'
 import { waitFor, get } from '../helpers/origin.js'
-import { fmt, openPlayerPage, quantile, servePage, spread, startLiveSource, watchPlayback, playerPageStart } from '../helpers/playback.js'
+import { fmt, openPlayerPage, quantile, servePage, spread, startLiveSource, watchPlayback } from '../helpers/playback.js'
 import { assertBlockingReload, assertSmoothPlayback, commentStartup } from '../helpers/playback-asserts.js'
-import { HLSJS_SETUP, hlsjsPageEnd } from '../helpers/hlsjs-pages.js'
+import { hlsjsPageEnd, hlsjsPageStart } from '../helpers/hlsjs-pages.js'
 
 /** Seconds of playback observed after the first `playing` event (≥ 20 s of samples). */
 const WATCH_SECONDS = 21
@@ -18,12 +18,7 @@ const MAX_LATENCY_S = 3
 
 /** A minimal player page with the same hls.js settings as the `/` page, instrumented. */
 function playerPage(origin: string, src: string): string {
-  return `${playerPageStart('streamd e2e', `${origin}/static/hls.min.js`)}
-S.playerVersion = Hls.version
-const video = document.getElementById('v')
-const keep = (level) => (...args) => S.warnings.push({ at: Date.now(), level, text: args.map(String).join(' ').slice(0, 400) })
-const noop = () => { S.debugLines++ }
-${HLSJS_SETUP}
+  return `${hlsjsPageStart('streamd e2e', origin)}
 hls.on(Hls.Events.MANIFEST_PARSED, () => { video.play().catch(() => {}) })
 window.__e2eStart(video, () => {
   const pd = hls.playingDate

@@ -29,6 +29,20 @@ hls.on(Hls.Events.ERROR, (_, d) => {
   S.errors.push({ at: Date.now(), type: d.type, details: d.details, fatal: d.fatal, info })
 })`
 
+/**
+ * The start of an hls.js page with the `/` page's settings: the instrumented page head,
+ * `video` (#v), the `keep`/`noop` log sinks and `hls` made by HLSJS_SETUP. The caller
+ * adds its MANIFEST_PARSED handler and `window.__e2eStart(...)`, then hlsjsPageEnd.
+ */
+export function hlsjsPageStart(title: string, scriptOrigin: string): string {
+  return `${playerPageStart(title, `${scriptOrigin}/static/hls.min.js`)}
+S.playerVersion = Hls.version
+const video = document.getElementById('v')
+const keep = (level) => (...args) => S.warnings.push({ at: Date.now(), level, text: args.map(String).join(' ').slice(0, 400) })
+const noop = () => { S.debugLines++ }
+${HLSJS_SETUP}`
+}
+
 /** The end of an hls.js page: load `src`, attach the video `#v`, expose `hls` as window.hls, close the page. */
 export function hlsjsPageEnd(src: string): string {
   return `hls.loadSource(${JSON.stringify(src)})

@@ -18,9 +18,9 @@ import { launchChromium } from '../helpers/browser.js'
 import { freePort } from '../helpers/ports.js'
 import { tempDirSync } from '../helpers/temp-dir.js'
 import { watchLoopFreezes } from '../helpers/loop-freezes.js'
-import { fmt, openPlayerPage, playerPageStart, quantile, servePage, watchPlayback } from '../helpers/playback.js'
+import { fmt, openPlayerPage, quantile, servePage, watchPlayback } from '../helpers/playback.js'
 import { assertBlockingReload, assertSmoothPlayback } from '../helpers/playback-asserts.js'
-import { HLSJS_SETUP, hlsjsPageEnd } from '../helpers/hlsjs-pages.js'
+import { hlsjsPageEnd, hlsjsPageStart } from '../helpers/hlsjs-pages.js'
 
 const WATCH_SECONDS = 16
 const README = join(dirname(fileURLToPath(import.meta.url)), '../../README.md')
@@ -85,12 +85,7 @@ ${httpBlock}
 
 /** An hls.js page (the `/` page's settings) instrumented by the shared sampler. */
 function playerPage(scriptOrigin: string, src: string): string {
-  return `${playerPageStart('streamd behind a proxy', `${scriptOrigin}/static/hls.min.js`)}
-S.playerVersion = Hls.version
-const video = document.getElementById('v')
-const keep = (level) => (...args) => S.warnings.push({ at: Date.now(), level, text: args.map(String).join(' ').slice(0, 400) })
-const noop = () => { S.debugLines++ }
-${HLSJS_SETUP}
+  return `${hlsjsPageStart('streamd behind a proxy', scriptOrigin)}
 hls.on(Hls.Events.MANIFEST_PARSED, () => { video.play().catch(() => {}) })
 window.__e2eStart(video, () => ({ latency: Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency : null, targetLatency: hls.targetLatency }))
 ${hlsjsPageEnd(src)}`
