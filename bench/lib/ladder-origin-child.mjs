@@ -64,7 +64,7 @@ function watchStores() {
 
 // A cheap poll (a map lookup and a small object per tick): pids change when a worker restarts.
 const poll = setInterval(() => {
-  const p = origin.pipelines.get(name)
+  const p = origin.sessions.get(name)
   if (p && p !== pipeline) {
     pipeline = p
     void p.stopped.then(() => report(p))

@@ -70,7 +70,16 @@ export class GapCover {
   private readonly follows = new Map<string, Follow>()
   private stopped = false
 
-  constructor(private readonly stores: readonly RenditionStore[], private readonly log: Logger) {}
+  private readonly stores: RenditionStore[]
+
+  constructor(stores: readonly RenditionStore[], private readonly log: Logger) {
+    this.stores = [...stores]
+  }
+
+  /** A rendition of the session that may be covered, or followed. */
+  add(store: RenditionStore): void {
+    if (!this.stores.includes(store)) this.stores.push(store)
+  }
 
   /** Whether `name` is being covered with gaps now. */
   covering(name: string): boolean {

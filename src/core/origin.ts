@@ -12,7 +12,11 @@ import type { IngestHandler, PublishDecision, PublishRequest } from '../ingest/t
 import { LiveStream, StreamDirectory } from '../packager/live-stream.js'
 import { RenditionStore } from '../packager/rendition-store.js'
 import { resolveFfmpeg } from '../transcode/ffmpeg-path.js'
-import { StreamPipeline } from './stream-pipeline.js'
+import { StreamSession } from './stream-session.js'
+import { observeSession } from './session-observers.js'
+import { ffmpegWorkers } from './ffmpeg-workers.js'
+import { newSource } from './media-source.js'
+import type { WorkerFactory } from './session-workers.js'
 import { probeSps } from './stream-plan.js'
 import { PublishAuth } from './publish-auth.js'
 import { KeyStore } from '../store/keys.js'
@@ -32,9 +36,11 @@ export class Origin implements IngestHandler {
   readonly config: Config
   readonly directory = new StreamDirectory()
   readonly metrics: Metrics
-  readonly pipelines = new Map<string, StreamPipeline>()
+  /** Live sessions by stream name. */
+  readonly sessions = new Map<string, StreamSession>()
   private readonly log: Logger
   private readonly ffmpeg: string
+  private readonly workers: WorkerFactory
   private readonly http: HttpServer
   private rtmp: RtmpServer | undefined
   /** The SRT listener, when enabled (tests read its counters). */
@@ -47,10 +53,11 @@ export class Origin implements IngestHandler {
   private readonly auth: PublishAuth
   private keys: KeyStore | undefined
 
-  constructor(config: Config, logger: Logger, opts: { defaultMetrics?: boolean } = {}) {
+  constructor(config: Config, logger: Logger, opts: { defaultMetrics?: boolean; workers?: WorkerFactory } = {}) {
     this.config = config
     this.log = logger
     this.ffmpeg = resolveFfmpeg(config.ffmpeg.path ?? undefined).path
+    this.workers = opts.workers ?? ffmpegWorkers(this.ffmpeg)
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics })
     this.auth = new PublishAuth(config)
     this.http = new HttpServer({
@@ -105,7 +112,7 @@ export class Origin implements IngestHandler {
   /** Stop ingest first (publishers end cleanly), then HTTP. */
   async stop(): Promise<void> {
     await Promise.all([this.rtmp?.close(), this.srt?.close()])
-    await Promise.all([...this.pipelines.values()].map((p) => {
+    await Promise.all([...this.sessions.values()].map((p) => {
       p.end('server stopping')
       return p.stopped
     }))
@@ -117,10 +124,9 @@ export class Origin implements IngestHandler {
 
   /** Disconnect the publisher of `name` (API DELETE); false when nobody publishes it. */
   kick(name: string): boolean {
-    const pipeline = this.pipelines.get(name)
-    if (!pipeline?.kick) return false
+    const session = this.sessions.get(name)
+    if (!session?.kick()) return false
     this.log.info({ stream: name }, 'publisher kicked')
-    pipeline.kick()
     return true
   }
 
@@ -132,34 +138,38 @@ export class Origin implements IngestHandler {
       this.metrics.publishRefused.inc({ protocol: req.protocol, code: 'unauthorized' })
       return { ok: false, code: 'unauthorized', reason: auth.reason }
     }
-    if (this.pipelines.has(req.stream)) {
+    if (this.sessions.has(req.stream)) {
       this.metrics.publishRefused.inc({ protocol: req.protocol, code: 'busy' })
       log.warn('publish refused: name already live')
       return { ok: false, code: 'busy', reason: `stream ${req.stream} is already being published` }
     }
-    const stream = this.streamFor(req.stream)
-    stream.state = 'starting'
-    stream.endedAt = undefined
-    stream.viewers.reset()
-    stream.ingest = { protocol: req.protocol, remote: req.remote, since: Date.now(), key: auth.keyName }
-    const pipeline = new StreamPipeline({
-      stream, config: this.config, ffmpeg: this.ffmpeg, logger: log, metrics: this.metrics, protocol: req.protocol,
-      storeFor: (name, firstMsn) => this.storeFor(stream, name, firstMsn),
+    const session = this.openSession(req.stream, log)
+    session.events.on('ended', () => this.auth.publishDone(req, auth.keyName, log))
+    const source = newSource(req.protocol, 'primary', req.remote, auth.keyName)
+    const sink = session.attach(source)
+    if ('refused' in sink) return { ok: false, code: 'busy', reason: sink.refused }
+    log.info({ key: auth.keyName }, 'publish accepted')
+    return { ok: true, sink, onKick: (kick) => { source.close = kick } }
+  }
+
+  /** A new session of `name`, with its standing observers, registered until it has stopped. */
+  private openSession(name: string, log: Logger): StreamSession {
+    const stream = this.streamFor(name)
+    const session = new StreamSession({
+      stream, config: this.config, logger: log, workers: this.workers,
+      storeFor: (rendition, firstMsn) => this.storeFor(stream, rendition, firstMsn),
       probeSource: probeSps,
       sessionNumber: (anchorMs) => {
         const n = this.nextNumber(stream, anchorMs)
         this.reserve(stream.name, n + RESERVE_AHEAD)
         return n
       },
-      onStopped: () => {
-        this.stopped(stream, pipeline)
-        this.auth.publishDone(req, auth.keyName, log)
-      },
     })
-    this.pipelines.set(req.stream, pipeline)
-    this.metrics.streamsLive.set(this.pipelines.size)
-    log.info({ key: auth.keyName }, 'publish accepted')
-    return { ok: true, sink: pipeline, onKick: (kick) => { pipeline.kick = kick } }
+    observeSession(session, stream, this.metrics, log)
+    session.events.on('ended', () => this.stopped(stream, session))
+    this.sessions.set(name, session)
+    this.metrics.streamsLive.set(this.sessions.size)
+    return session
   }
 
   /** The stream of this name, reused while retained so numbering continues. */
@@ -235,14 +245,10 @@ export class Origin implements IngestHandler {
     if (this.reserved.size > 10_000) this.reserved.delete(this.reserved.keys().next().value!)
   }
 
-  private stopped(stream: LiveStream, pipeline: StreamPipeline): void {
-    if (this.pipelines.get(stream.name) === pipeline) this.pipelines.delete(stream.name)
-    this.metrics.streamsLive.set(this.pipelines.size)
+  private stopped(stream: LiveStream, session: StreamSession): void {
+    if (this.sessions.get(stream.name) === session) this.sessions.delete(stream.name)
+    this.metrics.streamsLive.set(this.sessions.size)
     this.metrics.dropStream(stream.name)
-    stream.state = 'ended'
-    stream.endedAt = Date.now()
-    stream.inputBitrate = 0
-    stream.changed()
     // Keep the ended stream servable (ENDLIST) for a while; then remove its playlists but keep
     // its segments for one more window (6.2.1: they outlive the playlist's removal), then free it.
     const timer = setTimeout(() => {

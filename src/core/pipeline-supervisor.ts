@@ -26,8 +26,8 @@ export interface SupervisorOptions {
   slowSpeed?: number
   /** Clock (tests pass their own). */
   now?: () => number
-  /** A rung was shed (its worker stopped): count it, cover its time with gaps. */
-  onShed?: (rendition: string) => void
+  /** A rung was shed (its worker stopped), and why: count it, cover its time with gaps. */
+  onShed?: (rendition: string, reason: string) => void
   /** Each rendition's speed, every tick. */
   onSpeed?: (rendition: string, speed: number) => void
 }
@@ -76,7 +76,7 @@ export class PipelineSupervisor {
     for (const [name, feed] of this.o.feeds) {
       feed.store.speed = feed.speed
       if (feed.speed !== undefined) this.o.onSpeed?.(name, feed.speed)
-      if (this.shedNames.has(name) || feed.lastOutputAt === undefined || feed.pid === undefined) continue
+      if (this.shedNames.has(name) || feed.lastOutputAt === undefined || !feed.fed) continue
       // Hung: silent for two part targets while the publisher kept sending. A worker that
       // is quiet because its input stopped (publisher stalled) is left alone.
       // An encoder quiet because another one held the decoder back is waiting, not hung.
@@ -84,7 +84,7 @@ export class PipelineSupervisor {
       if (!waited && now - feed.lastOutputAt > hungAfter && this.o.lastInputAt() - feed.lastOutputAt > hungAfter) {
         this.o.logger.warn({ rendition: name, pid: feed.pid, silentMs: now - feed.lastOutputAt }, 'worker hung (no output); killing it for a restart')
         feed.lastOutputAt = undefined
-        try { process.kill(feed.pid, 'SIGKILL') } catch { /* already gone */ }
+        feed.restart()
       }
     }
     this.judgeSpeed(now)
@@ -108,7 +108,7 @@ export class PipelineSupervisor {
       if (!done || !store) return
       // Not ended: players on it must see gaps (and switch), not an ENDLIST they stay on.
       store.shed = reason
-      this.o.onShed?.(victim)
+      this.o.onShed?.(victim, reason)
     })
   }
 }

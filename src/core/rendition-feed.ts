@@ -8,7 +8,7 @@ import { Fmp4Reader } from '../packager/fmp4-reader.js'
 import { Segmenter, type Publish, type SegmentGrid } from '../packager/segmenter.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import type { PartRecord, SegmentRecord } from '../packager/types.js'
-import type { RenditionOutput } from '../transcode/flv-worker.js'
+import type { WorkerOutput } from './session-workers.js'
 import type { Sample } from '../media/types.js'
 import { describeError } from '../errors.js'
 
@@ -44,6 +44,7 @@ export class RenditionFeed {
   lastOutputAt: number | undefined
   /** Pid of the process currently feeding this rendition. */
   pid: number | undefined
+  private output: WorkerOutput | undefined
   private progress: Array<{ at: number; media: number }> = []
   /** Warnings every segmenter of this rendition shares, so each is logged once per stream. */
   private readonly warned = new Set<string>()
@@ -69,8 +70,9 @@ export class RenditionFeed {
   }
 
   /** Read a new process's output; the previous one's segmenter is flushed. */
-  attach(out: RenditionOutput): void {
+  attach(out: WorkerOutput): void {
     this.pid = out.pid
+    this.output = out
     this.lastOutputAt = undefined
     this.progress = []
     let mine: Segmenter | undefined
@@ -108,7 +110,7 @@ export class RenditionFeed {
       } catch (err) {
         this.o.logger.error({ err: describeError(err), pid: out.pid }, 'worker output unreadable; restarting it')
         out.stdout.off('data', onData)
-        try { process.kill(out.pid, 'SIGKILL') } catch { /* already gone */ }
+        out.restart()
       }
     }
     out.stdout.on('data', onData)
@@ -117,6 +119,16 @@ export class RenditionFeed {
       // No worker produces for this rendition until the next one writes its init.
       if (mine && this.current === undefined) this.o.lane?.stop()
     })
+  }
+
+  /** Whether a worker has fed this rendition since the session began. */
+  get fed(): boolean {
+    return this.output !== undefined
+  }
+
+  /** Make the current worker restart (hung, or its output unreadable); its supervisor starts another. */
+  restart(): void {
+    this.output?.restart()
   }
 
   private track(samples: Sample[]): void {

@@ -24,6 +24,19 @@ export interface GapFill {
   pdtOf(msn: number): number
 }
 
+/**
+ * What changed in a store, so a consumer (a recorder, the session's events, metrics) learns
+ * it from the change itself rather than by diffing the store.
+ */
+export type StoreChange =
+  | { kind: 'init'; init: InitRecord }
+  | { kind: 'part'; part: PartRecord; segment: SegmentRecord }
+  | { kind: 'segment'; segment: SegmentRecord }
+  | { kind: 'ended' }
+
+/** A store change listener. */
+export type StoreListener = (change: StoreChange) => void
+
 const EMPTY = Buffer.alloc(0)
 /** Segments kept past the playlist window, for players that just loaded an older playlist. */
 const GRACE_SEGMENTS = 3
@@ -54,7 +67,7 @@ export class RenditionStore {
   private init: InitRecord | undefined
   private readonly inits = new Map<string, InitRecord>()
   private pendingDiscontinuity = false
-  private readonly listeners = new Set<() => void>()
+  private readonly listeners = new Set<StoreListener>()
   /** Newest media segment's number and init hash. */
   private lastMedia: { msn: number; hash: string } | undefined
   /** Where the init changed, oldest first (bounded). */
@@ -93,7 +106,7 @@ export class RenditionStore {
     this.inits.set(init.hash, init)
     this.pendingDiscontinuity = this.segs.length > 0 || this.pendingDiscontinuity
     this.ended = false
-    this.changed()
+    this.changed({ kind: 'init', init })
   }
 
   /**
@@ -162,10 +175,11 @@ export class RenditionStore {
   addGapPart(duration: number, last = false): void {
     const seg = this.openSegment()
     if (!seg?.gap) return
-    seg.parts.push({ msn: seg.msn, index: seg.parts.length, duration, independent: false, data: EMPTY, completedAt: Date.now(), readyAt: performance.now(), gap: true })
+    const part: PartRecord = { msn: seg.msn, index: seg.parts.length, duration, independent: false, data: EMPTY, completedAt: Date.now(), readyAt: performance.now(), gap: true }
+    seg.parts.push(part)
     seg.duration += duration
-    if (last) this.completeSegment()
-    else this.changed()
+    if (last) this.completeSegment(part)
+    else this.changed({ kind: 'part', part, segment: seg })
   }
 
   /**
@@ -179,13 +193,17 @@ export class RenditionStore {
     const part: PartRecord = { msn: seg.msn, index: seg.parts.length, duration, independent, data, completedAt: Date.now(), readyAt }
     seg.parts.push(part)
     seg.duration += duration
-    if (last) this.completeSegment()
-    else this.changed()
+    if (last) this.completeSegment(part)
+    else this.changed({ kind: 'part', part, segment: seg })
     return part
   }
 
-  /** Complete the open segment (if it has parts; an empty one is discarded). */
-  completeSegment(): SegmentRecord | undefined {
+  /**
+   * Complete the open segment (if it has parts; an empty one is discarded). `lastPart`, when
+   * the segment completes with a part just added: listeners hear of that part first, then of
+   * the segment, both after the one store change that made them visible together.
+   */
+  completeSegment(lastPart?: PartRecord): SegmentRecord | undefined {
     const seg = this.openSegment()
     if (!seg) return undefined
     if (seg.parts.length === 0) {
@@ -205,7 +223,7 @@ export class RenditionStore {
     seg.data = data
     seg.complete = true
     this.evict()
-    this.changed()
+    this.changed(lastPart ? { kind: 'part', part: lastPart, segment: seg } : undefined, { kind: 'segment', segment: seg })
     return seg
   }
 
@@ -213,7 +231,7 @@ export class RenditionStore {
   end(): void {
     this.completeSegment()
     this.ended = true
-    this.changed()
+    this.changed({ kind: 'ended' })
     this.waiters.finishAll('ended')
   }
 
@@ -250,8 +268,8 @@ export class RenditionStore {
     return this.openSegment()?.msn ?? this.nextMsn
   }
 
-  /** Subscribe to changes (part added, segment completed, ended); returns unsubscribe. */
-  onChange(fn: () => void): () => void {
+  /** Subscribe to changes (init, part added, segment completed, ended); returns unsubscribe. */
+  onChange(fn: StoreListener): () => void {
     this.listeners.add(fn)
     return () => this.listeners.delete(fn)
   }
@@ -274,9 +292,10 @@ export class RenditionStore {
     for (const h of this.inits.keys()) if (!live.has(h)) this.inits.delete(h)
   }
 
-  private changed(): void {
+  /** One version step: waiters and listeners see the store after the whole change. */
+  private changed(...changes: Array<StoreChange | undefined>): void {
     this.version++
     this.waiters.check()
-    for (const fn of this.listeners) fn()
+    for (const c of changes) if (c) for (const fn of this.listeners) fn(c)
   }
 }

@@ -18,6 +18,8 @@ export interface RenditionOutput {
    * (FFmpeg's mp4 muxer starts every process's tfdt at 0; a restarted encoder begins later).
    */
   mediaOffset?: number
+  /** Kill this generation's process (if still running) so its supervisor starts a fresh one. */
+  restart(): void
 }
 
 /** How a worker reads the stream: in which format, which tracks. */
@@ -67,7 +69,10 @@ export class FlvWorker {
       maxBackoffMs: o.maxBackoffMs,
       onExit: ({ wanted }) => o.onExit?.(wanted),
       onSpawn: (io) => {
-        const out: RenditionOutput = { rendition: o.rendition, stdout: io.stdout, generation: io.generation, pid: io.pid }
+        const out: RenditionOutput = {
+          rendition: o.rendition, stdout: io.stdout, generation: io.generation, pid: io.pid,
+          restart: () => this.worker.killGeneration(io.generation),
+        }
         const detach = o.attach(
           (bytes) => {
             if (io.stdin.destroyed || !io.stdin.writable) return true

@@ -139,6 +139,12 @@ export class VideoLadder {
     return out
   }
 
+  /** Kill the decoder and every encoder: each is restarted by its supervisor (the input changed). */
+  restartAll(): void {
+    this.decoder.kill()
+    for (const r of this.rungs) if (!r.shed) r.worker.kill()
+  }
+
   /** Stop a rung's encoder for the rest of the session (the machine cannot keep up). */
   async shed(name: string): Promise<boolean> {
     const r = this.rungs.find((x) => x.rung.name === name && !x.shed)
@@ -216,7 +222,7 @@ export class VideoLadder {
         io.stdout.once('data', () => r.relay.arm())
         // The encoder's output starts at 0: place it where its first frame is on the session's timeline.
         const mediaOffset = this.t0 + r.startFrame / fps - (this.firstT0 ?? this.t0)
-        this.o.onOutput({ rendition: rung.name, stdout: io.stdout, generation: io.generation, pid: io.pid, mediaOffset })
+        this.o.onOutput({ rendition: rung.name, stdout: io.stdout, generation: io.generation, pid: io.pid, mediaOffset, restart: () => r.worker.killGeneration(io.generation) })
       },
       onExit: ({ wanted }) => {
         r.relay.disconnect()

@@ -79,6 +79,11 @@ export class SupervisedWorker {
     if (pid) try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
   }
 
+  /** Kill the process of `generation` if it is still the running one (an output that turned out bad). */
+  killGeneration(generation: number): void {
+    if (generation === this.generation) this.kill()
+  }
+
   /** True while the worker is wanted (between start and stop). */
   get running(): boolean {
     return this.wanted

@@ -8,13 +8,13 @@ import type { RenditionFeed } from '../../src/core/rendition-feed.js'
 import { RenditionStore } from '../../src/packager/rendition-store.js'
 import { silentLogger } from '../../src/log/logger.js'
 
-interface FakeFeed { store: RenditionStore; speed: number | undefined; lastOutputAt: number | undefined; pid: number | undefined }
+interface FakeFeed { store: RenditionStore; speed: number | undefined; lastOutputAt: number | undefined; pid: number | undefined; fed: boolean; restart: () => void }
 
 function feeds(names: string[]): Map<string, FakeFeed> {
   return new Map(names.map((n) => {
     const store = new RenditionStore(n, { targetDuration: 2, partTarget: 0.5, windowSeconds: 30 }, 1)
     store.beginEpoch({ data: Buffer.from('i'), hash: 'h', tracks: [] })
-    return [n, { store, speed: 1, lastOutputAt: 0, pid: undefined }]
+    return [n, { store, speed: 1, lastOutputAt: 0, pid: undefined, fed: false, restart: () => { throw new Error(`${n} has no worker to restart`) } }]
   }))
 }
 
@@ -55,6 +55,9 @@ async function producingWorker(t: Test, encoded: string[] = [], heldBackAt?: () 
   t.teardown(() => { try { victim.kill('SIGKILL') } catch { /* gone */ } })
   const feed = s.f.get('source')!
   feed.pid = victim.pid
+  feed.fed = true
+  // The feed's restart goes to the worker's supervisor; here it kills the stand-in.
+  feed.restart = () => victim.kill('SIGKILL')
   s.advance(2000)
   return { s, victim, feed }
 }

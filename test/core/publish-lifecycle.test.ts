@@ -50,7 +50,7 @@ t.test('a publisher that vanishes ends the stream cleanly and frees it', async (
   const url = `${o.http}/live/gone/source/index.m3u8`
   await waitForSegments(url, 2)
   await waitForSegments(`${o.http}/live/other/source/index.m3u8`, 1)
-  const workerPid = o.origin.pipelines.get('gone')!.workerPid!
+  const workerPid = o.origin.sessions.get('gone')!.workerPid!
   t.ok(alive(workerPid), 'worker running')
   let storeRef: WeakRef<object> | undefined = new WeakRef(o.origin.directory.get('gone')!.renditions.get('source')!)
 
@@ -65,7 +65,7 @@ t.test('a publisher that vanishes ends the stream cleanly and frees it', async (
   t.ok(blocking.ms < 1000, 'and answered at once')
   await waitFor(() => !alive(workerPid), 5000, 'worker exit')
   t.notOk(alive(workerPid), 'worker process stopped')
-  t.equal(o.origin.pipelines.has('gone'), false)
+  t.equal(o.origin.sessions.has('gone'), false)
 
   await waitFor(() => o.origin.directory.get('gone')?.removed === true, 12_000, 'retention to expire')
   t.equal((await get(url)).status, 404, 'the playlist is gone after its retention')
@@ -88,14 +88,14 @@ t.test('a killed worker is restarted; numbering continues with a discontinuity',
   t.teardown(() => pub.stop())
   const url = `${o.http}/live/w/source/index.m3u8`
   const before = lastMsn(await waitForSegments(url, 2))
-  const pid = o.origin.pipelines.get('w')!.workerPid!
+  const pid = o.origin.sessions.get('w')!.workerPid!
   const killedAt = Date.now()
   process.kill(pid, 'SIGKILL')
   const text = await waitFor(async () => {
     const r = await get(url)
     return /^#EXT-X-DISCONTINUITY$/m.test(r.text) && lastMsn(r.text) >= before + 2 ? r.text : undefined
   }, 20_000, 'segments after the restart')
-  const newPid = o.origin.pipelines.get('w')!.workerPid
+  const newPid = o.origin.sessions.get('w')!.workerPid
   t.ok(newPid && newPid !== pid, 'a new worker process runs')
   t.ok(lastMsn(text) > before, 'media sequence kept increasing')
   t.equal(new Set([...text.matchAll(/^(\d+)\.m4s$/gm)].map((m) => m[1])).size, [...text.matchAll(/^(\d+)\.m4s$/gm)].length, 'no msn listed twice')

@@ -12,7 +12,7 @@ t.test('a frozen worker is killed and restarted', async (t) => {
   t.teardown(() => pub.stop())
   const url = `${o.http}/live/hang/source/index.m3u8`
   await waitForSegments(url, 1)
-  const pipeline = o.origin.pipelines.get('hang')!
+  const pipeline = o.origin.sessions.get('hang')!
   const pid = pipeline.workerPid!
   process.kill(pid, 'SIGSTOP') // hung: the process exists but writes nothing
   t.teardown(() => { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } })

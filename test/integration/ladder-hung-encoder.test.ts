@@ -12,7 +12,7 @@ import { parseStrict } from '../helpers/playlists.js'
 
 t.test('a frozen encoder is replaced alone; its hole shows honestly', async (t) => {
   const { o, base } = await startLadderPublish(t, 'hung')
-  const pipeline = await waitFor(() => o.origin.pipelines.get('hung'), 30_000, 'the pipeline')
+  const pipeline = await waitFor(() => o.origin.sessions.get('hung'), 30_000, 'the pipeline')
   const encoded = await waitFor(() => {
     const names = pipeline.currentPlan?.mode === 'ladder' ? pipeline.currentPlan.encoded.map((r) => r.name) : []
     const stream = o.origin.directory.get('hung')

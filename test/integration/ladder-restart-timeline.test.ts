@@ -17,7 +17,7 @@ t.test('restarted audio, copy and decoder processes resume on the session timeli
   const stream = await waitFor(() => o.origin.directory.get('rst'), 30_000, 'the stream')
   await waitFor(() => stream.renditions.size >= 3 && [...stream.renditions.values()]
     .every((r) => r.segments.filter((s) => s.complete).length >= 2), 40_000, 'two segments in every rendition')
-  const pipeline = o.origin.pipelines.get('rst')!
+  const pipeline = o.origin.sessions.get('rst')!
   const encoded = [...stream.renditions.keys()].find((n) => n !== 'source' && n !== 'audio')!
   t.ok(encoded, `an encoded rung: ${encoded}`)
   // Each kill is checked on a rendition it stops, against one it does not: the decoder

@@ -96,7 +96,7 @@ t.test('a 720p publish becomes an aligned ladder', async (t) => {
   })
 
   t.test('an encoder killed by pid: the others keep going, it is back within 3 s', async (t) => {
-    const pipeline = o.origin.pipelines.get('lad')!
+    const pipeline = o.origin.sessions.get('lad')!
     const victim = p.variants.map((v: any) => v.uri.split('/')[0]).find((n: string) => n !== 'source' && pipeline.workerPids()[n])!
     const other = p.variants.map((v: any) => v.uri.split('/')[0]).find((n: string) => n !== 'source' && n !== victim)!
     const stream = o.origin.directory.get('lad')!

@@ -96,5 +96,5 @@ t.test('a switch to a codec streamd cannot ingest ends the publish with a clear 
     return r.text.includes('#EXT-X-ENDLIST') ? r.text : undefined
   }, 10_000, 'the stream to end cleanly')
   t.match(ended, /#EXT-X-ENDLIST/, 'viewers get a proper end, not a stall')
-  t.equal(o.origin.pipelines.has('codec'), false, 'the workers are gone')
+  t.equal(o.origin.sessions.has('codec'), false, 'the workers are gone')
 })

@@ -35,7 +35,7 @@ t.test('20 streams published and ended leave no series in /metrics', async (t) =
   }
   // Five at a time: 20 FFmpeg workers at once would only load the box.
   for (let i = 0; i < NAMES.length; i += 5) await Promise.all(NAMES.slice(i, i + 5).map(publishAndEnd))
-  await waitFor(() => o.origin.pipelines.size === 0, 20_000, 'every pipeline to stop')
+  await waitFor(() => o.origin.sessions.size === 0, 20_000, 'every pipeline to stop')
   const text = await waitFor(async () => {
     const m = await metrics()
     return NAMES.some((n) => m.includes(`stream="${n}"`)) ? undefined : m

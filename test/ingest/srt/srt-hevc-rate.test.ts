@@ -30,7 +30,7 @@ async function checkRate(t: Test, fps: number, x265Params: string): Promise<void
   const stream = await waitFor(() => o.origin.directory.get(name), 30_000, 'the stream')
   const names = ['source', '180p', 'audio']
   await waitFor(() => names.every((n) => (stream.renditions.get(n)?.segments.filter((s) => s.complete).length ?? 0) >= 3), 60_000, 'three segments in every rendition')
-  const plan = o.origin.pipelines.get(name)!.currentPlan!
+  const plan = o.origin.sessions.get(name)!.currentPlan!
   t.equal(plan.mode === 'ladder' ? plan.source?.fps : undefined, fps, `planned at ${fps} fps`)
 
   const text = (await get(`${base}/180p/index.m3u8`)).text
