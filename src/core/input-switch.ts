@@ -4,17 +4,20 @@
  * injected clock (`now`, milliseconds, never going back); it keeps no timers
  * and does no I/O, so every decision can be replayed in a unit test.
  *
- * Health. An input is healthy while it is connected and has sent a tag within
- * `lossMs`. A healthy run starts at its first tag after connecting or after a
- * silence longer than `lossMs`; that silence (seen by `tick()`) or the
- * connection closing ends the run: a loss.
+ * Health. An input is healthy while it is connected and has sent a tag (any:
+ * audio keeps an input alive as video does) within `lossMs`. A healthy run
+ * starts at its first tag after connecting or after a silence longer than
+ * `lossMs`; that silence (seen by `tick()`) or the connection closing ends the
+ * run: a loss.
  *
  * When a switch happens.
  * - Loss of the on-air input: at once (from `tick()` or `disconnect()`), to the
  *   other input if it is healthy and not flapping (the session starts it from
  *   the GOP it holds); else to the slate if there is one; else to the other
  *   input even if flapping (better than ending); else to 'none': the stream
- *   ends. Inputs that both fall silent within one tick go to the slate at once.
+ *   ends. Inputs that both fall silent within one tick go to the slate at once;
+ *   two connections closing one after the other are two losses in that order
+ *   (the other input, then the slate), even within one event-loop turn.
  * - Any other switch to an input happens at that input's next key frame: the
  *   `media()` call of that tag returns the Switch, and the tag is the first one
  *   on air. Causes: 'start' (nothing was on air yet: the first healthy input
@@ -27,8 +30,8 @@
  *   `tick()` switches to 'none' (cause 'slate') and the stream ends.
  *
  * Manual choice (`request`). An input goes on air at its next key frame and
- * stays (no return, no failover to it being undone) until it is lost or another
- * request comes; a request is refused for an input that is not connected or not
+ * stays there (the return policy waits) until it is lost or another request
+ * comes; a request is refused for an input that is not connected or not
  * sending. 'slate' goes on air at once and holds while any input is healthy;
  * once none is, the slate is the policy's own and its clock starts. 'auto'
  * hands the choice back to the policy from now: the input on air stays, the
