@@ -189,6 +189,15 @@ const scenarios: Scenario[] = [
     switches: [START],
   },
   {
+    name: 'manual: an input silent past lossMs is refused before any tick has seen it',
+    primary: { up: [[0, 8000]] },
+    backup: { up: [[0, 8000]], silent: [[1000, 8000]] },
+    // The backup's last tag at 960: the tick at 1450 saw 490 ms of silence, the request at 1540 sees 580.
+    requests: [{ at: 1540, target: 'backup', refused: /^backup has sent no media in the last 500 ms$/ }],
+    until: 3000,
+    switches: [START],
+  },
+  {
     name: 'manual slate: on air at once, held past slateMaxSeconds while inputs are healthy; auto takes the first key frame',
     opts: { slateMaxSeconds: 5 },
     primary: { up: [[0, 30_000]] },
