@@ -53,6 +53,15 @@ export interface Config {
     /** false: every publish needs a key; true: anyone may publish; 'loopback': 127.0.0.0/8 and ::1 publish without a key. */
     open: boolean | 'loopback'
   }
+  /** A stream's two inputs (primary and backup): which one is on air. */
+  redundancy: {
+    /** An input that sends no media this long, ms, is lost: the other input (or the slate) goes on air at once. */
+    lossMs: number
+    /** 'primary': the primary goes back on air once healthy for returnAfterMs; 'sticky': the input on air stays. */
+    return: 'primary' | 'sticky'
+    /** Media without a loss, ms, before the primary returns (or a flapping input goes on air again). */
+    returnAfterMs: number
+  }
   /** Webhooks (nginx-rtmp / SRS style); null URLs are off. */
   hooks: {
     /** POSTed before a publish is accepted; a non-2xx answer, a timeout or a refusing body refuses it. */
@@ -150,6 +159,7 @@ export const DEFAULTS: Config = {
   },
   srt: { enabled: true, host: '0.0.0.0', port: 8890, latencyMs: 120, maxLatencyMs: 2000, maxBufferBytes: 8 * 1024 * 1024, passphrase: null, pbkeylen: 16, audioLanguage: null },
   publish: { open: false },
+  redundancy: { lossMs: 500, return: 'primary', returnAfterMs: 10_000 },
   hooks: { onPublish: null, onPublishDone: null, timeoutMs: 3000, secret: null },
   api: { token: null, corsOrigins: [] },
   ffmpeg: { path: null },
@@ -229,6 +239,8 @@ export const CHECKS = {
     audioLanguage: (v: unknown) => (v === null || (typeof v === 'string' && /^[a-z]{3}$/.test(v)) ? undefined : 'null or a 3-letter ISO 639-2 code'),
   },
   publish: { open: openness },
+  // Under 100 ms, the gaps of a healthy RTMP feed (TCP bursts, 10 fps video) would read as losses.
+  redundancy: { lossMs: int(100, 30_000), return: oneOf('primary', 'sticky'), returnAfterMs: int(1000, 3_600_000) },
   hooks: { onPublish: urlOrNull, onPublishDone: urlOrNull, timeoutMs: int(100, 60_000), secret: strOrNull },
   api: { token: strOrNull, corsOrigins: list(webOrigin, 64) },
   ffmpeg: { path: strOrNull },
