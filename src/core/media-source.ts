@@ -4,7 +4,7 @@
  * slate) are inputs alike: each is attached to a session and gets its own sink to write
  * to; the session's input selector decides which input's tags go on air.
  */
-import type { MediaSink } from '../ingest/types.js'
+import type { MediaSink, MediaTag } from '../ingest/types.js'
 
 /** What kind of input it is, and how it arrived. */
 export type SourceProtocol = 'rtmp' | 'srt' | 'demo' | 'generated'
@@ -40,21 +40,29 @@ export function newSource(protocol: SourceProtocol, role: SourceRole, remote: st
 }
 
 /**
- * Decides which attached input is on air. The one session-level policy of this release:
- * the first input attached is on air, and the session ends when it leaves. A redundant
- * stream replaces this with a policy that switches between a primary, a backup and a slate.
+ * Decides which attached input is on air and hands the session its tags. The simplest
+ * (SingleInput) puts the first input on air and ends the session when it leaves; a
+ * redundant stream's (input-switcher.ts) switches between a primary, a backup and a slate.
  */
 export interface InputSelector {
-  /** An input attached; false refuses it (with `reason`). */
+  /** Set by the session: where on-air tags go (`source` undefined for generated media). */
+  onAirTag: ((tag: MediaTag, source: MediaSource | undefined) => void) | undefined
+  /** Set by the session: nothing is left to put on air; the session ends. */
+  onEnd: ((reason: string) => void) | undefined
+  /** An input attached; refused with a reason the publisher is told. */
   attach(source: MediaSource): { ok: true } | { ok: false; reason: string }
-  /** Whether this input's tags go on air now. */
-  onAir(source: MediaSource): boolean
-  /** An input left; true when the session has nothing left to put on air and must end. */
-  detach(source: MediaSource): boolean
+  /** A tag of an attached input, on air or not. */
+  write(source: MediaSource, tag: MediaTag): void
+  /** An input left; `clean` when its publisher ended the publish itself. */
+  detach(source: MediaSource, reason: string, clean?: boolean): void
+  /** The session is over: no timers left. */
+  stop(): void
 }
 
 /** The first attached input is on air; the session ends when it leaves. */
 export class SingleInput implements InputSelector {
+  onAirTag: ((tag: MediaTag, source: MediaSource | undefined) => void) | undefined
+  onEnd: ((reason: string) => void) | undefined
   private current: MediaSource | undefined
 
   /** InputSelector. */
@@ -65,16 +73,19 @@ export class SingleInput implements InputSelector {
   }
 
   /** InputSelector. */
-  onAir(source: MediaSource): boolean {
-    return source === this.current
+  write(source: MediaSource, tag: MediaTag): void {
+    if (source === this.current) this.onAirTag?.(tag, source)
   }
 
   /** InputSelector. */
-  detach(source: MediaSource): boolean {
-    if (source !== this.current) return false
+  detach(source: MediaSource, reason: string): void {
+    if (source !== this.current) return
     this.current = undefined
-    return true
+    this.onEnd?.(reason)
   }
+
+  /** InputSelector. */
+  stop(): void {}
 }
 
 /** A session as an ingest sees it: attach an input, get the sink its media goes to. */

@@ -63,6 +63,8 @@ export class StreamSession implements SourceAttach {
     this.log = deps.logger
     this.events = new SessionEvents(this.log)
     this.selector = deps.selector ?? new SingleInput()
+    this.selector.onAirTag = (tag, source) => this.write(source, tag)
+    this.selector.onEnd = (reason) => this.end(reason)
     this.input = new FlvNormalizer(this.log)
     this.input.onDrop = () => this.events.emit('media-dropped', {})
     this.input.onConfigChange = () => {
@@ -114,23 +116,25 @@ export class StreamSession implements SourceAttach {
     this.events.emit('source-attached', { source })
     let gone = false
     return {
-      write: (tag) => { if (!gone && this.selector.onAir(source)) this.write(source, tag) },
-      announceAudio: (tracks) => { if (this.selector.onAir(source)) this.planner.announceAudio(tracks.map((t) => t.track)) },
-      end: (reason) => {
+      write: (tag) => { if (!gone) this.selector.write(source, tag) },
+      // Only the first input's tracks decide the plan; a later input's media is spliced onto it.
+      announceAudio: (tracks) => { if (!this.plan) this.planner.announceAudio(tracks.map((t) => t.track)) },
+      end: (reason, clean) => {
         if (gone) return
         gone = true
         this.sources.delete(source)
         this.events.emit('source-detached', { source, reason })
-        if (this.selector.detach(source)) this.end(reason)
+        this.selector.detach(source, reason, clean)
       },
     }
   }
 
-  private write(source: MediaSource, tag: MediaTag): void {
+  /** An on-air tag (from an input, or generated when `source` is undefined). */
+  private write(source: MediaSource | undefined, tag: MediaTag): void {
     if (this.status === 'ended') return
-    if (tag.kind === 'video' && !this.videoCodecSupported(source, tag.data)) return
+    if (source && tag.kind === 'video' && !this.videoCodecSupported(source, tag.data)) return
     this.lastInputAt = tag.arrival
-    this.events.emit('media', { tag, source })
+    if (source) this.events.emit('media', { tag, source })
     this.input.push(tag)
     if (!this.plan && this.planner.observe(tag)) this.begin()
   }
@@ -140,6 +144,7 @@ export class StreamSession implements SourceAttach {
     if (this.status === 'ended') return
     this.setState('ended')
     this.log.info({ reason }, 'publisher gone; ending stream')
+    this.selector.stop()
     for (const s of this.sources) s.close?.()
     this.input.detachAll()
     this.supervisor?.stop()

@@ -38,6 +38,15 @@ export interface AttachOptions {
   format?: WorkerFormat
   /** Tracks this consumer is sent (default: video and the first audio track). */
   select?: TrackSelection
+  /**
+   * A sequence header of a kind it carries changed mid-stream (a new encoder, another input
+   * switched on air). A consumer that decodes takes the new header in-band and goes on
+   * (`follow`); one that copies the stream cannot change its output's init, so it is told
+   * (`onConfigChange`) and restarts itself. Without either, the normalizer's own
+   * `onConfigChange` is called.
+   */
+  followConfig?: boolean
+  onConfigChange?: () => void
 }
 
 interface Consumer {
@@ -81,7 +90,7 @@ export class FlvNormalizer {
   onDrop: (() => void) | undefined
   private lastDropLog = 0
   private droppedAtLastLog = 0
-  /** Called when the video codec configuration changes mid-stream (new SPS/PPS). */
+  /** A configuration changed for a consumer that neither follows it nor restarts on its own. */
   onConfigChange: (() => void) | undefined
   /** Called once when the epoch's date of media time zero is settled (dates may be served). */
   onAnchorSettled: (() => void) | undefined
@@ -166,7 +175,7 @@ export class FlvNormalizer {
       if (h.avcPacketType === 'seq') {
         const changed = this.videoSeq && !this.videoSeq.data.equals(tag.data) && this.epoch
         this.videoSeq = tag
-        if (changed) this.onConfigChange?.()
+        if (changed) this.configChanged(tag)
         return
       }
       keyframe = h.keyframe
@@ -174,8 +183,10 @@ export class FlvNormalizer {
       const h = parseAudioTagHeader(tag.data)
       if (h.aacPacketType === 'seq') {
         // A repeated header keeps the language its track was first announced with.
-        const language = tag.language ?? this.audioSeq.get(tag.track ?? 0)?.language
+        const before = this.audioSeq.get(tag.track ?? 0)
+        const language = tag.language ?? before?.language
         this.audioSeq.set(tag.track ?? 0, language ? { ...tag, language } : tag)
+        if (before && !before.data.equals(tag.data) && this.epoch) this.configChanged(tag)
         return
       }
       this.firstAudioTs ??= tag.timestamp
@@ -184,6 +195,24 @@ export class FlvNormalizer {
     this.remember(tag, keyframe)
     for (const c of this.consumers) this.deliver(c, tag, keyframe)
     this.refineAnchor(tag)
+  }
+
+  /** A sequence header changed: each started consumer that carries it follows it or restarts. */
+  private configChanged(tag: MediaTag): void {
+    let unhandled = false
+    for (const c of this.consumers) {
+      if (!c.started || !c.out?.carries(tag, true)) continue
+      if (c.opts.followConfig) {
+        const bytes = c.out.config(tag, Math.max(0, this.lastTs))
+        if (bytes !== 'restart') {
+          if (bytes) c.write(bytes)
+          continue
+        }
+      }
+      if (c.opts.onConfigChange) c.opts.onConfigChange()
+      else unhandled = true
+    }
+    if (unhandled) this.onConfigChange?.()
   }
 
   /** True once media time zero's date can no longer change. */

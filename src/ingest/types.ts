@@ -41,8 +41,11 @@ export interface MediaTag {
 export interface MediaSink {
   /** Called for every complete audio/video/data message, in arrival order. */
   write(tag: MediaTag): void
-  /** Called once when the publisher goes away (cleanly or not); `reason` for logs. */
-  end(reason: string): void
+  /**
+   * Called once when the publisher goes away; `reason` for logs, `clean` when it ended the
+   * publish itself (RTMP deleteStream/FCUnpublish, SRT shutdown) rather than being lost.
+   */
+  end(reason: string, clean?: boolean): void
   /**
    * The audio tracks the source announces before their media (an MPEG-TS PMT), so the
    * sink can wait for each one's first frame before planning renditions.

@@ -34,8 +34,14 @@ export interface WorkerOutput {
   begin(atMs: number): Buffer
   /** One tag at media time `ms`; undefined when this worker is not sent it. */
   tag(tag: MediaTag, ms: number, keyframe: boolean): Buffer | undefined
-  /** True when this worker is sent the tag's media (not only tables around it). */
-  carries(tag: MediaTag): boolean
+  /** True when this worker is sent the tag's media (not only tables around it); `header`: a sequence header's kind and track. */
+  carries(tag: MediaTag, header?: boolean): boolean
+  /**
+   * A new sequence header mid-stream, at media time `ms`: bytes that carry it in-band to a
+   * decoding worker (undefined when nothing needs writing), or 'restart' when this format
+   * cannot carry the change (another codec).
+   */
+  config(tag: MediaTag, ms: number): Buffer | undefined | 'restart'
 }
 
 /** A worker output of `format` for the tracks in `select`. */
@@ -65,6 +71,11 @@ class FlvOutput implements WorkerOutput {
   carries(tag: MediaTag): boolean {
     return tag.kind === 'video' ? this.video : (tag.track ?? 0) === this.audio
   }
+
+  config(tag: MediaTag, ms: number): Buffer | undefined {
+    // FFmpeg's FLV demuxer passes a new sequence header to the decoder as new extradata.
+    return this.carries(tag) ? flvTag(tag.kind, ms, tag.data) : undefined
+  }
 }
 
 /** Tables again at least this often (ms), so a reader joining late finds them; FFmpeg repeats them ~every 100 ms. */
@@ -72,7 +83,7 @@ const TABLES_EVERY_MS = 500
 
 class TsOutput implements WorkerOutput {
   private readonly mux: TsMuxer
-  private readonly videoConfig: VideoStreamConfig | undefined
+  private videoConfig: VideoStreamConfig | undefined
   private readonly adts: AdtsParams[]
   private lastTables = -Infinity
 
@@ -106,9 +117,23 @@ class TsOutput implements WorkerOutput {
     return tables ? Buffer.concat([tables, body]) : body
   }
 
-  carries(tag: MediaTag): boolean {
+  carries(tag: MediaTag, header = false): boolean {
     if (tag.kind === 'video') return this.videoConfig !== undefined
-    return tag.kind === 'audio' && tag.data[1] === 1 && this.audio.includes(tag.track ?? 0)
+    return tag.kind === 'audio' && (header || tag.data[1] === 1) && this.audio.includes(tag.track ?? 0)
+  }
+
+  config(tag: MediaTag): undefined | 'restart' {
+    // MPEG-TS carries parameter sets in-band (before each key frame, from the current
+    // configuration) and ADTS headers on every frame: swapping them is all it takes.
+    if (tag.kind === 'video' && this.videoConfig) {
+      const next = videoStreamConfig(tag.data)
+      if (next.streamType !== this.videoConfig.streamType) return 'restart'
+      this.videoConfig = next
+    } else if (tag.kind === 'audio') {
+      const i = this.audio.indexOf(tag.track ?? 0)
+      if (i >= 0) this.adts[i] = adtsParams(tag.data.subarray(2))
+    }
+    return undefined
   }
 
   private tables(ms: number): Buffer {

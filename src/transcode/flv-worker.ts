@@ -28,7 +28,15 @@ export interface WorkerFeed { format?: WorkerFormat; select?: TrackSelection }
 /** How a worker joins the stream's normalized input: write bytes (false = over bound); returns detach. */
 export type AttachFlv = (
   write: (bytes: Buffer) => boolean,
-  opts: WorkerFeed & { replay?: boolean; onStart?: (startMs: number, epoch: { wallAtZero: number }) => void; onFirstMedia?: (ms: number) => void },
+  opts: WorkerFeed & {
+    replay?: boolean
+    onStart?: (startMs: number, epoch: { wallAtZero: number }) => void
+    onFirstMedia?: (ms: number) => void
+    /** Takes a changed sequence header in-band (a decoder). */
+    followConfig?: boolean
+    /** A sequence header it carries changed and it does not follow: it restarts itself. */
+    onConfigChange?: () => void
+  },
 ) => () => void
 
 /** Bytes a worker's stdin may buffer before the normalizer drops to the next key frame (write returns false, and refuses once over). */
@@ -57,6 +65,8 @@ export class FlvWorker {
   private readonly worker: SupervisedWorker
   /** Media time (ms) of the first media any of this worker's processes was sent: their common zero. */
   private firstMediaMs: number | undefined
+  /** The next process replays the current GOP (the last one finished for a changed input). */
+  private replayNext = false
 
   constructor(o: FlvWorkerOptions) {
     this.rendition = o.rendition
@@ -83,10 +93,16 @@ export class FlvWorker {
             return io.stdin.writableLength < bound
           },
           // Only a session's first process may replay the current GOP: a restarted one
-          // must not produce media the rendition already has.
+          // must not produce media the rendition already has. One started after its input
+          // changed configuration may: the old process never saw the new GOP.
           {
             ...o.feed,
-            replay: io.generation === 0,
+            replay: io.generation === 0 || this.takeReplay(),
+            // A copy cannot change its output's init mid-process: finish, and start afresh.
+            onConfigChange: () => {
+              this.replayNext = true
+              this.worker.recycle()
+            },
             // FFmpeg's muxer starts each process at tfdt 0, at its first media; a restarted
             // process is put back on the session's timeline by how much later that was.
             onFirstMedia: (ms) => {
@@ -99,6 +115,12 @@ export class FlvWorker {
         o.onOutput(out)
       },
     })
+  }
+
+  private takeReplay(): boolean {
+    const r = this.replayNext
+    this.replayNext = false
+    return r
   }
 
   /** Pid of the running process. */

@@ -106,6 +106,9 @@ export class VideoLadder {
           {
             ...(o.input?.format === 'mpegts' ? { format: 'mpegts', select: { audio: [] } } satisfies WorkerFeed : {}),
             replay: io.generation === 0,
+            // The decoder takes a new sequence header in-band (another input on air, a new
+            // encoder): the rungs go on with no restart and no discontinuity.
+            followConfig: true,
             onStart: (startMs) => {
               this.t0 = startMs / 1000
               this.firstT0 ??= this.t0

@@ -67,6 +67,8 @@ export class SupervisedWorker {
   private restartTimer: NodeJS.Timeout | undefined
   private startedAt = 0
   private exited: Promise<void> = Promise.resolve()
+  /** The running process was asked to finish (recycle): start the next one at once. */
+  private recycling = false
 
   constructor(opts: WorkerOptions) {
     this.opts = opts
@@ -77,6 +79,16 @@ export class SupervisedWorker {
   kill(): void {
     const pid = this.child?.pid
     if (pid) try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
+  }
+
+  /**
+   * End the running process gracefully (its stdin closes: FFmpeg writes out what it has and
+   * exits) and start the next at once: its input changed in a way it cannot follow.
+   */
+  recycle(): void {
+    if (!this.child || !this.wanted) return
+    this.recycling = true
+    this.childStdin?.destroy()
   }
 
   /** Kill the process of `generation` if it is still the running one (an output that turned out bad). */
@@ -149,12 +161,16 @@ export class SupervisedWorker {
       this.opts.onExit?.({ code, signal, generation, wanted })
       if (!wanted) return
       if (Date.now() - this.startedAt > HEALTHY_MS) this.backoff = this.opts.minBackoffMs
-      log.warn({ code, signal, restartInMs: this.backoff }, 'worker exited; restarting')
+      const recycled = this.recycling
+      this.recycling = false
+      const wait = recycled ? 0 : this.backoff
+      if (recycled) log.info({ code, signal }, 'worker finished for its changed input; starting the next')
+      else log.warn({ code, signal, restartInMs: wait }, 'worker exited; restarting')
       this.restartTimer = setTimeout(() => {
         this.restartTimer = undefined
         if (this.wanted) this.spawnOnce()
-      }, this.backoff)
-      this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs)
+      }, wait)
+      if (!recycled) this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs)
     })
     for (const p of kernel) p.node.on('error', (err) => log.debug({ err: err.message }, 'worker pipe closed'))
     child.once('close', () => { for (const p of kernel) p.node.destroy() })

@@ -54,7 +54,7 @@ export function handleCommand(s: RtmpSession, msg: RtmpMessage): void {
     case 'deleteStream':
     case 'closeStream':
       if (s.publishState === 'live') s.log.info('rtmp: unpublished')
-      s.endPublishing('unpublished')
+      s.endPublishing('unpublished', true)
       return
     case 'play':
       s.log.info('rtmp: play refused')

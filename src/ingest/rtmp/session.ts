@@ -185,13 +185,13 @@ export class RtmpSession {
     this.opts.onPublished(this)
   }
 
-  /** End the sink exactly once, whatever path gets here first. */
-  endPublishing(reason: string): void {
+  /** End the sink exactly once, whatever path gets here first; `clean` when the publisher unpublished. */
+  endPublishing(reason: string, clean = false): void {
     if (this.publishState === 'live' || this.publishState === 'pending') this.publishState = 'ended'
     if (!this.sink || this.sinkEnded) return
     this.sinkEnded = true
     try {
-      this.sink.end(reason)
+      this.sink.end(reason, clean)
     } catch (err) {
       this.log.error({ err: describeError(err) }, 'rtmp: sink.end threw')
     }

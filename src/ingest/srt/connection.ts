@@ -120,6 +120,9 @@ export class SrtConnection {
     this.guard(() => (p.control ? this.onControl(p) : this.onData(p)))
   }
 
+  /** The caller sent SHUTDOWN: it ended the publish itself. */
+  private shutdownByCaller = false
+
   /** Close now: tell the caller (SHUTDOWN), end the sink. */
   close(reason: string, error = false): void {
     if (this.closed) return
@@ -130,7 +133,7 @@ export class SrtConnection {
       this.ts.flush()
     } catch { /* ignore */ }
     try {
-      this.o.sink.end(reason)
+      this.o.sink.end(reason, this.shutdownByCaller)
     } catch (err) {
       this.log.error({ err: describeError(err) }, 'srt: sink.end threw')
     }
@@ -181,7 +184,9 @@ export class SrtConnection {
         this.rttUs = (7 * this.rttUs + sample) / 8
         return
       }
-      case Ctrl.shutdown: return this.close('caller closed the connection (shutdown)')
+      case Ctrl.shutdown:
+        this.shutdownByCaller = true
+        return this.close('caller closed the connection (shutdown)')
       case Ctrl.dropreq:
         if (p.cif.length >= 8) this.receiver.dropRange(p.cif.readUInt32BE(0) & 0x7fffffff, p.cif.readUInt32BE(4) & 0x7fffffff)
         return
