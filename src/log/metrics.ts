@@ -3,6 +3,7 @@
  * global one) so several servers can run in one process, as tests do.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { OnAirInput } from '../packager/live-stream.js'
 
 /**
  * Why a stream's on-air input changed: `loss` (the on-air input stopped delivering),
@@ -12,8 +13,6 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export type InputSwitchCause = 'loss' | 'return' | 'manual' | 'slate' | 'recovered'
 
-/** What can be on air for a stream: one of its two inputs, or the slate. */
-export type OnAirInput = 'primary' | 'backup' | 'slate'
 
 /** Every value of OnAirInput, the label values of streamd_input_on_air. */
 const ON_AIR_INPUTS: readonly OnAirInput[] = ['primary', 'backup', 'slate']
