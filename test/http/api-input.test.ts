@@ -159,6 +159,8 @@ t.test('POST input is authorised like the other API writes', async (t) => {
   const foreign = await open.post('{"input":"backup"}', undefined, { Origin: 'http://evil.example' })
   t.equal(foreign.status, 403, 'no token: a foreign page is refused')
   t.match(JSON.parse(foreign.text), { error: 'forbidden-origin' })
+  const rebound = await rawRequest(open.port, 'POST /api/v1/streams/cam/input HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 18\r\n\r\n{"input":"backup"}')
+  t.match(rebound.text, /^HTTP\/1\.1 403 /, 'no token: a DNS-rebound Host is refused')
   t.same(open.calls, [])
 })
 
