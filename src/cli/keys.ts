@@ -37,6 +37,7 @@ export function addedText(name: string, secret: string, config: Config): string 
     `This secret is shown once; streamd keeps only its hash. It authorizes publishing live/${name}.`,
     `  publish URL: ${server}/${name}?key=${secret}`,
     `  OBS:         Server ${server}   Stream Key ${name}?key=${secret}`,
+    `  backup:      ${server}/${name}?key=${secret}&role=backup   (OBS Stream Key ${name}?key=${secret}&role=backup)`,
     '',
   ].join('\n')
 }

@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { describeError } from '../errors.js'
+import type { InputRole } from '../ingest/types.js'
 
 /** Header carrying `sha256=<hex HMAC of the body>`. */
 export const SIGNATURE_HEADER = 'X-Streamd-Signature'
@@ -19,6 +20,8 @@ export interface HookEvent {
   remote: string
   /** Name of the key that authorized the publish; null when publishing was open to this peer. */
   key: string | null
+  /** Which input of the stream the publisher feeds (primary or backup): a hook may allow one and not the other. */
+  role: InputRole
   /** ISO time of the event; inside the signed body, so a receiver can reject stale replays. */
   time: string
 }

@@ -81,6 +81,6 @@ export class PublishAuth {
   }
 
   private event(action: HookEvent['action'], req: PublishRequest, keyName: string | null): HookEvent {
-    return { action, app: req.app, stream: req.stream, protocol: req.protocol, remote: req.remote, key: keyName, time: new Date().toISOString() }
+    return { action, app: req.app, stream: req.stream, protocol: req.protocol, role: req.role, remote: req.remote, key: keyName, time: new Date().toISOString() }
   }
 }

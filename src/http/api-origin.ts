@@ -88,7 +88,7 @@ export function decideOrigin(origin: string, host: string, p: OriginPolicy): Ori
 }
 
 /** Headers of a preflight answer granted to a listed origin (Fetch standard: Authorization is never covered by a wildcard). */
-export function preflightHeaders(cors: Headers, methods: string): Headers {
+export function preflightHeaders(cors: Headers, methods: string, allowHeaders = 'Authorization'): Headers {
   if (!cors['Access-Control-Allow-Origin']) return {}
-  return { ...cors, 'Access-Control-Allow-Methods': methods, 'Access-Control-Allow-Headers': 'Authorization', 'Access-Control-Max-Age': '600' }
+  return { ...cors, 'Access-Control-Allow-Methods': methods, 'Access-Control-Allow-Headers': allowHeaders, 'Access-Control-Max-Age': '600' }
 }

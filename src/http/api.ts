@@ -1,16 +1,19 @@
 /**
- * JSON API: what is live, where it comes from, what it produces, who watches;
- * DELETE kicks a publisher. Guarded by a bearer token, or loopback-only when no
+ * JSON API: what is live, where it comes from (every input, and which is on
+ * air), what it produces, who watches; DELETE kicks a publisher, POST .../input
+ * switches inputs (api-input.ts). Guarded by a bearer token, or loopback-only when no
  * token is configured; which web pages may call it is api-origin.ts's rule.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { isLoopback } from '../config/address.js'
-import type { LiveStream, StreamDirectory } from '../packager/live-stream.js'
+import type { Logger } from 'pino'
+import type { InputInfo, LiveStream, OnAirInput, StreamDirectory } from '../packager/live-stream.js'
 import { measureFigures } from '../packager/stats.js'
 import { NO_STORE } from './cache-policy.js'
 import type { Headers, Reply, RequestContext } from './reply.js'
 import type { Route } from './router.js'
 import { apiHeaders, decideOrigin, preflightHeaders } from './api-origin.js'
+import { answerSwitch, MAX_INPUT_BODY, type SwitchInput } from './api-input.js'
 
 /** What the API reads from and acts on. */
 export interface ApiDeps {
@@ -21,13 +24,37 @@ export interface ApiDeps {
   apiCorsOrigins?: readonly string[]
   /** Disconnect the publisher of a stream; false when nobody publishes it. */
   kick?: (name: string) => boolean
+  /** Switch a stream's on-air input; without it every switch is refused (409). */
+  switchInput?: SwitchInput
+  /** Where switch requests and failures are logged. */
+  logger?: Logger
+}
+
+/** JSON shape of one input of a stream. */
+export interface InputJson {
+  role: InputInfo['role']
+  state: InputInfo['state']
+  protocol: string
+  remote: string
+  /** bit/s over the last seconds. */
+  bitrate: number
+  /** When its publisher connected (ISO 8601). */
+  since: string
+  /** Milliseconds since its last media arrived, at the time of the request; null before any. */
+  lastMediaAgeMs: number | null
+  problem?: string
 }
 
 /** JSON shape of one stream in /api/v1/streams. */
 export interface StreamJson {
   name: string
   state: string
+  /** The on-air input's publisher (the only one before streams had two). */
   ingest: { protocol: string; remote: string; since: string; bitrate: number; key: string | null; tracks?: Array<{ kind: string; codec: string; language?: string; selected: boolean }> } | null
+  /** Every input (primary, backup) with its state. */
+  inputs: InputJson[]
+  /** What viewers get: an input, the slate, or null while nothing is on air. */
+  onAir: OnAirInput | null
   /** Since the current publish started; see ViewerStats for what each counts. */
   viewers: { playlistRequests: number; mediaRequests: number; distinctClients: number }
   /** Problems of the current publish a viewer would notice; empty when none. */
@@ -48,14 +75,26 @@ export interface StreamJson {
   }>
 }
 
-/** Describe a stream for the API. */
-export function streamJson(s: LiveStream): StreamJson {
+/** Describe an input; its media age is counted at `now`, the time of the request. */
+function inputJson(i: InputInfo, now: number): InputJson {
+  return {
+    role: i.role, state: i.state, protocol: i.protocol, remote: i.remote, bitrate: Math.round(i.bitrate),
+    since: new Date(i.since).toISOString(),
+    lastMediaAgeMs: i.lastMediaAt === undefined ? null : Math.max(0, now - i.lastMediaAt),
+    ...(i.problem !== undefined ? { problem: i.problem } : {}),
+  }
+}
+
+/** Describe a stream for the API as of `now`. */
+export function streamJson(s: LiveStream, now = Date.now()): StreamJson {
   return {
     name: s.name,
     state: s.state,
     ingest: s.ingest
       ? { protocol: s.ingest.protocol, remote: s.ingest.remote, since: new Date(s.ingest.since).toISOString(), bitrate: Math.round(s.inputBitrate), key: s.ingest.key ?? null, ...(s.ingest.tracks ? { tracks: s.ingest.tracks } : {}) }
       : null,
+    inputs: s.inputs.map((i) => inputJson(i, now)),
+    onAir: s.onAir ?? null,
     viewers: { playlistRequests: s.viewers.playlistRequests, mediaRequests: s.viewers.mediaRequests, distinctClients: s.viewers.distinctClients },
     warnings: s.ingest?.warnings ?? [],
     renditions: [...s.renditions.values()].map((r) => {
@@ -111,17 +150,21 @@ export function serveApi(route: Route, ctx: RequestContext, reply: Reply, deps: 
   // Refused without CORS headers, so a page that sent it can read nothing (and a preflight fails).
   if (!gate.allowed) return error(reply, 403, 'forbidden-origin', gate.message)
   const cors = gate.cors
-  const allow = route.kind === 'api-stream' ? 'GET, HEAD, DELETE, OPTIONS' : 'GET, HEAD, OPTIONS'
+  const allow = route.kind === 'api-stream' ? 'GET, HEAD, DELETE, OPTIONS' : route.kind === 'api-stream-input' ? 'POST, OPTIONS' : 'GET, HEAD, OPTIONS'
   // Fetch standard: a CORS preflight never carries credentials, so with a token it is answered without one.
   const preflight = ctx.method === 'OPTIONS'
   const no = preflight && deps.apiToken ? undefined : apiDenied(ctx.authorization, ctx.remote, deps.apiToken)
   if (no) return error(reply, no.status, no.code, no.message, no.status === 401 ? { ...cors, 'WWW-Authenticate': 'Bearer realm="streamd"' } : cors)
-  if (preflight) return reply.send(204, { ...preflightHeaders(cors, allow), Allow: allow, 'Cache-Control': NO_STORE }, '')
+  // A JSON POST from a page needs Content-Type granted too (Fetch standard: it is not a CORS-safelisted type).
+  const allowHeaders = route.kind === 'api-stream-input' ? 'Authorization, Content-Type' : 'Authorization'
+  if (preflight) return reply.send(204, { ...preflightHeaders(cors, allow, allowHeaders), Allow: allow, 'Cache-Control': NO_STORE }, '')
   const head = ctx.method === 'HEAD'
   if (route.kind === 'api-streams') {
     if (ctx.method !== 'GET' && !head) return error(reply, 405, 'method-not-allowed', `${ctx.method} is not allowed here`, { ...cors, Allow: allow })
-    return json(reply, 200, { streams: deps.directory.list().map(streamJson) }, head, cors)
+    const now = Date.now()
+    return json(reply, 200, { streams: deps.directory.list().map((s) => streamJson(s, now)) }, head, cors)
   }
+  if (route.kind === 'api-stream-input') return serveSwitch(route.stream, ctx, reply, deps, cors, allow)
   if (route.kind !== 'api-stream') return error(reply, 404, 'not-found', 'no such API path', cors)
   const stream = deps.directory.get(route.stream)
   if (ctx.method === 'DELETE') {
@@ -132,4 +175,16 @@ export function serveApi(route: Route, ctx: RequestContext, reply: Reply, deps: 
   if (ctx.method !== 'GET' && !head) return error(reply, 405, 'method-not-allowed', `${ctx.method} is not allowed here`, { ...cors, Allow: allow })
   if (!stream) return error(reply, 404, 'not-found', `no stream named ${route.stream}`, cors)
   return json(reply, 200, streamJson(stream), head, cors)
+}
+
+/** POST /api/v1/streams/{name}/input: 404 for an unknown stream, else the body decides (api-input.ts). */
+function serveSwitch(name: string, ctx: RequestContext, reply: Reply, deps: ApiDeps, cors: Headers, allow: string): void {
+  if (ctx.method !== 'POST') return error(reply, 405, 'method-not-allowed', `${ctx.method} is not allowed here; POST {"input": ...}`, { ...cors, Allow: allow })
+  if (!deps.directory.get(name)) return error(reply, 404, 'not-found', `no stream named ${name}`, cors)
+  // Read now, inside the handler: the transport drops a body nobody asked for.
+  const remote = ctx.remote
+  void ctx.readBody(MAX_INPUT_BODY).then((body) => {
+    const a = answerSwitch(name, body, deps.switchInput, deps.logger, remote)
+    json(reply, a.status, a.body, false, cors)
+  })
 }

@@ -11,9 +11,9 @@ export type Headers = Record<string, string>
 
 /** Status lines by code: the one table every writer uses. */
 export const STATUS_TEXT: Readonly<Record<number, string>> = {
-  200: '200 OK', 204: '204 No Content', 206: '206 Partial Content', 304: '304 Not Modified',
+  200: '200 OK', 202: '202 Accepted', 204: '204 No Content', 206: '206 Partial Content', 304: '304 Not Modified',
   400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
-  410: '410 Gone', 414: '414 URI Too Long', 416: '416 Range Not Satisfiable', 500: '500 Internal Server Error',
+  409: '409 Conflict', 410: '410 Gone', 413: '413 Content Too Large', 414: '414 URI Too Long', 416: '416 Range Not Satisfiable', 500: '500 Internal Server Error',
   502: '502 Bad Gateway', 503: '503 Service Unavailable', 504: '504 Gateway Timeout',
 }
 
@@ -131,4 +131,11 @@ export interface RequestContext {
   readonly remote: string
   /** Authorization header, for the API's bearer token; read for /api/ paths only. */
   readonly authorization: string
+  /**
+   * The request's content, at most `limit` bytes: 'too-large' as soon as it is
+   * longer (a larger Content-Length says so before a byte is read; the transport
+   * discards the rest). Call it synchronously in the handler, or the bytes are lost.
+   * Never settles when the client leaves first. Bodies are read on /api/ paths only.
+   */
+  readBody(limit: number): Promise<Buffer | 'too-large'>
 }

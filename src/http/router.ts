@@ -13,6 +13,7 @@ export type Route =
   | { kind: 'static'; file: 'hls.min.js' }
   | { kind: 'api-streams' }
   | { kind: 'api-stream'; stream: string }
+  | { kind: 'api-stream-input'; stream: string }
   | { kind: 'multivariant'; stream: string }
   | { kind: 'mpd'; stream: string }
   | { kind: 'time' }
@@ -75,9 +76,10 @@ function parse(path: string): Route {
   }
   const parts = path.split('/')
   // parts[0] is '' (leading slash)
-  if (parts[1] === 'api' && parts[2] === 'v1' && parts[3] === 'streams' && parts.length === 5) {
+  if (parts[1] === 'api' && parts[2] === 'v1' && parts[3] === 'streams' && (parts.length === 5 || (parts.length === 6 && parts[5] === 'input'))) {
     const name = parts[4]!
-    return isValidName(name) ? { kind: 'api-stream', stream: name } : { kind: 'not-found' }
+    if (!isValidName(name)) return { kind: 'not-found' }
+    return parts.length === 5 ? { kind: 'api-stream', stream: name } : { kind: 'api-stream-input', stream: name }
   }
   if (parts[1] !== 'live' || parts.length < 4 || parts.length > 5) return { kind: 'not-found' }
   const stream = parts[2]!

@@ -16,6 +16,7 @@ import { serveLive } from './live-routes.js'
 import { serveTime } from './time.js'
 import { renderPage } from './page.js'
 import { serveApi } from './api.js'
+import type { SwitchInput } from './api-input.js'
 import { NO_STORE, UNKNOWN_PATH } from './cache-policy.js'
 
 /** What the HTTP layer reads from and reports to. */
@@ -33,6 +34,8 @@ export interface HttpDeps {
   apiCorsOrigins?: readonly string[]
   /** Disconnect a stream's publisher (API DELETE); false when nobody publishes it. */
   kick?: (name: string) => boolean
+  /** Put an input (or the slate) of a stream on air at that input's next key frame (API POST .../input). */
+  switchInput?: SwitchInput
 }
 
 function loadHlsJs(): Buffer {
@@ -71,8 +74,8 @@ export class HttpServer {
   private handle(ctx: RequestContext, reply: Reply): void {
     if (answeredBeforeRouting(ctx, reply)) return
     const r = route(ctx.path)
-    // The API answers its own methods (DELETE) and auth.
-    if (r.kind === 'api-streams' || r.kind === 'api-stream') return this.finish(reply, r.kind, () => serveApi(r, ctx, reply, this.deps))
+    // The API answers its own methods (DELETE, POST) and auth.
+    if (r.kind === 'api-streams' || r.kind === 'api-stream' || r.kind === 'api-stream-input') return this.finish(reply, r.kind, () => serveApi(r, ctx, reply, this.deps))
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       return this.finish(reply, r.kind, () => reply.text(405, 'method not allowed', { ...CORS, Allow: 'GET, HEAD, OPTIONS' }))
     }

@@ -15,8 +15,8 @@
  *    `onWritable` resumes from `getWriteOffset()`.
  * 6. Unknown-size bodies: chunked `write` in pieces of at most MAX_PIECE,
  *    pausing whenever `write` returns false until the socket drains.
- * 7. Copy `onData` chunks unless last: uWS reuses their memory (streamd reads
- *    no request bodies, so nothing here calls onData).
+ * 7. Copy `onData` chunks: uWS reuses their memory once the callback returns.
+ *    Only the API reads request bodies, small and bounded (readBody).
  * 8. A client that goes away releases its waiter at once (onDone cleanups run
  *    on abort) and never cancels a fill that other clients share (a stream only
  *    unsubscribes from the body it follows).
@@ -342,6 +342,8 @@ class UwsContext implements RequestContext {
   readonly authorization: string
   private readonly res: HttpResponse
   private remoteText: string | undefined
+  /** Content-Length as sent ('' when absent); read for API paths only, the only ones with bodies. */
+  private readonly contentLength: string
 
   constructor(res: HttpResponse, req: HttpRequest) {
     this.res = res
@@ -354,7 +356,34 @@ class UwsContext implements RequestContext {
     this.range = req.getHeader('range')
     this.ifNoneMatch = req.getHeader('if-none-match')
     // Headers only some routes use are read for those paths alone: each read is a native call.
-    this.authorization = this.path.startsWith('/api/') ? req.getHeader('authorization') : ''
+    const api = this.path.startsWith('/api/')
+    this.authorization = api ? req.getHeader('authorization') : ''
+    this.contentLength = api ? req.getHeader('content-length') : ''
+  }
+
+  readBody(limit: number): Promise<Buffer | 'too-large'> {
+    // uWS has validated the framing; a declared length over the limit needs no reading.
+    if (this.contentLength !== '' && Number(this.contentLength) > limit) return Promise.resolve('too-large')
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      let settled = false
+      // uWS keeps parsing (and discarding) what follows once nobody wants it, so the
+      // connection stays usable for the next request.
+      this.res.onData((chunk, isLast) => {
+        if (settled) return
+        size += chunk.byteLength
+        if (size > limit) {
+          settled = true
+          return resolve('too-large')
+        }
+        chunks.push(Buffer.from(new Uint8Array(chunk))) // a copy (rule 7)
+        if (isLast) {
+          settled = true
+          resolve(Buffer.concat(chunks, size))
+        }
+      })
+    })
   }
 
   get remote(): string {

@@ -2,6 +2,9 @@
  * The small interface every ingest protocol needs from its parent (core/).
  * Ingest never imports core: core hands an IngestHandler to each listener.
  */
+import type { InputRole } from './role.js'
+
+export type { InputRole } from './role.js'
 
 /** What a publisher asked for, known before the publish is acknowledged. */
 export interface PublishRequest {
@@ -14,6 +17,8 @@ export interface PublishRequest {
   key?: string
   /** Remote address `ip:port` of the publisher. */
   remote: string
+  /** Which input of the stream this publisher feeds: `?role=` (RTMP) or the streamid (SRT); primary when absent. */
+  role: InputRole
 }
 
 /** Kind of an FLV tag carried over RTMP. */

@@ -3,6 +3,19 @@
  * global one) so several servers can run in one process, as tests do.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { OnAirInput } from '../packager/live-stream.js'
+
+/**
+ * Why a stream's on-air input changed: `loss` (the on-air input stopped delivering),
+ * `return` (the primary came back and took over again), `manual` (the admin API),
+ * `slate` (no input left: the slate went on air), `recovered` (an input came back
+ * while the slate was on air).
+ */
+export type InputSwitchCause = 'loss' | 'return' | 'manual' | 'slate' | 'recovered'
+
+
+/** Every value of OnAirInput, the label values of streamd_input_on_air. */
+const ON_AIR_INPUTS: readonly OnAirInput[] = ['primary', 'backup', 'slate']
 
 /** Every metric streamd exports, created once per server. */
 export class Metrics {
@@ -22,6 +35,8 @@ export class Metrics {
   readonly ingestDropped: Counter<'stream'>
   readonly publishHeld: Histogram
   readonly renditionsLagging: Counter<'stream' | 'rendition'>
+  readonly inputSwitches: Counter<'stream' | 'cause'>
+  readonly inputOnAir: Gauge<'stream' | 'input'>
   private readonly speedLabels = new Map<string, Set<string>>()
   // Requests are tallied in plain numbers and handed to prom-client when scraped:
   // a labelled inc() per request costs more than serving a small part does.
@@ -67,6 +82,8 @@ export class Metrics {
       registers,
     })
     this.renditionsLagging = new Counter({ name: 'streamd_renditions_lagging_total', help: 'Times a rendition fell too far behind the others to be waited for', labelNames: ['stream', 'rendition'], registers })
+    this.inputSwitches = new Counter({ name: 'streamd_input_switches_total', help: 'Changes of a stream\'s on-air input, by cause (loss, return, manual, slate, recovered)', labelNames: ['stream', 'cause'], registers })
+    this.inputOnAir = new Gauge({ name: 'streamd_input_on_air', help: 'Which input of a stream is on air: 1 for it (primary, backup or slate), 0 for the others', labelNames: ['stream', 'input'], registers })
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'streamd_' })
   }
 
@@ -99,6 +116,16 @@ export class Metrics {
     this.speedLabels.set(stream, set)
   }
 
+  /** Count one change of `stream`'s on-air input, for `cause`. */
+  countInputSwitch(stream: string, cause: InputSwitchCause): void {
+    this.inputSwitches.inc({ stream, cause })
+  }
+
+  /** Mark `input` on air for `stream` (1) and every other input off (0), so a dashboard can stack them. */
+  setOnAir(stream: string, input: OnAirInput): void {
+    for (const i of ON_AIR_INPUTS) this.inputOnAir.set({ stream, input: i }, i === input ? 1 : 0)
+  }
+
   /**
    * Forget every label set naming `stream` once it is gone, counters included: stream
    * names are chosen by publishers, so series kept for ended streams would grow without
@@ -114,6 +141,8 @@ export class Metrics {
     dropLabelled(this.workerRestarts, stream)
     dropLabelled(this.rungsShed, stream)
     dropLabelled(this.ingestDropped, stream)
+    dropLabelled(this.inputSwitches, stream)
+    for (const input of ON_AIR_INPUTS) this.inputOnAir.remove({ stream, input })
   }
 }
 

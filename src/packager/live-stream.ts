@@ -3,6 +3,7 @@
  * ingest facts the API reports. Kept after the publisher leaves (for the ENDLIST
  * playlist and for numbering that continues when the same name returns).
  */
+import type { InputRole } from '../ingest/types.js'
 import type { RenditionStore } from './rendition-store.js'
 import { WaiterSet } from './waiters.js'
 import { ViewerStats } from './viewer-stats.js'
@@ -21,6 +22,33 @@ export interface IngestInfo {
   key?: string | null
   /** Problems of this publish a viewer would notice (e.g. a video format browsers cannot decode). */
   warnings?: string[]
+}
+
+/** What a stream can put on air: one of its two inputs, or the slate when neither delivers. */
+export type OnAirInput = InputRole | 'slate'
+
+/**
+ * Where one input stands: `on-air` (its media is what viewers get), `standby`
+ * (connected and delivering, not on air), `connecting` (publishing, no media yet),
+ * `lost` (its publisher left or stopped delivering).
+ */
+export type InputState = 'on-air' | 'standby' | 'connecting' | 'lost'
+
+/** One input (primary or backup) of a stream, for the API; filled in by core. */
+export interface InputInfo {
+  role: InputRole
+  state: InputState
+  /** Publisher `ip:port` (the last one, once lost). */
+  remote: string
+  protocol: 'rtmp' | 'srt' | 'demo'
+  /** Input bitrate over the last seconds, bit/s. */
+  bitrate: number
+  /** When its publisher connected, ms since the epoch. */
+  since: number
+  /** When its last media message arrived, ms since the epoch; undefined before the first. */
+  lastMediaAt: number | undefined
+  /** Why it is not usable (e.g. a codec the other input does not share), when it is not. */
+  problem?: string
 }
 
 /**
@@ -48,6 +76,10 @@ export class LiveStream {
   endedAt: number | undefined
   /** Input bitrate, bit/s, measured by core over the last seconds. */
   inputBitrate = 0
+  /** Every input of the stream (primary, backup), each with its state; empty before core reports them. */
+  inputs: InputInfo[] = []
+  /** What viewers get now: an input, the slate, or undefined while nothing is on air. */
+  onAir: OnAirInput | undefined
   /** Audience counters since the current publish started. */
   readonly viewers = new ViewerStats()
   /**

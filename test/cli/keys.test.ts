@@ -38,6 +38,7 @@ t.test('add prints the secret once with publish hints; list never shows it; revo
   t.ok(secret, 'a secret line')
   t.match(add.stdout, `rtmp://192.0.2.7:1936/live/cam1?key=${secret}`)
   t.match(add.stdout, `Server rtmp://192.0.2.7:1936/live   Stream Key cam1?key=${secret}`)
+  t.match(add.stdout, `backup:      rtmp://192.0.2.7:1936/live/cam1?key=${secret}&role=backup   (OBS Stream Key cam1?key=${secret}&role=backup)`)
   const list = await cli(['keys', 'list', '--config', cfg])
   t.equal(list.code, 0)
   t.match(list.stdout, /^NAME\s+CREATED\s+REVOKED\ncam1\s+\d{4}-\d\d-\d\dT\S+Z\s+-$/m)

@@ -14,7 +14,7 @@ import { KeyStore } from '../../src/store/keys.js'
 import { captureLogger } from '../helpers/recording-handler.js'
 import { tempDirSync } from '../helpers/temp-dir.js'
 
-const req = (o: Partial<PublishRequest> = {}): PublishRequest => ({ protocol: 'rtmp', app: 'live', stream: 'cam', remote: '192.0.2.9:40000', ...o })
+const req = (o: Partial<PublishRequest> = {}): PublishRequest => ({ protocol: 'rtmp', app: 'live', stream: 'cam', remote: '192.0.2.9:40000', role: 'primary', ...o })
 
 function setup(t: Test, config: Record<string, unknown>) {
   const keys = KeyStore.open(tempDirSync(t, 'streamd-auth-'))
@@ -110,4 +110,19 @@ t.test('on_publish_done is fire-and-forget; its failure is logged', async (t) =>
   while (!f.warns().length && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
   t.match(JSON.parse(hook.bodies[0]!.body), { action: 'on_publish_done', stream: 'cam', key: null })
   t.match(f.warns()[0], { msg: 'on_publish_done hook failed', reason: 'hook answered HTTP 503' })
+})
+
+t.test('the input role is in the signed body of on_publish and on_publish_done', async (t) => {
+  const hook = await hookServer(t, (_q, body, rs) => {
+    // A hook that takes the primary only: the role is what it decides on.
+    rs.end(JSON.parse(body).role === 'backup' && JSON.parse(body).action === 'on_publish' ? '{"allow": false, "reason": "no backups here"}' : '')
+  })
+  const f = setup(t, { publish: { open: true }, hooks: { onPublish: hook.url, onPublishDone: hook.url, secret: 'hook-secret' } })
+  t.same(await f.auth.authorize(req(), f.logger), { ok: true, keyName: null })
+  t.same(await f.auth.authorize(req({ role: 'backup' }), f.logger), { ok: false, reason: 'refused by on_publish hook: no backups here' })
+  f.auth.publishDone(req({ role: 'backup' }), null, f.logger)
+  const end = Date.now() + 5000
+  while (hook.bodies.length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+  t.same(hook.bodies.map((b) => [JSON.parse(b.body).action, JSON.parse(b.body).role]), [['on_publish', 'primary'], ['on_publish', 'backup'], ['on_publish_done', 'backup']])
+  t.ok(hook.bodies.every((b) => b.signature === signBody(b.body, 'hook-secret')), 'each body signed as sent')
 })

@@ -18,7 +18,7 @@ export interface RecordedSink {
 export type Decide = (req: PublishRequest, live: RecordedSink[]) =>
   Exclude<PublishDecision, { ok: true }> | undefined | Promise<Exclude<PublishDecision, { ok: true }> | undefined>
 
-/** A recording IngestHandler; by default it accepts and refuses a live name with `busy`. */
+/** A recording IngestHandler; by default it accepts and refuses a live name's live role (primary, backup) with `busy`. */
 export function recordingHandler(decide?: Decide) {
   const requests: PublishRequest[] = []
   const sinks: RecordedSink[] = []
@@ -28,7 +28,7 @@ export function recordingHandler(decide?: Decide) {
       requests.push(req)
       const refusal = decide
         ? await decide(req, live())
-        : live().some((s) => s.req.stream === req.stream)
+        : live().some((s) => s.req.stream === req.stream && s.req.role === req.role)
           ? { ok: false as const, code: 'busy' as const, reason: `stream ${req.stream} is already being published` }
           : undefined
       if (refusal) return refusal

@@ -38,7 +38,7 @@ t.test('only HTTP/1.1 heads with a Host go straight to uWS', async (t) => {
 })
 
 t.test('the client address comes from the PROXY header only for a loopback peer', async (t) => {
-  const ctx = (remote: string): RequestContext => ({ method: 'GET', path: '/', query: '', acceptEncoding: '', range: '', ifNoneMatch: '', remote, authorization: '' })
+  const ctx = (remote: string): RequestContext => ({ method: 'GET', path: '/', query: '', acceptEncoding: '', range: '', ifNoneMatch: '', remote, authorization: '', readBody: async () => Buffer.alloc(0) })
   const res = (proxied: string): HttpResponse => ({ getProxiedRemoteAddressAsText: () => new TextEncoder().encode(proxied).buffer }) as unknown as HttpResponse
   t.equal(withClientAddress(ctx('127.0.0.1'), res('203.0.113.7')).remote, '203.0.113.7', 'the front (loopback) names the client')
   t.equal(withClientAddress(ctx('198.51.100.2'), res('127.0.0.1')).remote, '198.51.100.2', 'a stranger claiming loopback in a PROXY header is not believed')

@@ -61,28 +61,35 @@ export function dataTagBody(msg: RtmpMessage): Buffer {
   return body
 }
 
-/** Stream name and key from a publish name such as `t1?key=SECRET`. */
+/** Stream name, key and role values from a publish name such as `t1?key=SECRET&role=backup`. */
 export interface PublishTarget {
   stream: string
   key?: string
+  /** Every `role` value of the query, in order (none: the name asked for no role). */
+  roles: string[]
 }
 
-/** Split `name?query` and read `key` from the query; the name is returned undecoded. */
+/** Split `name?query` and read `key` and `role` from the query; the name is returned undecoded. */
 export function splitNameAndKey(raw: string): PublishTarget {
   const q = raw.indexOf('?')
-  if (q < 0) return { stream: raw }
-  const key = new URLSearchParams(raw.slice(q + 1)).get('key')
-  return key === null || key === '' ? { stream: raw.slice(0, q) } : { stream: raw.slice(0, q), key }
+  if (q < 0) return { stream: raw, roles: [] }
+  const query = new URLSearchParams(raw.slice(q + 1))
+  const key = query.get('key')
+  const roles = query.getAll('role')
+  return key === null || key === '' ? { stream: raw.slice(0, q), roles } : { stream: raw.slice(0, q), key, roles }
 }
 
-/** Application name and key from the connect command object; OBS users sometimes put `?key=` on the server URL. */
-export function appFromConnect(obj: Amf0Value): { app: string; key?: string } {
+/**
+ * Application name, key and role values from the connect command object; OBS users
+ * sometimes put `?key=` (and so `&role=`) on the server URL.
+ */
+export function appFromConnect(obj: Amf0Value): { app: string; key?: string; roles: string[] } {
   const app = typeof obj === 'object' && obj !== null && !Array.isArray(obj) && !(obj instanceof Date)
     ? (obj as Amf0Object).app
     : undefined
   const raw = typeof app === 'string' ? app.replace(/\/+$/, '') : ''
-  const { stream, key } = splitNameAndKey(raw)
-  return key === undefined ? { app: stream } : { app: stream, key }
+  const { stream, key, roles } = splitNameAndKey(raw)
+  return key === undefined ? { app: stream, roles } : { app: stream, key, roles }
 }
 
 /** `_result` of connect (§7.2.1.1): properties, then the NetConnection.Connect.Success info object. */

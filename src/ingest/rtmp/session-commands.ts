@@ -5,6 +5,7 @@
  */
 import { describeError, ProtocolError } from '../../errors.js'
 import { isValidName, NAME_RULE } from '../../media/types.js'
+import { roleFrom } from '../role.js'
 import type { PublishDecision, PublishRequest } from '../types.js'
 import {
   appFromConnect, connectResult, createStreamResult, onFCPublish, parseCommand, simpleResult, splitNameAndKey,
@@ -27,7 +28,8 @@ const SERVER_WINDOW = 2_500_000
  * NetStream.Publish.BadName, .Denied and .Rejected alike, and OBS then shows its
  * "could not access the specified channel or stream key" dialog. The code tells a
  * human reading client logs what kind of refusal it was: BadName for a name that
- * is malformed or already live (as FMS and nginx-rtmp use it), Denied for a
+ * is malformed or already live (as FMS and nginx-rtmp use it) or that asks for an
+ * input role streamd does not have, Denied for a
  * missing, wrong or revoked key or a refusing hook ("not allowed", which BadName
  * would misstate). nginx-rtmp and SRS drop the connection without a status on an
  * auth failure; a status plus description is the clearer answer.
@@ -70,9 +72,10 @@ export function handleCommand(s: RtmpSession, msg: RtmpMessage): void {
 
 function onConnect(s: RtmpSession, cmd: RtmpCommand): void {
   if (s.app !== undefined) throw new ProtocolError('rtmp', 'second connect on one connection')
-  const { app, key } = appFromConnect(cmd.object)
+  const { app, key, roles } = appFromConnect(cmd.object)
   s.app = app
   s.appKey = key
+  s.appRoles = roles
   s.send(windowAckSizeMessage(SERVER_WINDOW))
   s.send(setPeerBandwidthMessage(SERVER_WINDOW, 2))
   s.setOutgoingChunkSize(SERVER_CHUNK_SIZE, setChunkSizeMessage(SERVER_CHUNK_SIZE))
@@ -92,13 +95,20 @@ async function onPublish(s: RtmpSession, cmd: RtmpCommand, streamId: number): Pr
   }
   s.publishState = 'pending'
   // Never log the raw name: it may hold the key.
-  const { stream, key = s.appKey } = splitNameAndKey(typeof cmd.args[0] === 'string' ? cmd.args[0] : '')
+  const { stream, key = s.appKey, roles } = splitNameAndKey(typeof cmd.args[0] === 'string' ? cmd.args[0] : '')
   if (!isValidName(stream)) {
     s.log.info('rtmp: publish refused: invalid stream name')
     refuse(s, streamId, `invalid stream name: ${NAME_RULE}`)
     return
   }
-  const req: PublishRequest = { protocol: 'rtmp', app: s.app ?? '', stream, remote: s.remote }
+  // A role on the server URL (connect app) and one on the stream key must agree.
+  const role = roleFrom([...roles, ...s.appRoles])
+  if (!role.ok) {
+    s.log.info({ stream, reason: role.reason }, 'rtmp: publish refused: invalid role')
+    refuse(s, streamId, role.reason)
+    return
+  }
+  const req: PublishRequest = { protocol: 'rtmp', app: s.app ?? '', stream, remote: s.remote, role: role.role }
   if (key !== undefined) req.key = key
   let decision: PublishDecision
   try {
@@ -120,6 +130,6 @@ async function onPublish(s: RtmpSession, cmd: RtmpCommand, streamId: number): Pr
   s.startPublishing(decision.sink)
   s.send(userControlMessage(UserControl.streamBegin, streamId))
   s.send(onStatusMessage(streamId, 'status', 'NetStream.Publish.Start', `${stream} is now published`))
-  s.log.info({ app: s.app, stream }, 'rtmp: publishing')
+  s.log.info({ app: s.app, stream, role: req.role }, 'rtmp: publishing')
   decision.onKick?.(() => s.close('kicked'))
 }

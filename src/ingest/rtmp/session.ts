@@ -57,6 +57,8 @@ export class RtmpSession {
   app: string | undefined
   /** A `?key=` found on the connect app, used when the publish name has none. */
   appKey: string | undefined
+  /** `role` values found on the connect app; they must agree with the publish name's. */
+  appRoles: string[] = []
   publishState: PublishState = 'none'
   nextStreamId = 1
   private sink: MediaSink | undefined

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino'
 import { describeError } from '../../errors.js'
 import { TsToFlv, type TsTrack } from '../../formats/mpegts/ts-to-flv.js'
-import type { MediaSink } from '../types.js'
+import type { InputRole, MediaSink } from '../types.js'
 import { PayloadDecryptor, unwrapKeyMaterial } from './crypto.js'
 import { Ctrl, UserSub, ackCif, controlPacket, nakCif, parsePacket, type ControlPacket, type DataPacket } from './packet.js'
 import { Receiver, type ReceiverStats } from './receiver.js'
@@ -38,6 +38,8 @@ export interface ConnectionOptions {
   onTracks?: (tracks: TsTrack[]) => void
   /** Stream name published (a reconnecting caller may take over a silent connection of it). */
   stream: string
+  /** Input of the stream it feeds; a takeover replaces a connection of the same role only. */
+  role: InputRole
 }
 
 const TICK_MS = 10
@@ -84,6 +86,11 @@ export class SrtConnection {
   /** The stream this caller publishes. */
   get stream(): string {
     return this.o.stream
+  }
+
+  /** Which input of the stream this caller feeds. */
+  get role(): InputRole {
+    return this.o.role
   }
 
   /** Remote `ip:port`. */

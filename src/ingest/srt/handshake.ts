@@ -4,6 +4,7 @@
  * listener answers with. Pure.
  */
 import { ProtocolError } from '../../errors.js'
+import { roleFrom, type InputRole } from '../role.js'
 
 /** Handshake Type values (§3.2.1.1); 1000 + a rejection reason refuses. */
 export const HsType = { induction: 1, conclusion: 0xffffffff, waveahand: 0, agreement: 0xfffffffe } as const
@@ -141,28 +142,43 @@ export function encodeStreamIdExt(s: string): Buffer {
 
 /** What a streamid asks for. */
 export type StreamIdRequest =
-  | { ok: true; stream: string; key?: string }
+  | { ok: true; stream: string; key?: string; role: InputRole }
   | { ok: false; reason: string; mode?: string }
 
-/** Parse a streamid; only publishing is served over SRT. */
+const STREAMID_FORMS = 'streamid must be publish:{stream}:{key}[:{role}] or #!::r={stream},m=publish,s={key}[,role={role}]'
+
+/**
+ * Parse a streamid; only publishing is served over SRT. The role (primary when
+ * absent) is the fourth field of the `publish:` form and streamd's own `role=` key in
+ * the access-control form.
+ */
 export function parseStreamId(sid: string): StreamIdRequest {
   if (sid.startsWith('#!::')) {
     const fields = new Map<string, string>()
+    const roles: string[] = []
     for (const pair of sid.slice(4).split(',')) {
       const eq = pair.indexOf('=')
-      if (eq > 0) fields.set(pair.slice(0, eq).trim(), pair.slice(eq + 1))
+      if (eq <= 0) continue
+      const name = pair.slice(0, eq).trim()
+      // Every role value is kept: two that disagree are refused, not settled by position.
+      if (name === 'role') roles.push(pair.slice(eq + 1))
+      else fields.set(name, pair.slice(eq + 1))
     }
     const mode = fields.get('m') ?? 'request'
     if (mode !== 'publish') return { ok: false, reason: `mode "${mode.slice(0, 16)}" is not served: streamd takes SRT publishers only (m=publish)`, mode }
     const stream = fields.get('r')
     if (!stream) return { ok: false, reason: 'streamid has no resource (r=...)' }
+    const role = roleFrom(roles)
+    if (!role.ok) return { ok: false, reason: role.reason }
     const key = fields.get('s')
-    return key ? { ok: true, stream, key } : { ok: true, stream }
+    return key ? { ok: true, stream, key, role: role.role } : { ok: true, stream, role: role.role }
   }
   const parts = sid.split(':')
-  if (parts[0] === 'publish' && parts.length >= 2 && parts.length <= 3 && parts[1]) {
-    return parts[2] ? { ok: true, stream: parts[1], key: parts[2] } : { ok: true, stream: parts[1] }
+  if (parts[0] === 'publish' && parts.length >= 2 && parts.length <= 4 && parts[1]) {
+    const role = roleFrom(parts.length === 4 ? [parts[3]!] : [])
+    if (!role.ok) return { ok: false, reason: role.reason }
+    return parts[2] ? { ok: true, stream: parts[1], key: parts[2], role: role.role } : { ok: true, stream: parts[1], role: role.role }
   }
   if (parts[0] === 'read' || parts[0] === 'request' || parts[0] === 'play') return { ok: false, reason: 'playback over SRT is not served; use HLS', mode: parts[0] }
-  return { ok: false, reason: 'streamid must be publish:{stream}:{key} or #!::r={stream},m=publish,s={key}' }
+  return { ok: false, reason: STREAMID_FORMS }
 }

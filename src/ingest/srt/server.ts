@@ -13,7 +13,7 @@ import type { Logger } from 'pino'
 import { ProtocolError, describeError } from '../../errors.js'
 import { isValidName } from '../../media/types.js'
 import type { TsTrack } from '../../formats/mpegts/ts-to-flv.js'
-import type { IngestHandler, PublishDecision } from '../types.js'
+import type { IngestHandler, PublishDecision, PublishRequest } from '../types.js'
 import { PayloadDecryptor, unwrapKeyMaterial, type StreamKeys } from './crypto.js'
 import { SrtConnection } from './connection.js'
 import { Ext, ExtFlag, HS_SIZE, HsType, Reject, SRT_MAGIC, SrtFlag, decodeStreamIdExt, encodeHandshake, encodeHsRsp, parseHandshake, parseHsReq, parseStreamId, type Handshake } from './handshake.js'
@@ -244,7 +244,7 @@ export class SrtServer {
     }
     this.byPeer.set(peerKey, 'pending')
     // Authorization before the conclusion response: a refused caller never gets a connection.
-    const req = { protocol: 'srt' as const, app: 'live', stream: sid.stream, key: sid.key, remote }
+    const req: PublishRequest = { protocol: 'srt', app: 'live', stream: sid.stream, key: sid.key, remote, role: sid.role }
     let decision: PublishDecision = await this.opts.handler.publish(req)
     // A caller that vanished without SHUTDOWN (cable pulled, encoder restarted) and comes back
     // from the same host takes its stream over at once instead of waiting for the idle timeout.
@@ -253,7 +253,9 @@ export class SrtServer {
     // and never closes the silent publisher.
     if (!decision.ok && decision.code === 'busy' && !this.closing) {
       const host = remote.slice(0, remote.lastIndexOf(':'))
-      const stale = [...this.conns.values()].filter((c) => c.stream === sid.stream && c.remote.startsWith(`${host}:`) && c.silentMs > TAKEOVER_SILENCE_MS)
+      // Same role only: the primary and the backup may well come from one host, and a backup
+      // reconnecting must never close a primary that merely paused.
+      const stale = [...this.conns.values()].filter((c) => c.stream === sid.stream && c.role === sid.role && c.remote.startsWith(`${host}:`) && c.silentMs > TAKEOVER_SILENCE_MS)
       for (const c of stale) c.close('replaced by a reconnecting caller')
       const until = Date.now() + TAKEOVER_BUDGET_MS
       while (stale.length && !decision.ok && decision.code === 'busy' && Date.now() < until && !this.closing) {
@@ -266,11 +268,12 @@ export class SrtServer {
       const code = decision.code === 'busy' ? Reject.conflict : decision.code === 'bad-name' ? Reject.badRequest : Reject.forbidden
       return this.refuse(hs, rinfo, peerKey, code, decision.reason)
     }
-    this.accept(hs, hsreq.sendDelayMs, hsreq.recvDelayMs, keys, km, sid.stream, decision, remote, rinfo, peerKey)
+    this.accept(hs, hsreq.sendDelayMs, hsreq.recvDelayMs, keys, km, req, decision, rinfo, peerKey)
   }
 
   private accept(hs: Handshake, peerSendDelay: number, peerRecvDelay: number, keys: StreamKeys | undefined, km: Buffer | undefined,
-    stream: string, decision: Extract<PublishDecision, { ok: true }>, remote: string, rinfo: RemoteInfo, peerKey: string): void {
+    req: PublishRequest, decision: Extract<PublishDecision, { ok: true }>, rinfo: RemoteInfo, peerKey: string): void {
+    const { stream, remote, role } = req
     let socketId = 0
     while (socketId === 0 || this.conns.has(socketId)) socketId = randomBytes(4).readUInt32BE(0) & 0x3fffffff
     // §4.4: the larger of both sides' latency applies; the caller's side is first capped, so
@@ -302,7 +305,7 @@ export class SrtServer {
       logger: this.log.child({ remote, stream }), send: (b) => this.socket.send(b, rinfo.port, rinfo.address), conclusion,
       decryptor: keys ? new PayloadDecryptor(keys) : undefined, passphrase: this.opts.passphrase, audioLanguage: this.opts.audioLanguage,
       idleTimeoutMs: this.opts.idleTimeoutMs ?? 5000,
-      onTracks: (tracks) => this.opts.onTracks?.(stream, tracks), stream,
+      onTracks: (tracks) => this.opts.onTracks?.(stream, tracks), stream, role,
       onClosed: (c) => this.forget(c, peerKey),
     })
     this.conns.set(socketId, conn)
@@ -312,7 +315,7 @@ export class SrtServer {
     if (Math.max(peerSendDelay, peerRecvDelay) > maxLatency) {
       conn.log.warn({ requestedLatencyMs: Math.max(peerSendDelay, peerRecvDelay), latencyMs: Math.max(latencyMs, sendDelayMs), maxLatencyMs: maxLatency }, 'srt: caller latency capped')
     }
-    conn.log.info({ latencyMs, encrypted: !!keys, socketId, mtu }, 'srt: publishing')
+    conn.log.info({ latencyMs, encrypted: !!keys, socketId, mtu, role }, 'srt: publishing')
     conn.resendConclusion()
   }
 
