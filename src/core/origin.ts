@@ -17,6 +17,11 @@ import { observeSession } from './session-observers.js'
 import { ffmpegWorkers } from './ffmpeg-workers.js'
 import { newSource } from './media-source.js'
 import type { WorkerFactory } from './session-workers.js'
+import { InputSwitch } from './input-switch.js'
+import { InputSwitcher } from './input-switcher.js'
+import { SessionSlates } from './session-slate.js'
+import type { OnAirInput } from '../packager/live-stream.js'
+import type { SwitchResult } from '../http/api-input.js'
 import { probeSps } from './stream-plan.js'
 import { PublishAuth } from './publish-auth.js'
 import { KeyStore } from '../store/keys.js'
@@ -41,6 +46,7 @@ export class Origin implements IngestHandler {
   private readonly log: Logger
   private readonly ffmpeg: string
   private readonly workers: WorkerFactory
+  private readonly slates: SessionSlates
   private readonly http: HttpServer
   private rtmp: RtmpServer | undefined
   /** The SRT listener, when enabled (tests read its counters). */
@@ -58,6 +64,7 @@ export class Origin implements IngestHandler {
     this.log = logger
     this.ffmpeg = resolveFfmpeg(config.ffmpeg.path ?? undefined).path
     this.workers = opts.workers ?? ffmpegWorkers(this.ffmpeg)
+    this.slates = new SessionSlates(this.ffmpeg, config.slate, logger)
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics })
     this.auth = new PublishAuth(config)
     this.http = new HttpServer({
@@ -65,6 +72,7 @@ export class Origin implements IngestHandler {
       apiToken: config.api.token ?? process.env.STREAMD_API_TOKEN ?? null,
       apiCorsOrigins: config.api.corsOrigins,
       kick: (name) => this.kick(name),
+      switchInput: (name, input) => this.switchInput(name, input),
       http10: config.http.http10,
     })
     if (config.api.corsOrigins.length > 0 && !(config.api.token ?? process.env.STREAMD_API_TOKEN)) logger.warn('api.corsOrigins applies only with api.token: without a token the API refuses every other web origin')
@@ -138,25 +146,49 @@ export class Origin implements IngestHandler {
       this.metrics.publishRefused.inc({ protocol: req.protocol, code: 'unauthorized' })
       return { ok: false, code: 'unauthorized', reason: auth.reason }
     }
-    if (this.sessions.has(req.stream)) {
-      this.metrics.publishRefused.inc({ protocol: req.protocol, code: 'busy' })
-      log.warn('publish refused: name already live')
-      return { ok: false, code: 'busy', reason: `stream ${req.stream} is already being published` }
-    }
-    const session = this.openSession(req.stream, log)
-    session.events.on('ended', () => this.auth.publishDone(req, auth.keyName, log))
-    const source = newSource(req.protocol, 'primary', req.remote, auth.keyName)
+    // After the await: a primary and a backup arriving together open one session, not two.
+    const session = this.sessions.get(req.stream) ?? this.openSession(req.stream, log)
+    const source = newSource(req.protocol, req.role, req.remote, auth.keyName)
     const sink = session.attach(source)
-    if ('refused' in sink) return { ok: false, code: 'busy', reason: sink.refused }
-    log.info({ key: auth.keyName }, 'publish accepted')
+    if ('refused' in sink) {
+      this.metrics.publishRefused.inc({ protocol: req.protocol, code: 'busy' })
+      log.warn({ role: req.role, reason: sink.refused }, 'publish refused: that input of the stream is already live')
+      return { ok: false, code: 'busy', reason: `stream ${req.stream}: ${sink.refused}` }
+    }
+    log.info({ key: auth.keyName, role: req.role }, 'publish accepted')
+    const end = sink.end
+    // publish_done per publisher: a backup leaving does not end the stream.
+    sink.end = (reason, clean) => {
+      end(reason, clean)
+      this.auth.publishDone(req, auth.keyName, log)
+    }
     return { ok: true, sink, onKick: (kick) => { source.close = kick } }
+  }
+
+  /** Put an input (or the slate) of a live stream on air (API POST .../input). */
+  switchInput(name: string, input: OnAirInput): SwitchResult {
+    const session = this.sessions.get(name)
+    const switcher = session?.selector
+    if (!session || !(switcher instanceof InputSwitcher)) return { ok: false, status: 404, reason: `stream ${name} is not live` }
+    const r = switcher.request(input)
+    if (!r.ok) return { ok: false, status: 409, reason: r.reason }
+    this.log.info({ stream: name, input }, 'input switch requested')
+    return { ok: true }
   }
 
   /** A new session of `name`, with its standing observers, registered until it has stopped. */
   private openSession(name: string, log: Logger): StreamSession {
     const stream = this.streamFor(name)
-    const session = new StreamSession({
-      stream, config: this.config, logger: log, workers: this.workers,
+    const policy = new InputSwitch({
+      now: () => performance.now(), ...this.config.redundancy, slateMaxSeconds: this.config.slate.maxSeconds,
+    })
+    const switcher = new InputSwitcher({
+      policy, log,
+      slate: () => this.slates.feed(session),
+      onSwitch: (s) => session.events.emit('input-switched', { from: s.from, to: s.to, cause: s.cause }),
+    })
+    const session: StreamSession = new StreamSession({
+      stream, config: this.config, logger: log, workers: this.workers, selector: switcher,
       storeFor: (rendition, firstMsn) => this.storeFor(stream, rendition, firstMsn),
       probeSource: probeSps,
       sessionNumber: (anchorMs) => {

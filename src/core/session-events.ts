@@ -11,6 +11,7 @@ import type { StreamState } from '../packager/live-stream.js'
 import type { MediaTag } from '../ingest/types.js'
 import type { StreamPlan } from './stream-plan.js'
 import type { SourceInfo } from './media-source.js'
+import type { OnAir, SwitchCause } from './input-switch.js'
 import { describeError } from '../errors.js'
 
 /** Every session event and its payload. */
@@ -25,6 +26,10 @@ export interface SessionEventMap {
   'source-attached': { source: SourceInfo }
   /** An input left the session. */
   'source-detached': { source: SourceInfo; reason: string }
+  /** A tag of an input arrived, on air or not (input health and bitrate). */
+  'input-media': { tag: MediaTag; source: SourceInfo }
+  /** What is on air changed: an input, the slate, or nothing. */
+  'input-switched': { from: OnAir; to: OnAir; cause: SwitchCause }
   /** A tag of the on-air input entered the pipeline. */
   media: { tag: MediaTag; source: SourceInfo }
   /** A tag was dropped in front of a worker that could not keep up. */

@@ -46,7 +46,8 @@ export class StreamSession implements SourceAttach {
   private readonly log: Logger
   private readonly input: FlvNormalizer
   private readonly planner: SessionPlanner
-  private readonly selector: InputSelector
+  /** Which input is on air (the origin asks it for manual switches). */
+  readonly selector: InputSelector
   private readonly sources = new Set<MediaSource>()
   private status: StreamState = 'starting'
   private plan: StreamPlan | undefined
@@ -116,7 +117,11 @@ export class StreamSession implements SourceAttach {
     this.events.emit('source-attached', { source })
     let gone = false
     return {
-      write: (tag) => { if (!gone) this.selector.write(source, tag) },
+      write: (tag) => {
+        if (gone) return
+        this.events.emit('input-media', { tag, source })
+        this.selector.write(source, tag)
+      },
       // Only the first input's tracks decide the plan; a later input's media is spliced onto it.
       announceAudio: (tracks) => { if (!this.plan) this.planner.announceAudio(tracks.map((t) => t.track)) },
       end: (reason, clean) => {
