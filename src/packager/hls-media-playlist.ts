@@ -1,8 +1,10 @@
 /**
- * LL-HLS media playlist rendering (draft-pantos-hls-rfc8216bis) from a
- * RenditionStore. Pure over the store's state: same state, same text.
+ * LL-HLS media playlist of a RenditionStore (draft-pantos-hls-rfc8216bis):
+ * the store's state becomes a `MediaPlaylist` model, which the format's one
+ * renderer writes out. Pure over the store's state: same state, same text.
  */
-import { attributes, dateTime, decimal, enumValue, tag } from '../formats/hls/tags.js'
+import { formatMediaPlaylist } from '../formats/hls/media-playlist.js'
+import type { MediaPlaylist, MediaSegment, PartialSegment } from '../formats/hls/model.js'
 import type { RenditionStore } from './rendition-store.js'
 import type { SegmentRecord } from './types.js'
 
@@ -57,8 +59,8 @@ export function listedSegments(store: RenditionStore): SegmentRecord[] {
   return all.slice(first)
 }
 
-/** Render the media playlist for the store's current state. */
-export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistRequest = {}): string {
+/** The media playlist model of the store's current state, for one request. */
+export function mediaPlaylistModel(store: RenditionStore, req: MediaPlaylistRequest = {}): MediaPlaylist {
   const { targetDuration, partTarget } = store.timing
   const segs = listedSegments(store)
   const firstMsn = segs[0]?.msn ?? store.upcomingMsn
@@ -86,76 +88,64 @@ export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistReq
   }
 
   // 8: the lowest version that fits (fMP4 needs 6, EXT-X-GAP 8, EXT-X-SKIP 9, v2 skip 10).
-  const version = skipped > 0 ? (req.skip === 'v2' ? 10 : 9) : segs.slice(skipped).some((s) => s.gap) ? 8 : 6
-  const lines: string[] = ['#EXTM3U', tag('EXT-X-VERSION', String(version))]
-  lines.push(tag('EXT-X-TARGETDURATION', String(targetDuration)))
-  lines.push(tag('EXT-X-SERVER-CONTROL', attributes({
-    'CAN-BLOCK-RELOAD': true,
-    'CAN-SKIP-UNTIL': skipUntil(store),
-    'PART-HOLD-BACK': partHoldBack(store),
-  })))
-  lines.push(tag('EXT-X-PART-INF', `PART-TARGET=${decimal(partTarget)}`))
-  lines.push(tag('EXT-X-MEDIA-SEQUENCE', String(firstMsn)))
-  lines.push(tag('EXT-X-DISCONTINUITY-SEQUENCE', String(dsn)))
-  if (skipped > 0) {
-    // 4.4.5.2: RECENTLY-REMOVED-DATERANGES is required in a v2 update; empty: no date ranges here.
-    const removed = req.skip === 'v2' ? '' : undefined
-    lines.push(tag('EXT-X-SKIP', attributes({ 'SKIPPED-SEGMENTS': skipped, 'RECENTLY-REMOVED-DATERANGES': removed })))
-  }
+  let version = 6
+  if (skipped > 0) version = req.skip === 'v2' ? 10 : 9
+  else if (segs.some((s) => s.gap)) version = 8
 
   // A preload hint that opens a new segment counts as one of the last three segments. A hint
   // is given in a gap too (a playlist with parts must have one): a gap part answers 404.
   const hintOpensSegment = !store.ended && (segs.length === 0 || segs[segs.length - 1]!.complete)
   const firstWithParts = segs.length - (hintOpensSegment ? 2 : 3)
+  const segments: MediaSegment[] = []
   let elapsed = 0
-  // After EXT-X-SKIP the map is stated again: the tag that declared it may have been skipped.
-  let mapHash: string | undefined
   for (let i = 0; i < segs.length; i++) {
     const s = segs[i]!
     if (i < skipped) {
       elapsed += s.duration
       continue
     }
-    if (s.discontinuity && i > 0) lines.push('#EXT-X-DISCONTINUITY')
-    // Repeat the map after every discontinuity, even if unchanged: players reset there.
-    if (s.init.hash !== mapHash || (s.discontinuity && i > 0)) {
-      lines.push(tag('EXT-X-MAP', attributes({ URI: initUri(s.init.hash) })))
-      mapHash = s.init.hash
-    }
-    lines.push(tag('EXT-X-PROGRAM-DATE-TIME', dateTime(s.pdt)))
-    // 4.4.4.7: absent media is listed with EXT-X-GAP (before its parts, each GAP=YES per
-    // 4.4.4.9); the URIs answer 404. An open gap segment shows only its GAP=YES parts.
-    if (s.gap && s.complete) lines.push('#EXT-X-GAP')
     // Parts on the last three segments only, and only those starting within the horizon.
-    const partsAllowed = i >= firstWithParts
-    let partStart = elapsed
-    for (const p of s.parts) {
-      const start = partStart
-      partStart += p.duration
-      if (!partsAllowed || total - start > partHorizon + 1e-9) continue
-      lines.push(tag('EXT-X-PART', attributes({
-        DURATION: p.duration,
-        URI: partUri(p.msn, p.index),
-        INDEPENDENT: p.independent ? enumValue('YES') : undefined,
-        GAP: p.gap ? enumValue('YES') : undefined,
-      })))
+    const parts: PartialSegment[] = []
+    if (i >= firstWithParts) {
+      let start = elapsed
+      for (const p of s.parts) {
+        if (total - start <= partHorizon + 1e-9) parts.push({ duration: p.duration, uri: partUri(p.msn, p.index), independent: p.independent, gap: p.gap })
+        start += p.duration
+      }
     }
     elapsed += s.duration
-    if (s.complete) {
-      lines.push(`#EXTINF:${decimal(s.duration)},`, segmentUri(s.msn))
-    }
+    segments.push({
+      duration: s.duration,
+      uri: s.complete ? segmentUri(s.msn) : undefined,
+      map: { uri: initUri(s.init.hash) },
+      pdt: s.pdt,
+      // The first listed segment starts the playlist: there is nothing before it to break from.
+      discontinuity: s.discontinuity && i > 0,
+      // 4.4.4.7: absent media is listed with EXT-X-GAP (its parts each GAP=YES per 4.4.4.9);
+      // the URIs answer 404. An open gap segment shows only its GAP=YES parts.
+      gap: s.gap && s.complete,
+      parts,
+    })
   }
 
-  if (store.ended) {
-    lines.push('#EXT-X-ENDLIST')
-  } else {
-    const open = store.openSegment()
-    const hintMsn = open ? open.msn : store.upcomingMsn
-    const hintPart = open ? open.parts.length : 0
-    lines.push(tag('EXT-X-PRELOAD-HINT', attributes({ TYPE: enumValue('PART'), URI: partUri(hintMsn, hintPart) })))
+  const open = store.openSegment()
+  return {
+    version,
+    targetDuration,
+    serverControl: { canBlockReload: true, canSkipUntil: skipUntil(store), partHoldBack: partHoldBack(store) },
+    partTarget,
+    mediaSequence: firstMsn,
+    discontinuitySequence: dsn,
+    // 4.4.5.2: RECENTLY-REMOVED-DATERANGES is required in a v2 update; empty: no date ranges here.
+    skip: skipped > 0 ? { skippedSegments: skipped, recentlyRemovedDateranges: req.skip === 'v2' ? [] : undefined } : undefined,
+    segments,
+    endList: store.ended,
+    preloadHints: store.ended ? [] : [{ type: 'PART', uri: partUri(open ? open.msn : store.upcomingMsn, open ? open.parts.length : 0) }],
+    renditionReports: req.reports ?? [],
   }
-  for (const r of req.reports ?? []) {
-    lines.push(tag('EXT-X-RENDITION-REPORT', attributes({ URI: r.uri, 'LAST-MSN': r.lastMsn, 'LAST-PART': r.lastPart })))
-  }
-  return lines.join('\n') + '\n'
+}
+
+/** Render the media playlist for the store's current state. */
+export function renderMediaPlaylist(store: RenditionStore, req: MediaPlaylistRequest = {}): string {
+  return formatMediaPlaylist(mediaPlaylistModel(store, req))
 }

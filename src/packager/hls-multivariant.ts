@@ -2,9 +2,11 @@
  * The HLS multivariant playlist of a stream (rfc8216bis 4.4.6): audio-only
  * renditions form one EXT-X-MEDIA audio group, shared by every video variant;
  * a muxed rendition is a variant of its own. Attributes are measured from
- * what each rendition produced.
+ * what each rendition produced. The stream's state becomes a
+ * `MultivariantPlaylist` model, which the format's one renderer writes out.
  */
-import { attributes, enumValue, tag } from '../formats/hls/tags.js'
+import type { MediaRendition, MultivariantPlaylist, Variant } from '../formats/hls/model.js'
+import { formatMultivariantPlaylist } from '../formats/hls/multivariant-playlist.js'
 import { bcp47Language, UNDETERMINED } from '../media/language.js'
 import type { LiveStream } from './live-stream.js'
 import type { RenditionStore } from './rendition-store.js'
@@ -51,52 +53,55 @@ export function audioLabel(language: string, rendition: string, used: Set<string
   return label
 }
 
-function audioMedia(p: Produced, isDefault: boolean, names: Set<string>): string {
+function audioMedia(p: Produced, isDefault: boolean, names: Set<string>): MediaRendition {
   const lang = p.audio!.language
-  // 4.4.6.1: NAME is unique within its group; a second track of a language goes by its rendition name.
-  const name = audioLabel(lang, p.store.name, names)
-  return tag('EXT-X-MEDIA', attributes({
-    TYPE: enumValue('AUDIO'),
-    'GROUP-ID': AUDIO_GROUP,
-    NAME: name,
-    LANGUAGE: languageTag(lang),
-    DEFAULT: isDefault ? enumValue('YES') : enumValue('NO'),
-    AUTOSELECT: enumValue('YES'),
-    CHANNELS: p.audio!.channels ? String(p.audio!.channels) : undefined,
-    URI: `${p.store.name}/index.m3u8`,
-  }))
+  return {
+    type: 'AUDIO',
+    groupId: AUDIO_GROUP,
+    // 4.4.6.1: NAME is unique within its group; a second track of a language goes by its rendition name.
+    name: audioLabel(lang, p.store.name, names),
+    language: languageTag(lang),
+    default: isDefault,
+    autoselect: true,
+    channels: p.audio!.channels ? String(p.audio!.channels) : undefined,
+    uri: `${p.store.name}/index.m3u8`,
+  }
 }
 
-/** Render the multivariant playlist; undefined while no rendition has produced media. */
-export function renderMultivariant(stream: LiveStream): string | undefined {
+/** The multivariant playlist model of the stream; undefined while no rendition has produced media. */
+export function multivariantModel(stream: LiveStream): MultivariantPlaylist | undefined {
   // A shed rendition is no longer offered; players on it see its playlist end.
   const all = [...stream.renditions.values()].filter((r) => !r.shed).map(produced).filter((p): p is Produced => p !== undefined)
   const audioOnly = all.filter((p) => p.audio && !p.video)
   const videos = all.filter((p) => p.video)
   if (all.length === 0) return undefined
-  const lines = ['#EXTM3U', tag('EXT-X-VERSION', '6')]
   // With video variants, audio-only renditions are alternatives in a group; without, variants.
   const grouped = videos.length > 0 ? audioOnly : []
   const names = new Set<string>()
-  grouped.forEach((p, i) => lines.push(audioMedia(p, i === 0, names)))
+  const renditions = grouped.map((p, i) => audioMedia(p, i === 0, names))
   // 4.4.6.2: BANDWIDTH covers every rendition a variant may play, so add the largest audio.
   const audioPeak = Math.max(0, ...grouped.map((p) => p.figures.peakBitrate))
   const audioAvg = Math.max(0, ...grouped.map((p) => p.figures.averageBitrate))
   const audioCodecs = [...new Set(grouped.flatMap((p) => p.codecs))]
-  for (const p of videos.length > 0 ? videos : audioOnly) {
-    const r = p.store
+  const variants = (videos.length > 0 ? videos : audioOnly).map((p): Variant => {
     const separateAudio = p.video !== undefined && !p.audio && grouped.length > 0
-    lines.push(tag('EXT-X-STREAM-INF', attributes({
-      BANDWIDTH: p.figures.peakBitrate + (separateAudio ? audioPeak : 0),
-      'AVERAGE-BANDWIDTH': p.figures.averageBitrate + (separateAudio ? audioAvg : 0),
-      CODECS: [...p.codecs, ...(separateAudio ? audioCodecs : [])].join(','),
-      RESOLUTION: p.video?.width && p.video.height ? enumValue(`${p.video.width}x${p.video.height}`) : undefined,
-      'FRAME-RATE': p.video && r.frameRate ? enumValue(r.frameRate.toFixed(3)) : undefined,
-      AUDIO: separateAudio ? AUDIO_GROUP : undefined,
+    return {
+      uri: `${p.store.name}/index.m3u8`,
+      bandwidth: p.figures.peakBitrate + (separateAudio ? audioPeak : 0),
+      averageBandwidth: p.figures.averageBitrate + (separateAudio ? audioAvg : 0),
+      codecs: [...p.codecs, ...(separateAudio ? audioCodecs : [])],
+      resolution: p.video?.width && p.video.height ? { width: p.video.width, height: p.video.height } : undefined,
+      frameRate: p.video && p.store.frameRate ? p.store.frameRate : undefined,
+      audio: separateAudio ? AUDIO_GROUP : undefined,
       // No captions: saying so spares players a scan of the first segments for them.
-      'CLOSED-CAPTIONS': enumValue('NONE'),
-    })))
-    lines.push(`${r.name}/index.m3u8`)
-  }
-  return lines.join('\n') + '\n'
+      closedCaptions: false,
+    }
+  })
+  return { version: 6, renditions, variants }
+}
+
+/** Render the multivariant playlist; undefined while no rendition has produced media. */
+export function renderMultivariant(stream: LiveStream): string | undefined {
+  const model = multivariantModel(stream)
+  return model && formatMultivariantPlaylist(model)
 }

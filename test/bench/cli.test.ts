@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 
 const bench = (name: string) => fileURLToPath(new URL(`../../bench/${name}.mjs`, import.meta.url))
 const fixture = fileURLToPath(new URL('./fixtures/stop-fixture.mjs', import.meta.url))
-const SCRIPTS = ['serve', 'latency', 'ladder', 'surge', 'srt-loss', 'edge-spread', 'blocking-path', 'shield']
+const SCRIPTS = ['serve', 'latency', 'ladder', 'surge', 'srt-loss', 'edge-spread', 'blocking-path', 'shield', 'playlist-render']
 const run = (file: string, args: string[]) => spawnSync(process.execPath, [file, ...args], { encoding: 'utf8', timeout: 30_000 })
 
 for (const name of SCRIPTS) {
@@ -37,6 +37,8 @@ t.test('malformed values are refused in one line', async (t) => {
     ['latency', ['--configs', 'streamd-9'], /--configs: 'streamd-9' is not a config/],
     ['ladder', ['--presets', 'turbo'], /--presets: unknown 'turbo'/],
     ['surge', ['stray'], /unexpected argument 'stray'/],
+    ['playlist-render', ['--reps', '0'], /--reps must be an integer in \[1, 50\]; got '0'/],
+    ['playlist-render', ['--alt-dist', '/nonexistent'], /no compiled streamd in \/nonexistent/],
   ]
   for (const [name, args, message] of cases) {
     const r = run(bench(name), args)

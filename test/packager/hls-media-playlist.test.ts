@@ -1,7 +1,8 @@
 import t from 'tap'
 import { Segmenter } from '../../src/packager/segmenter.js'
 import { RenditionStore } from '../../src/packager/rendition-store.js'
-import { renderMediaPlaylist } from '../../src/packager/hls-media-playlist.js'
+import { mediaPlaylistModel, renderMediaPlaylist } from '../../src/packager/hls-media-playlist.js'
+import { formatMediaPlaylist } from '../../src/formats/hls/media-playlist.js'
 import { silentLogger } from '../../src/log/logger.js'
 import type { Sample, TrackInfo } from '../../src/media/types.js'
 import { parseStrict, parseM3u8 } from '../helpers/playlists.js'
@@ -66,4 +67,17 @@ t.test('rfc8216bis 6.2.5.1: _HLS_skip is ignored once the playlist has EXT-X-END
 t.test('rfc8216bis 4.4.3.8: CAN-SKIP-UNTIL is six target durations, PART-HOLD-BACK three part targets', async (t) => {
   const text = renderMediaPlaylist(longStream())
   t.match(text, /^#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=12,PART-HOLD-BACK=1\.5$/m)
+})
+
+t.test('a date range is an addition to the model: the rest of the text is unchanged', async (t) => {
+  const store = longStream()
+  const model = mediaPlaylistModel(store)
+  t.equal(formatMediaPlaylist(model), renderMediaPlaylist(store), 'the model renders what the packager serves')
+  const target = model.segments[model.segments.length - 3]!
+  target.dateranges = [{ id: 'break-1', class: 'com.example.ad', startDate: target.pdt!, plannedDuration: 30 }]
+  const text = formatMediaPlaylist(model)
+  const added = text.split('\n').filter((l) => !renderMediaPlaylist(store).split('\n').includes(l))
+  t.same(added, [`#EXT-X-DATERANGE:ID="break-1",CLASS="com.example.ad",START-DATE="${new Date(target.pdt!).toISOString()}",PLANNED-DURATION=30`])
+  t.equal(text.replace(`${added[0]}\n`, ''), renderMediaPlaylist(store))
+  t.equal(parseStrict(text).segments.find((s: { uri: string }) => s.uri === target.uri).dateRange.id, 'break-1')
 })
