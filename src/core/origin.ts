@@ -198,6 +198,7 @@ export class Origin implements IngestHandler {
       },
     })
     observeSession(session, stream, this.metrics, log)
+    session.events.on('started', () => this.slates.prepare(session, name))
     session.events.on('ended', () => this.stopped(stream, session))
     this.sessions.set(name, session)
     this.metrics.streamsLive.set(this.sessions.size)

@@ -91,6 +91,22 @@ export class StreamSession implements SourceAttach {
     return this.plan
   }
 
+  /**
+   * What a slate standing in for this session's input must look like: the source's picture
+   * size and rate (as planned, else read from its SPS) and its first audio track's
+   * AudioSpecificConfig. Undefined before the plan, or without video.
+   */
+  slateFormat(): { width: number; height: number; fps: number; audioConfig?: Buffer } | undefined {
+    const config = this.input.videoConfig
+    if (!this.plan || !config) return undefined
+    const planned = this.plan.mode === 'ladder' ? this.plan.source : undefined
+    const probed = planned ?? this.deps.probeSource?.(config)
+    if (!probed?.width || !probed.height) return undefined
+    const first = this.input.audioTracks[0]
+    const audio = first ? this.input.audioSequence(first.track) : undefined
+    return { width: probed.width, height: probed.height, fps: probed.fps ?? 30, audioConfig: audio?.subarray(2) }
+  }
+
   /** Pids of the current worker processes by role (tests and benches watch them). */
   workerPids(): Record<string, number | undefined> {
     return this.workers?.pids() ?? {}

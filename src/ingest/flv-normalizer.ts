@@ -128,6 +128,11 @@ export class FlvNormalizer {
     return [...this.audioSeq.entries()].sort((a, b) => a[0] - b[0]).map(([track, tag]) => (tag.language ? { track, language: tag.language } : { track }))
   }
 
+  /** The AAC sequence header body of an audio track, if it sent one. */
+  audioSequence(track: number): Buffer | undefined {
+    return this.audioSeq.get(track)?.data
+  }
+
   /** The current timeline, once a consumer has started it. */
   get currentEpoch(): Epoch | undefined {
     return this.epoch
