@@ -53,6 +53,9 @@ export interface CheckedSlateSpec {
 /** Largest picture side: H.264 level 6.2 tops out at 8192 luma samples. */
 const MAX_SIDE = 8192
 
+/** Largest slate.image decoded, in pixels. */
+const MAX_IMAGE_PIXELS = 8192 * 8192
+
 /** FFmpeg channel layouts of AAC channelConfiguration 1..7 (14496-3 Table 1.19), by channel count. */
 const LAYOUTS: Readonly<Record<number, string>> = { 1: 'mono', 2: 'stereo', 3: '3.0', 4: '4.0', 5: '5.0', 6: '5.1', 8: '7.1' }
 
@@ -128,7 +131,9 @@ export function slateArgs(s: CheckedSlateSpec, picture: SlatePicture): string[] 
     if (s.image === null) throw new SlateError('slate: an image picture without slate.image')
     // The picture's bytes come on stdin (the caller reads the file): no path reaches
     // FFmpeg, whose image demuxer would read a `%d` in a name as a sequence pattern.
-    args.push('-framerate', String(s.fps), '-i', 'pipe:0')
+    // -max_pixels: a small file can declare a huge picture; refuse to decode past 8K² rather
+    // than let the decoder allocate gigabytes.
+    args.push('-max_pixels', String(MAX_IMAGE_PIXELS), '-framerate', String(s.fps), '-i', 'pipe:0')
     // One picture repeated at the frame rate, fitted inside the size keeping its aspect
     // ratio, centred on black, with square pixels.
     vf = `loop=loop=-1:size=1,scale=${s.width}:${s.height}:force_original_aspect_ratio=decrease,pad=${s.width}:${s.height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p`

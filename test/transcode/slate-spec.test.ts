@@ -71,5 +71,7 @@ t.test('an image slate reads the picture from stdin: no path reaches FFmpeg', as
   const args = slateArgs(s, { kind: 'image' })
   t.notMatch(args.join(' '), /slate %d/)
   t.equal(args[args.indexOf('-i') + 1], 'pipe:0')
+  t.ok(args.indexOf('-max_pixels') >= 0 && args.indexOf('-max_pixels') < args.indexOf('-i'), 'a decoder limit on the picture size, before the input')
+  t.equal(args[args.indexOf('-max_pixels') + 1], String(8192 * 8192))
   t.match(args[args.indexOf('-vf') + 1], /^loop=loop=-1:size=1,scale=640:360:force_original_aspect_ratio=decrease,pad=640:360/)
 })
