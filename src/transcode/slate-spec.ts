@@ -143,7 +143,9 @@ export function slateArgs(s: CheckedSlateSpec, picture: SlatePicture): string[] 
   }
   if (s.audio) args.push('-f', 'lavfi', '-t', '1', '-i', `anullsrc=r=${s.audio.sampleRate}:cl=${LAYOUTS[s.audio.channels]}`)
   args.push(
-    '-map', '0:v', '-vf', vf, '-frames:v', String(s.frames),
+    // trim, not -frames:v: FFmpeg closes every stream of an output once one reaches its
+    // -frames limit, which cut the audio short when the few video frames came out first.
+    '-map', '0:v', '-vf', `${vf},trim=end_frame=${s.frames}`,
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'stillimage', '-crf', '26',
     '-profile:v', 'high', '-pix_fmt', 'yuv420p',
     // One closed GOP: an IDR at the first frame and none after it, no B-frames, so every

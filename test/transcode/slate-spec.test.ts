@@ -49,7 +49,8 @@ t.test('FFmpeg arguments: one closed GOP of the clip, no B-frames, FLV on stdout
   const s = checkSlateSpec({ ...base, fps: 25, seconds: 2, audioConfig: asc(4, 1) })
   const args = slateArgs(s, { kind: 'card', text: true, fontFile: '/fonts/Sans.ttf' })
   const value = (flag: string): string | undefined => args[args.indexOf(flag) + 1]
-  t.equal(value('-frames:v'), '50')
+  t.match(value('-vf'), /,trim=end_frame=50$/, 'exactly fps × seconds frames')
+  t.notOk(args.includes('-frames:v'), 'no -frames limit: it would end the audio with the video')
   t.equal(value('-g'), '50', 'the only key frame is the first')
   t.equal(value('-keyint_min'), '50')
   t.equal(value('-bf'), '0')

@@ -122,6 +122,20 @@ for (const c of cases) {
   })
 }
 
+t.test('a clip of few frames still gets its audio: 1 fps mono, 12.5 fps 5.1, 96 kHz at 2 s', async (t) => {
+  SlateClip.clearCache()
+  const small: Array<[Partial<SlateSpec>, number, number, number]> = [
+    [{ width: 16, height: 16, fps: 1, audioConfig: asc(3, 1) }, 1, 48000, 1],
+    [{ width: 176, height: 144, fps: 12.5, audioConfig: asc(3, 6) }, 13, 48000, 6],
+    [{ width: 160, height: 90, fps: 2, seconds: 2, audioConfig: asc(0, 2) }, 4, 96000, 2],
+  ]
+  for (const [spec, frames, rate, channels] of small) {
+    const clip = await SlateClip.render(FFMPEG, { width: 0, height: 0, fps: 0, streamName: 'x', image: null, ...spec }, log)
+    t.equal(clip.frames.length, frames, `${spec.width}x${spec.height}@${spec.fps}: ${frames} frames`)
+    t.same([clip.audio?.sampleRate, clip.audio?.channels], [rate, channels], 'and silence in the source format')
+  }
+})
+
 t.test('image slate: the picture fitted inside the size, centred on black; no audio without a config', async (t) => {
   SlateClip.clearCache()
   const png = join(dir, 'red.png')
