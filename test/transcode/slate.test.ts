@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process'
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { SlateClip } from '../../src/transcode/slate-clip.js'
+import { checkSlateImage, SlateClip } from '../../src/transcode/slate-clip.js'
 import { SlateTimeline } from '../../src/transcode/slate-player.js'
 import type { SlateSpec } from '../../src/transcode/slate-spec.js'
 import { flvHeader, flvTag, parseAudioTagHeader, parseVideoTagHeader } from '../../src/formats/flv.js'
@@ -140,6 +140,7 @@ t.test('image slate: the picture fitted inside the size, centred on black; no au
   SlateClip.clearCache()
   const png = join(dir, 'red.png')
   await run(FFMPEG, ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=red:s=400x400', '-frames:v', '1', '-y', png])
+  await checkSlateImage(png)
   const clip = await SlateClip.render(FFMPEG, { width: 640, height: 360, fps: 30, streamName: 'cam1', image: png }, log)
   t.equal(clip.picture, 'image')
   t.equal(clip.audio, undefined)
@@ -167,6 +168,7 @@ t.test('slate.image missing or not a picture: a clear error; a missing file star
     { name: 'SlateError', message: `slate.image ${missing} cannot be read: ENOENT` })
   await t.rejects(SlateClip.render(counting, { width: 640, height: 360, fps: 30, streamName: 'a', image: dir }, log), { message: /slate.image .* is not a file/ })
   t.notOk(existsSync(join(dir, 'spawned')), 'no FFmpeg started')
+  await t.rejects(checkSlateImage(missing), { message: `slate.image ${missing} cannot be read: ENOENT` }, 'the same check at startup')
   const text = join(dir, 'notes.png')
   writeFileSync(text, 'this is not a picture\n')
   await t.rejects(SlateClip.render(counting, { width: 640, height: 360, fps: 30, streamName: 'a', image: text }, log),
