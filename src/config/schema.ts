@@ -121,6 +121,13 @@ export interface Config {
     /** Encoded rungs slower than this (× real time) for 4 s: the machine cannot keep up, a rung is shed. */
     shedBelowSpeed: number
   }
+  /** What a stream shows while no input is on air. */
+  slate: {
+    /** Seconds a stream stays live on the slate after its input is lost; 0: no slate, the stream ends. */
+    maxSeconds: number
+    /** Picture file (PNG, JPEG...) fitted to the stream's size; null: a dark card with the stream name and "back shortly". */
+    image: string | null
+  }
   shield: {
     /** Upstream origins (http://host:port), in order of preference. */
     upstreams: string[]
@@ -166,6 +173,7 @@ export const DEFAULTS: Config = {
   hls: { partTarget: 0.5, segmentTarget: 2, windowSeconds: 30, endedRetentionSeconds: 120, renditionMaxLagSeconds: 1 },
   ladder: { enabled: true, copyTop: true, preset: 'veryfast', maxRungs: 4, pixelBudget: 0, audioBitrate: 128, rungs: null, streams: {} },
   worker: { minBackoffMs: 250, maxBackoffMs: 8000, inputQueueBytes: 16 * 1024 * 1024, shedBelowSpeed: 0.85 },
+  slate: { maxSeconds: 60, image: null },
   shield: {
     upstreams: [], memoryBytes: 256 * 1024 * 1024, inflightBytes: null, diskBytes: 1024 ** 3, cacheDir: null,
     maxWaiters: 10_000, waitTimeoutMs: 2000, idleTimeoutMs: 2000, prefetchHints: true, keepQuery: ['v'],
@@ -262,6 +270,9 @@ export const CHECKS = {
     streams: streamLaddersProblem,
   },
   worker: { minBackoffMs: int(10, 60000), maxBackoffMs: int(10, 600000), inputQueueBytes: int(1024 * 1024, 1024 ** 3), shedBelowSpeed: num(0.1, 1000) },
+  // The image is read when a slate is first needed, not here: `streamd keys` loads this
+  // config too and must not fail on a picture it never shows.
+  slate: { maxSeconds: int(0, 86_400), image: strOrNull },
   shield: {
     upstreams: list(httpUrl, 16),
     memoryBytes: int(1024 * 1024, 64 * 1024 ** 3),
