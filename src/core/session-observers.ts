@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino'
 import type { Metrics } from '../log/metrics.js'
-import type { LiveStream } from '../packager/live-stream.js'
+import type { InputInfo, LiveStream } from '../packager/live-stream.js'
 import type { SessionEvents } from './session-events.js'
 import type { StreamSession } from './stream-session.js'
 import { GapCover } from './gap-cover.js'
@@ -22,6 +22,7 @@ export function observeSession(session: StreamSession, stream: LiveStream, metri
   logEvents(ev, log)
   coverGaps(ev, log)
   view(ev, stream, (bits) => metrics.ingestBitrate.set({ stream: stream.name }, bits))
+  viewInputs(ev, stream)
   stream.state = session.state
 }
 
@@ -36,6 +37,11 @@ function meter(ev: SessionEvents, m: Metrics, stream: string): void {
   ev.on('rung-shed', ({ rendition }) => m.rungsShed.inc({ stream, rendition }))
   ev.on('lagging', ({ rendition, lagging }) => { if (lagging) m.renditionsLagging.inc({ stream, rendition }) })
   ev.on('speed', ({ rendition, speed }) => m.setSpeed(stream, rendition, speed))
+  ev.on('input-switched', ({ to, cause }) => {
+    // The first input going on air is the start of the stream, not a switch.
+    if (cause !== 'start') m.countInputSwitch(stream, cause)
+    if (to !== 'none') m.setOnAir(stream, to)
+  })
 }
 
 /** Log lines for events no other component logs. */
@@ -90,5 +96,58 @@ function view(ev: SessionEvents, stream: LiveStream, onBitrate: (bits: number) =
     stream.endedAt = Date.now()
     stream.inputBitrate = 0
     stream.changed()
+  })
+}
+
+/** Seconds of an input's media its bitrate is averaged over. */
+const INPUT_WINDOW_MS = 5000
+
+/** Every input of the stream for the API: its state, bitrate and last media, and what is on air. */
+function viewInputs(ev: SessionEvents, stream: LiveStream): void {
+  stream.inputs = []
+  stream.onAir = undefined
+  const windows = new Map<number, { info: InputInfo; bytes: Array<{ at: number; n: number }> }>()
+  const states = (): void => {
+    for (const { info } of windows.values()) {
+      if (info.state === 'lost') continue
+      info.state = info.role === stream.onAir ? 'on-air' : info.lastMediaAt === undefined ? 'connecting' : 'standby'
+    }
+  }
+  ev.on('source-attached', ({ source }) => {
+    if (source.role === 'slate' || source.protocol === 'generated') return
+    const info: InputInfo = { role: source.role, state: 'connecting', remote: source.remote, protocol: source.protocol, bitrate: 0, since: source.since, lastMediaAt: undefined }
+    // A role that reconnects replaces its lost entry: one line per role.
+    stream.inputs = [...stream.inputs.filter((i) => i.role !== source.role), info].sort((a, b) => a.role.localeCompare(b.role) * -1)
+    windows.set(source.id, { info, bytes: [] })
+    states()
+  })
+  ev.on('source-detached', ({ source }) => {
+    const w = windows.get(source.id)
+    if (!w) return
+    w.info.state = 'lost'
+    w.info.bitrate = 0
+    windows.delete(source.id)
+  })
+  ev.on('input-media', ({ tag, source }) => {
+    const w = windows.get(source.id)
+    if (!w) return
+    const first = w.info.lastMediaAt === undefined
+    w.info.lastMediaAt = tag.arrival
+    w.bytes.push({ at: tag.arrival, n: tag.data.length })
+    while (w.bytes.length > 0 && tag.arrival - w.bytes[0]!.at > INPUT_WINDOW_MS) w.bytes.shift()
+    const span = tag.arrival - w.bytes[0]!.at
+    if (span >= 1000) w.info.bitrate = Math.round(w.bytes.reduce((a, b) => a + b.n, 0) * 8 / (span / 1000))
+    if (first) states()
+  })
+  ev.on('input-switched', ({ to }) => {
+    stream.onAir = to === 'none' ? undefined : to
+    states()
+    // The API's `ingest` describes the input on air.
+    const on = [...windows.values()].find((w) => w.info.role === to)?.info
+    if (on && stream.ingest?.remote !== on.remote) stream.ingest = { ...stream.ingest, protocol: on.protocol, remote: on.remote, since: on.since, key: stream.ingest?.key }
+  })
+  ev.on('ended', () => {
+    stream.onAir = undefined
+    for (const i of stream.inputs) { i.state = 'lost'; i.bitrate = 0 }
   })
 }
