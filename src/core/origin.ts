@@ -147,7 +147,7 @@ export class Origin implements IngestHandler {
       return { ok: false, code: 'unauthorized', reason: auth.reason }
     }
     // After the await: a primary and a backup arriving together open one session, not two.
-    const session = this.sessions.get(req.stream) ?? this.openSession(req.stream, log)
+    const session = this.sessions.get(req.stream) ?? this.openSession(req.stream, this.log.child({ stream: req.stream }))
     const source = newSource(req.protocol, req.role, req.remote, auth.keyName)
     const sink = session.attach(source)
     if ('refused' in sink) {
@@ -197,7 +197,7 @@ export class Origin implements IngestHandler {
         return n
       },
     })
-    observeSession(session, stream, this.metrics, log)
+    observeSession(session, stream, this.metrics, log, this.config.redundancy.lossMs)
     session.events.on('started', () => this.slates.prepare(session, name))
     session.events.on('ended', () => this.stopped(stream, session))
     this.sessions.set(name, session)

@@ -15,14 +15,14 @@ const BITRATE_WINDOW_MS = 5000
 /** One lagging line per rendition per this long: a machine at its limit flips rungs often. */
 const LAG_LOG_MS = 10_000
 
-/** Wire the standing subscribers of `session`, whose stream is `stream`. */
-export function observeSession(session: StreamSession, stream: LiveStream, metrics: Metrics, log: Logger): void {
+/** Wire the standing subscribers of `session`, whose stream is `stream`; an input silent for `lossMs` shows as lost. */
+export function observeSession(session: StreamSession, stream: LiveStream, metrics: Metrics, log: Logger, lossMs = 500): void {
   const ev = session.events
   meter(ev, metrics, stream.name)
   logEvents(ev, log)
   coverGaps(ev, log)
   view(ev, stream, (bits) => metrics.ingestBitrate.set({ stream: stream.name }, bits))
-  viewInputs(ev, stream)
+  viewInputs(ev, stream, lossMs)
   stream.state = session.state
 }
 
@@ -103,16 +103,21 @@ function view(ev: SessionEvents, stream: LiveStream, onBitrate: (bits: number) =
 const INPUT_WINDOW_MS = 5000
 
 /** Every input of the stream for the API: its state, bitrate and last media, and what is on air. */
-function viewInputs(ev: SessionEvents, stream: LiveStream): void {
+function viewInputs(ev: SessionEvents, stream: LiveStream, lossMs: number): void {
   stream.inputs = []
   stream.onAir = undefined
   const windows = new Map<number, { info: InputInfo; bytes: Array<{ at: number; n: number }> }>()
   const states = (): void => {
+    const now = Date.now()
     for (const { info } of windows.values()) {
-      if (info.state === 'lost') continue
-      info.state = info.role === stream.onAir ? 'on-air' : info.lastMediaAt === undefined ? 'connecting' : 'standby'
+      // Connected but silent is lost too: its encoder died and the connection has not timed out yet.
+      const silent = info.lastMediaAt !== undefined && now - info.lastMediaAt > lossMs
+      info.state = info.role === stream.onAir ? 'on-air' : info.lastMediaAt === undefined ? 'connecting' : silent ? 'lost' : 'standby'
+      if (silent) info.bitrate = 0
     }
   }
+  const timer = setInterval(states, Math.max(100, lossMs / 2))
+  timer.unref()
   ev.on('source-attached', ({ source }) => {
     if (source.role === 'slate' || source.protocol === 'generated') return
     const info: InputInfo = { role: source.role, state: 'connecting', remote: source.remote, protocol: source.protocol, bitrate: 0, since: source.since, lastMediaAt: undefined }
@@ -131,7 +136,7 @@ function viewInputs(ev: SessionEvents, stream: LiveStream): void {
   ev.on('input-media', ({ tag, source }) => {
     const w = windows.get(source.id)
     if (!w) return
-    const first = w.info.lastMediaAt === undefined
+    const first = w.info.lastMediaAt === undefined || w.info.state === 'lost'
     w.info.lastMediaAt = tag.arrival
     w.bytes.push({ at: tag.arrival, n: tag.data.length })
     while (w.bytes.length > 0 && tag.arrival - w.bytes[0]!.at > INPUT_WINDOW_MS) w.bytes.shift()
@@ -147,6 +152,7 @@ function viewInputs(ev: SessionEvents, stream: LiveStream): void {
     if (on && stream.ingest?.remote !== on.remote) stream.ingest = { ...stream.ingest, protocol: on.protocol, remote: on.remote, since: on.since, key: stream.ingest?.key }
   })
   ev.on('ended', () => {
+    clearInterval(timer)
     stream.onAir = undefined
     for (const i of stream.inputs) { i.state = 'lost'; i.bitrate = 0 }
   })

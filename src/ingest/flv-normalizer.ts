@@ -12,6 +12,37 @@ import type { Logger } from 'pino'
 import { parseAudioTagHeader, parseVideoTagHeader } from '../formats/flv.js'
 import type { MediaTag } from './types.js'
 import { workerOutput, type TrackSelection, type WorkerFormat, type WorkerOutput } from './worker-output.js'
+import { adtsParams, videoStreamConfig } from '../formats/mpegts/es-from-tags.js'
+
+/**
+ * Whether two video sequence headers configure the same stream: the same codec, length
+ * size and parameter sets. Two encoders with the same settings write the same SPS/PPS in
+ * records framed differently (an FLV muxer's avcC, one rebuilt from MPEG-TS); frames of
+ * either decode with the other, so that is no change.
+ */
+function sameVideoConfig(a: Buffer, b: Buffer): boolean {
+  if (a.equals(b)) return true
+  try {
+    const x = videoStreamConfig(a)
+    const y = videoStreamConfig(b)
+    return x.codec === y.codec && x.lengthSize === y.lengthSize && x.paramSets.length === y.paramSets.length &&
+      x.paramSets.every((p, i) => p.equals(y.paramSets[i]!))
+  } catch {
+    return false
+  }
+}
+
+/** Whether two AAC sequence headers say the same object type, rate and channels (what a decoder uses). */
+function sameAudioConfig(a: Buffer, b: Buffer): boolean {
+  if (a.equals(b)) return true
+  try {
+    const x = adtsParams(a.subarray(2))
+    const y = adtsParams(b.subarray(2))
+    return x.objectType === y.objectType && x.rateIndex === y.rateIndex && x.channelConfig === y.channelConfig
+  } catch {
+    return false
+  }
+}
 
 /** Where normalized bytes go; returns false when the consumer is over its buffer bound. */
 export type FlvWrite = (bytes: Buffer) => boolean
@@ -178,7 +209,7 @@ export class FlvNormalizer {
     if (tag.kind === 'video') {
       const h = parseVideoTagHeader(tag.data)
       if (h.avcPacketType === 'seq') {
-        const changed = this.videoSeq && !this.videoSeq.data.equals(tag.data) && this.epoch
+        const changed = this.videoSeq && !sameVideoConfig(this.videoSeq.data, tag.data) && this.epoch
         this.videoSeq = tag
         if (changed) this.configChanged(tag)
         return
@@ -191,7 +222,7 @@ export class FlvNormalizer {
         const before = this.audioSeq.get(tag.track ?? 0)
         const language = tag.language ?? before?.language
         this.audioSeq.set(tag.track ?? 0, language ? { ...tag, language } : tag)
-        if (before && !before.data.equals(tag.data) && this.epoch) this.configChanged(tag)
+        if (before && !sameAudioConfig(before.data, tag.data) && this.epoch) this.configChanged(tag)
         return
       }
       this.firstAudioTs ??= tag.timestamp

@@ -30,6 +30,8 @@ export interface TestSourceOptions {
    * `-tune zerolatency` (which turns them off) is then left out. Default: none, zerolatency.
    */
   bframes?: number
+  /** A solid picture of this colour instead of testsrc2 (tests that tell two sources apart by a decoded frame). */
+  color?: string
 }
 
 /** Input + encode arguments for a testsrc2 + sine source encoded to H.264/AAC. */
@@ -40,7 +42,7 @@ export function testSourceArgs(o: TestSourceOptions = {}): string[] {
   const gop = o.gop ?? fps * 2
   const args: string[] = ['-hide_banner', '-loglevel', 'error', '-nostdin']
   if (o.realtime !== false) args.push('-re')
-  if (o.video !== false) args.push('-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=${fps}`)
+  if (o.video !== false) args.push('-f', 'lavfi', '-i', o.color ? `color=c=${o.color}:size=${w}x${h}:rate=${fps}` : `testsrc2=size=${w}x${h}:rate=${fps}`)
   if (o.audio !== false) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000')
   if (o.duration) args.push('-t', String(o.duration))
   if (o.video !== false) {

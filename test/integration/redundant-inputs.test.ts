@@ -1,0 +1,95 @@
+/**
+ * A stream with a primary and a backup input (RTMP and SRT): the primary is killed by
+ * pid and the backup takes over with no ENDLIST, no discontinuity in the encoded rung,
+ * dates running forward, and its frames (blue, where the primary's are red) on air; the
+ * primary comes back and returns; both die and the slate keeps the stream live.
+ */
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { startOrigin, get, waitFor, type TestOrigin } from '../helpers/origin.js'
+import { FFMPEG, startPublisher } from '../helpers/ffmpeg.js'
+import { srtUrl, startSrtPublisher } from '../helpers/srt.js'
+import { parseStrict } from '../helpers/playlists.js'
+
+const run = promisify(execFile)
+const dir = mkdtempSync(join(tmpdir(), 'streamd-redundant-'))
+const SOURCE = { width: 320, height: 180, fps: 30, gop: 30 }
+
+/** The average colour of the last frame of a rendition's newest complete segment. */
+async function colourOf(base: string, rendition: string, msn: number): Promise<[number, number, number]> {
+  const text = (await get(`${base}/${rendition}/index.m3u8`)).text
+  const map = /#EXT-X-MAP:URI="([^"]+)"/g
+  let init = ''
+  for (const m of text.matchAll(map)) init = m[1]!
+  const file = join(dir, `${rendition}-${msn}.mp4`)
+  writeFileSync(file, Buffer.concat([(await get(`${base}/${rendition}/${init}`)).body, (await get(`${base}/${rendition}/${msn}.m4s`)).body]))
+  const { stdout } = await run(FFMPEG, ['-v', 'error', '-i', file, '-vf', 'scale=1:1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { encoding: 'buffer', maxBuffer: 1 << 20 })
+  const last = (stdout as Buffer).subarray(-3)
+  return [last[0]!, last[1]!, last[2]!]
+}
+
+const lastComplete = (text: string): number => Math.max(...[...text.matchAll(/^(\d+)\.m4s$/gm)].map((m) => Number(m[1])))
+const api = async (o: TestOrigin, name: string): Promise<any> => JSON.parse((await get(`${o.http}/api/v1/streams/${name}`)).text)
+const redOrBlue = (c: [number, number, number]): string => (c[0] > 150 && c[2] < 80 ? 'red' : c[2] > 150 && c[0] < 80 ? 'blue' : `neither (${c.join(',')})`)
+
+t.test('primary killed → backup on air → primary returns → both gone → slate', async (t) => {
+  const o = await startOrigin(t, {
+    ladder: { enabled: true, preset: 'ultrafast', rungs: [{ name: 'source', copy: true }, { name: '144p', height: 144, bitrate: 200 }] },
+    worker: { minBackoffMs: 100, maxBackoffMs: 1000 },
+    redundancy: { lossMs: 500, returnAfterMs: 3000 },
+    slate: { maxSeconds: 30 },
+  })
+  const name = 'final'
+  const base = `${o.http}/live/${name}`
+  let primary = startPublisher(`${o.rtmp}/${name}`, { ...SOURCE, color: 'red' })
+  t.teardown(() => primary.stop())
+  let text = await waitFor(async () => { const x = (await get(`${base}/144p/index.m3u8`)).text; return (x.match(/^\d+\.m4s$/gm)?.length ?? 0) >= 2 && x }, 30_000, 'two 144p segments')
+  const backup = startSrtPublisher(srtUrl(o.srtPort, `publish:${name}:KEY:backup`), { ...SOURCE, color: 'blue' })
+  t.teardown(() => backup.stop())
+  await waitFor(async () => (await api(o, name)).inputs?.find((i: any) => i.role === 'backup')?.state === 'standby', 30_000, 'the backup standing by')
+  t.equal((await api(o, name)).onAir, 'primary', 'the primary stays on air')
+  t.equal(redOrBlue(await colourOf(base, '144p', lastComplete(text))), 'red', 'the primary (red) is on air')
+  const initBefore = /#EXT-X-MAP:URI="([^"]+)"/.exec(text)![1]
+  const view = await api(o, name)
+  t.same(view.inputs.map((i: any) => [i.role, i.state, i.protocol]).sort(), [['backup', 'standby', 'srt'], ['primary', 'on-air', 'rtmp']], 'the API lists both inputs')
+
+  // The primary dies without a word (kill -9): its connection drops.
+  const killedAt = Date.now()
+  await primary.stop()
+  await waitFor(async () => (await api(o, name)).onAir === 'backup', 10_000, 'the backup on air')
+  t.comment(`backup on air ${Date.now() - killedAt} ms after the kill`)
+  const atSwitch = lastComplete((await get(`${base}/144p/index.m3u8`)).text)
+  text = await waitFor(async () => { const x = (await get(`${base}/144p/index.m3u8`)).text; return lastComplete(x) >= atSwitch + 2 && x }, 20_000, 'two more 144p segments')
+  parseStrict(text)
+  t.notMatch(text, /#EXT-X-ENDLIST/, 'no end')
+  t.notMatch(text, /#EXT-X-DISCONTINUITY\n/, 'the encoded rung goes on with no discontinuity')
+  t.equal([...text.matchAll(/#EXT-X-MAP:URI="([^"]+)"/g)].map((m) => m[1]).at(-1), initBefore, 'and the same init')
+  const dates = [...text.matchAll(/#EXT-X-PROGRAM-DATE-TIME:(\S+)/g)].map((m) => Date.parse(m[1]!))
+  t.ok(dates.every((d, i) => i === 0 || d > dates[i - 1]!), 'PROGRAM-DATE-TIME runs forward')
+  t.equal(redOrBlue(await colourOf(base, '144p', lastComplete(text))), 'blue', 'the backup (blue) is on air in the encoded rung')
+  await waitFor(async () => redOrBlue(await colourOf(base, 'source', lastComplete((await get(`${base}/source/index.m3u8`)).text))) === 'blue', 15_000, 'the backup in the copied rung')
+  const metrics = (await get(`${o.http}/metrics`)).text
+  t.match(metrics, /streamd_input_switches_total\{stream="final",cause="loss"\} 1/, 'the switch is counted by cause')
+
+  // The primary comes back; after returnAfterMs healthy, it returns at its key frame.
+  primary = startPublisher(`${o.rtmp}/${name}`, { ...SOURCE, color: 'red' })
+  await waitFor(async () => (await api(o, name)).onAir === 'primary', 20_000, 'the primary back on air')
+  const atReturn = lastComplete((await get(`${base}/144p/index.m3u8`)).text)
+  text = await waitFor(async () => { const x = (await get(`${base}/144p/index.m3u8`)).text; return lastComplete(x) >= atReturn + 2 && x }, 20_000, 'two segments after the return')
+  t.equal(redOrBlue(await colourOf(base, '144p', lastComplete(text))), 'red', 'red again')
+  t.notMatch(text, /#EXT-X-DISCONTINUITY\n/, 'still no discontinuity in the encoded rung')
+
+  // Both die: the slate keeps the stream live.
+  await Promise.all([primary.stop(), backup.stop()])
+  await waitFor(async () => (await api(o, name)).onAir === 'slate', 10_000, 'the slate on air')
+  const atSlate = lastComplete((await get(`${base}/144p/index.m3u8`)).text)
+  text = await waitFor(async () => { const x = (await get(`${base}/144p/index.m3u8`)).text; return lastComplete(x) >= atSlate + 2 && x }, 20_000, 'two segments of slate')
+  t.notMatch(text, /#EXT-X-ENDLIST/, 'no end during the slate')
+  t.match(redOrBlue(await colourOf(base, '144p', lastComplete(text))), /neither/, 'neither input\'s picture: the slate')
+  const slateView = await api(o, name)
+  t.same(slateView.inputs.map((i: any) => i.state), ['lost', 'lost'], 'both inputs lost')
+})
