@@ -28,6 +28,8 @@ export interface SessionEventMap {
   'source-detached': { source: SourceInfo; reason: string }
   /** A tag of an input arrived, on air or not (input health and bitrate). */
   'input-media': { tag: MediaTag; source: SourceInfo }
+  /** An input cannot go on air (e.g. a codec the stream's workers cannot take); it is kept off air. */
+  'input-problem': { source: SourceInfo; problem: string }
   /** What is on air changed: an input, the slate, or nothing. */
   'input-switched': { from: OnAir; to: OnAir; cause: SwitchCause }
   /** A tag of the on-air input entered the pipeline. */

@@ -144,6 +144,10 @@ function viewInputs(ev: SessionEvents, stream: LiveStream, lossMs: number): void
     if (span >= 1000) w.info.bitrate = Math.round(w.bytes.reduce((a, b) => a + b.n, 0) * 8 / (span / 1000))
     if (first) states()
   })
+  ev.on('input-problem', ({ source, problem }) => {
+    const w = windows.get(source.id)
+    if (w) w.info.problem = problem
+  })
   ev.on('input-switched', ({ to }) => {
     stream.onAir = to === 'none' ? undefined : to
     states()

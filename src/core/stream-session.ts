@@ -55,6 +55,10 @@ export class StreamSession implements SourceAttach {
   private workers: SessionWorkers | undefined
   private supervisor: PipelineSupervisor | undefined
   private lastInputAt = 0
+  /** The stream's video codec, decided by its first input. */
+  private codec: string | undefined
+  /** Whether each input's video codec can go on air. */
+  private readonly codecs = new WeakMap<MediaSource, boolean>()
   private resolveStopped!: () => void
   /** Resolves once every worker is gone and every store has ended. */
   readonly stopped = new Promise<void>((resolve) => { this.resolveStopped = resolve })
@@ -134,7 +138,7 @@ export class StreamSession implements SourceAttach {
     let gone = false
     return {
       write: (tag) => {
-        if (gone) return
+        if (gone || (tag.kind === 'video' && !this.inputCodecOk(source, tag.data))) return
         this.events.emit('input-media', { tag, source })
         this.selector.write(source, tag)
       },
@@ -153,7 +157,6 @@ export class StreamSession implements SourceAttach {
   /** An on-air tag (from an input, or generated when `source` is undefined). */
   private write(source: MediaSource | undefined, tag: MediaTag): void {
     if (this.status === 'ended') return
-    if (source && tag.kind === 'video' && !this.videoCodecSupported(source, tag.data)) return
     this.lastInputAt = tag.arrival
     if (source) this.events.emit('media', { tag, source })
     this.input.push(tag)
@@ -181,22 +184,40 @@ export class StreamSession implements SourceAttach {
 
   /**
    * H.264, and HEVC from MPEG-TS (SRT): workers read those as MPEG-TS. HEVC over RTMP
-   * (Enhanced RTMP) is refused until a publisher of it is tested end to end. Anything
-   * else ends the publish with a clear reason instead of a worker crash loop.
+   * (Enhanced RTMP) is refused until a publisher of it is tested end to end. The first
+   * input decides the stream's codec; a later input (a backup) of another codec cannot be
+   * spliced in front of the same workers. An input that cannot be taken is kept off air,
+   * said once in the log and in the API; when it is the stream's only input, the publish
+   * ends with the reason instead of a worker crash loop.
    */
-  private videoCodecSupported(source: MediaSource, body: Buffer): boolean {
+  private inputCodecOk(source: MediaSource, body: Buffer): boolean {
+    const known = this.codecs.get(source)
+    if (known !== undefined) return known === true
     let codec: string
+    let supported = source.protocol === 'srt' ? 'H.264 or HEVC' : 'H.264'
     try {
       const h = parseVideoTagHeader(body)
-      if (h.codecId === 7 || h.fourCc === 'avc1' || h.frameType === 5) return true
-      if (h.codecId === 12 && h.fourCc === undefined && source.protocol === 'srt') return true
-      codec = h.fourCc ?? `FLV codec id ${h.codecId}`
+      codec = h.codecId === 7 || h.fourCc === 'avc1' ? 'H.264' : h.codecId === 12 && h.fourCc === undefined && source.protocol === 'srt' ? 'HEVC' : h.fourCc ?? `FLV codec id ${h.codecId}`
     } catch {
       return true // unparseable tags are the normalizer's to skip
     }
-    const supported = source.protocol === 'srt' ? 'H.264 or HEVC' : 'H.264'
-    this.log.error({ codec }, `publish ended: video codec ${codec} is not supported over ${source.protocol.toUpperCase()} (send ${supported})`)
-    this.end(`unsupported video codec ${codec}`)
+    const ok = codec === 'H.264' || codec === 'HEVC'
+    if (ok && this.codec !== undefined && codec !== this.codec) supported = `${this.codec}, the codec of the stream's other input`
+    if (ok && (this.codec === undefined || codec === this.codec)) {
+      this.codec ??= codec
+      this.codecs.set(source, true)
+      return true
+    }
+    this.codecs.set(source, false)
+    const problem = `video codec ${codec} is not supported over ${source.protocol.toUpperCase()} (send ${supported})`
+    const alone = this.sources.size <= 1 && !this.plan
+    if (alone) {
+      this.log.error({ codec }, `publish ended: ${problem}`)
+      this.end(`unsupported video codec ${codec}`)
+    } else {
+      this.log.error({ codec, role: source.role }, `${source.role} input kept off air: ${problem}`)
+      this.events.emit('input-problem', { source, problem })
+    }
     return false
   }
 

@@ -136,3 +136,33 @@ t.test('a second input is refused while the first is on air, and the session end
   t.equal(s.state, 'ended')
   t.ok('refused' in s.attach(newSource('rtmp', 'primary', '127.0.0.1:5005')), 'an ended session takes no input')
 })
+
+t.test('a backup whose codec the stream cannot take is kept off air, said in the events; the stream goes on', async (t) => {
+  const { InputSwitch } = await import('../../src/core/input-switch.js')
+  const { InputSwitcher } = await import('../../src/core/input-switcher.js')
+  const fake = fakeWorkers()
+  const stream = new LiveStream('cam')
+  const policy = new InputSwitch({ now: () => performance.now(), lossMs: 500, return: 'primary', returnAfterMs: 10_000, slateMaxSeconds: 0 })
+  const s = new StreamSession({
+    stream, config, logger: silentLogger(), workers: fake.factory,
+    selector: new InputSwitcher({ policy, log: silentLogger(), tickMs: 0 }),
+    storeFor: (name, first) => {
+      const store = stream.renditions.get(name) ?? new RenditionStore(name, { targetDuration: 2, partTarget: config.hls.partTarget, windowSeconds: 30 }, first ?? 100)
+      if (!stream.renditions.has(name)) stream.addRendition(store)
+      return store
+    },
+  })
+  const problems: string[] = []
+  s.events.on('input-problem', ({ source, problem }) => problems.push(`${source.role}: ${problem}`))
+  const primary = s.attach(newSource('rtmp', 'primary', '127.0.0.1:6000'))
+  const backup = s.attach(newSource('rtmp', 'backup', '127.0.0.1:6001'))
+  if ('refused' in primary || 'refused' in backup) throw new Error('refused')
+  for (const tag of fixtureTags(Date.now() - 3000)) primary.write(tag)
+  const VP6 = Buffer.concat([Buffer.from([0x14, 0x00]), Buffer.alloc(23, 1)])
+  backup.write({ kind: 'video', timestamp: 0, data: VP6, arrival: Date.now() })
+  t.same(problems, ['backup: video codec FLV codec id 4 is not supported over RTMP (send H.264)'])
+  t.equal(s.state, 'live', 'the stream goes on')
+  primary.end('done', true)
+  backup.end('done', true)
+  await s.stopped
+})
