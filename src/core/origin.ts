@@ -117,8 +117,15 @@ export class Origin implements IngestHandler {
     return { http, rtmp, srt }
   }
 
-  /** Stop ingest first (publishers end cleanly), then HTTP. */
-  async stop(): Promise<void> {
+  /** Stop ingest first (publishers end cleanly), then HTTP. Calling it again waits for the same stop. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce()
+    return this.stopping
+  }
+
+  private stopping: Promise<void> | undefined
+
+  private async stopOnce(): Promise<void> {
     await Promise.all([this.rtmp?.close(), this.srt?.close()])
     await Promise.all([...this.sessions.values()].map((p) => {
       p.end('server stopping')

@@ -22,9 +22,13 @@ const SOURCE = { width: 320, height: 180, fps: 30, gop: 30 }
 /** The average colour of the last frame of a rendition's newest complete segment. */
 async function colourOf(base: string, rendition: string, msn: number): Promise<[number, number, number]> {
   const text = (await get(`${base}/${rendition}/index.m3u8`)).text
-  const map = /#EXT-X-MAP:URI="([^"]+)"/g
+  // The init that applies to the segment: the last EXT-X-MAP above its line.
   let init = ''
-  for (const m of text.matchAll(map)) init = m[1]!
+  for (const line of text.split('\n')) {
+    const m = /^#EXT-X-MAP:URI="([^"]+)"/.exec(line)
+    if (m) init = m[1]!
+    if (line === `${msn}.m4s`) break
+  }
   const file = join(dir, `${rendition}-${msn}.mp4`)
   writeFileSync(file, Buffer.concat([(await get(`${base}/${rendition}/${init}`)).body, (await get(`${base}/${rendition}/${msn}.m4s`)).body]))
   const { stdout } = await run(FFMPEG, ['-v', 'error', '-i', file, '-vf', 'scale=1:1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { encoding: 'buffer', maxBuffer: 1 << 20 })
@@ -92,4 +96,47 @@ t.test('primary killed → backup on air → primary returns → both gone → s
   t.match(redOrBlue(await colourOf(base, '144p', lastComplete(text))), /neither/, 'neither input\'s picture: the slate')
   const slateView = await api(o, name)
   t.same(slateView.inputs.map((i: any) => i.state), ['lost', 'lost'], 'both inputs lost')
+})
+
+t.test('manual switching through the API: backup, slate, primary; refusals; no FFmpeg left after a stop during slate', async (t) => {
+  const o = await startOrigin(t, { redundancy: { lossMs: 500, returnAfterMs: 1000, return: 'sticky' }, slate: { maxSeconds: 30 } })
+  const name = 'manual'
+  const base = `${o.http}/live/${name}`
+  const post = async (input: string): Promise<{ status: number; body: any }> => {
+    const r = await get(`${o.http}/api/v1/streams/${name}/input`, { method: 'POST', body: JSON.stringify({ input }), headers: { 'content-type': 'application/json' } })
+    return { status: r.status, body: JSON.parse(r.text) }
+  }
+  const primary = startPublisher(`${o.rtmp}/${name}`, { ...SOURCE, color: 'red' })
+  t.teardown(() => primary.stop())
+  await waitFor(async () => (await api(o, name)).onAir === 'primary', 30_000, 'the primary on air')
+  const refused = await post('backup')
+  t.equal(refused.status, 409, 'no backup connected: 409')
+  t.match(refused.body.message, /backup is not connected/)
+
+  const backup = startPublisher(`${o.rtmp}/${name}?role=backup`, { ...SOURCE, color: 'blue' })
+  t.teardown(() => backup.stop())
+  await waitFor(async () => (await api(o, name)).inputs?.find((i: any) => i.role === 'backup')?.state === 'standby', 30_000, 'the backup standing by')
+  t.equal((await post('backup')).status, 202, 'switch to the backup accepted')
+  await waitFor(async () => (await api(o, name)).onAir === 'backup', 10_000, 'the backup on air at its key frame')
+  await waitFor(async () => redOrBlue(await colourOf(base, 'source', lastComplete((await get(`${base}/source/index.m3u8`)).text))) === 'blue', 15_000, 'blue frames on air')
+  t.pass('the backup\'s frames are on air')
+
+  t.equal((await post('slate')).status, 202, 'switch to the slate accepted')
+  await waitFor(async () => (await api(o, name)).onAir === 'slate', 5_000, 'the slate on air at once')
+  await waitFor(async () => /neither/.test(redOrBlue(await colourOf(base, 'source', lastComplete((await get(`${base}/source/index.m3u8`)).text)))), 15_000, 'the slate\'s picture on air')
+  t.pass('the slate is on air while both inputs are healthy')
+  t.equal((await post('primary')).status, 202, 'switch back to the primary accepted')
+  await waitFor(async () => (await api(o, name)).onAir === 'primary', 10_000, 'the primary on air at its key frame')
+  await waitFor(async () => redOrBlue(await colourOf(base, 'source', lastComplete((await get(`${base}/source/index.m3u8`)).text))) === 'red', 15_000, 'red frames on air')
+  t.pass('the primary\'s frames are on air again')
+  t.equal((await post('slate')).status, 202, 'and the slate once more')
+  await waitFor(async () => (await api(o, name)).onAir === 'slate', 5_000, 'the slate on air')
+
+  const pids = Object.values(o.origin.sessions.get(name)!.workerPids()).filter((p): p is number => p !== undefined)
+  t.ok(pids.length > 0, `workers running (${pids.join(', ')})`)
+  await o.origin.stop()
+  const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
+  t.same(pids.filter(alive), [], 'stopping the server during the slate leaves no FFmpeg behind')
+  const store = o.origin.directory.get(name)!.renditions.get('source')!
+  t.ok(store.ended && store.segments.every((s) => s.complete), 'every segment complete and the rendition ended: nothing torn')
 })
