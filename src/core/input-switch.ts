@@ -14,8 +14,10 @@
  * - Loss of the on-air input: at once (from `tick()` or `disconnect()`), to the
  *   other input if it is healthy and not flapping (the session starts it from
  *   the GOP it holds); else to the slate if there is one; else to the other
- *   input even if flapping (better than ending); else to 'none': the stream
- *   ends. Inputs that both fall silent within one tick go to the slate at once;
+ *   input even if flapping (better than ending); else, when the lost input is
+ *   silent but still connected, nothing changes (it keeps the air: a hiccup must
+ *   not end a stream, its connection's own timeout decides); else to 'none':
+ *   the stream ends. Inputs that both fall silent within one tick go to the slate at once;
  *   two connections closing one after the other are two losses in that order
  *   (the other input, then the slate), even within one event-loop turn.
  * - Any other switch to an input happens at that input's next key frame: the
@@ -265,7 +267,8 @@ export class InputSwitch {
     if (this.done) return null
     const on = this.on
     if (on === 'primary' || on === 'backup') {
-      return this.input(on).running ? null : this.failover(on === 'primary' ? this.backup : this.primary, now)
+      const lost = this.input(on)
+      return lost.running ? null : this.failover(lost, on === 'primary' ? this.backup : this.primary, now)
     }
     if (on !== 'slate') return null
     if (this.manual === 'slate') {
@@ -278,11 +281,15 @@ export class InputSwitch {
     return now - this.slateSince >= this.slateMaxMs ? this.switchTo('none', 'slate', now) : null
   }
 
-  private failover(other: InputState, now: number): Switch {
+  private failover(lost: InputState, other: InputState, now: number): Switch | null {
     const up = this.healthy(other, now)
     if (up && (this.manual === other.role || !this.flappingAt(other, now))) return this.switchTo(other.role, 'loss', now)
     if (this.slateMaxMs > 0) return this.switchTo('slate', 'loss', now)
-    return this.switchTo(up ? other.role : 'none', 'loss', now)
+    if (up) return this.switchTo(other.role, 'loss', now)
+    // No slate and nothing to switch to: an input that is silent but still connected keeps
+    // the air (a network hiccup must not end the stream; its connection's own timeout
+    // decides); only a closed one ends the stream.
+    return lost.connected ? null : this.switchTo('none', 'loss', now)
   }
 
   /** A key frame from an input that is not on air: does its turn start here? */

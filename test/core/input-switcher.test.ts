@@ -142,3 +142,19 @@ t.test('a clean unpublish with nothing else connected ends the stream at once; a
   c.sw.detach(s, 'connection reset')
   t.match(c.ended(), /every input is gone/, 'without a slate, a lost last input ends the stream')
 })
+
+t.test('without a slate, a silent but connected input keeps the air and the stream waits for it', async (t) => {
+  const r = rig(0)
+  const p = newSource('rtmp', 'primary', 'p')
+  r.sw.attach(p)
+  const send = r.encoder(p, 1, 0)
+  r.run(1000, send)
+  r.run(3000) // three seconds of silence: a frozen encoder, a network hiccup
+  t.equal(r.ended(), undefined, 'not ended')
+  t.equal(r.sw.onAir, 'primary', 'still on air')
+  const before = r.out.length
+  r.run(500, send)
+  t.ok(r.out.length > before, 'its media goes on air again when it resumes')
+  r.sw.detach(p, 'connection reset')
+  t.match(r.ended(), /every input is gone/, 'its connection closing ends the stream')
+})
