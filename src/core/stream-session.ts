@@ -121,11 +121,14 @@ export class StreamSession implements SourceAttach {
     return Object.values(this.workerPids()).find((p) => p !== undefined)
   }
 
-  /** Close every input's connection (API DELETE); false when none can be closed. */
+  /**
+   * Close every input's connection and end the stream (API DELETE): an operator's stop,
+   * not a loss for the slate to cover. False when no input can be closed.
+   */
   kick(): boolean {
-    const closable = [...this.sources].filter((s) => s.close)
-    for (const s of closable) s.close!()
-    return closable.length > 0
+    if (![...this.sources].some((s) => s.close)) return false
+    this.end('kicked through the API')
+    return true
   }
 
   /** Attach an input: its media goes through the sink returned, on air when the selector says so. */

@@ -140,3 +140,17 @@ t.test('manual switching through the API: backup, slate, primary; refusals; no F
   const store = o.origin.directory.get(name)!.renditions.get('source')!
   t.ok(store.ended && store.segments.every((s) => s.complete), 'every segment complete and the rendition ended: nothing torn')
 })
+
+t.test('DELETE through the API ends the stream at once, slate or not: an operator\'s stop is no loss to cover', async (t) => {
+  const o = await startOrigin(t, { slate: { maxSeconds: 30 } })
+  const name = 'stop'
+  const pub = startPublisher(`${o.rtmp}/${name}`, { ...SOURCE, color: 'red' })
+  t.teardown(() => pub.stop())
+  await waitFor(async () => (await api(o, name)).onAir === 'primary', 30_000, 'the primary on air')
+  const switched: string[] = []
+  o.origin.sessions.get(name)!.events.on('input-switched', ({ to }) => switched.push(to))
+  t.equal((await get(`${o.http}/api/v1/streams/${name}`, { method: 'DELETE' })).status, 204)
+  await waitFor(async () => (await api(o, name)).state === 'ended', 10_000, 'the stream ended')
+  t.same(switched, [], 'no slate went on air')
+  t.match((await get(`${o.http}/live/${name}/source/index.m3u8`)).text, /#EXT-X-ENDLIST/, 'players get the end')
+})
