@@ -34,7 +34,7 @@ function startWorkers(ffmpeg: string, o: WorkerLaunch): SessionWorkers {
   o.log.info({ input: input.format, hevc, audio: plan.mode === 'ladder' ? plan.audio : undefined }, 'worker input chosen')
   const running: Running[] = []
   const flv = (rendition: string, args: string[], feed: WorkerFeed = {}): void => {
-    const w = new FlvWorker({ ...common, rendition, args, onExit: (wanted) => o.onExit(wanted, rendition), feed: ts ? { format: 'mpegts', ...feed } : undefined })
+    const w = new FlvWorker({ ...common, rendition, args, onExit: (wanted) => o.onExit(wanted, rendition), feed: ts ? { format: 'mpegts', ...feed } : feed })
     w.start()
     running.push({ stop: () => w.stop(), restart: () => w.kill(), pids: () => ({ [rendition]: w.pid }) })
   }

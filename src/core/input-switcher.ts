@@ -93,9 +93,10 @@ export class InputSwitcher implements InputSelector {
   private readonly o: SwitcherOptions
   private readonly inputs = new Map<InputRole, Held>()
   private slate: { feed: SlateFeed; held: Held } | undefined
-  /** Timeline position of the newest tag on air, and when it arrived (NaN before the first). */
+  /** Timeline position of the newest tag on air (NaN before the first). */
   private lastOutTs = NaN
-  private lastOutArrival = NaN
+  /** Arrival minus timeline position of the first tag on air: the timeline's wall clock. */
+  private base = NaN
   private readonly timer: NodeJS.Timeout | undefined
   private stopped = false
 
@@ -242,8 +243,12 @@ export class InputSwitcher implements InputSelector {
       return
     }
     held.awaitingKey = false
+    // The key frame goes where its arrival puts it on the timeline's wall clock, so dates stay
+    // true; never before the last tag on air: a held key frame that arrived earlier follows it
+    // closely (the timeline then runs ahead of the clock by its age, until a later splice with
+    // a hole in real time, a fresh key frame, takes that back).
     held.offset = Number.isNaN(this.lastOutTs) ? 0
-      : this.lastOutTs + Math.max(SPLICE_STEP_MS, first.arrival - this.lastOutArrival) - first.timestamp
+      : Math.max(this.lastOutTs + SPLICE_STEP_MS, first.arrival - this.base) - first.timestamp
     if (held.videoSeq) this.emit(held, { ...held.videoSeq, timestamp: first.timestamp, arrival: first.arrival })
     for (const a of held.audioSeq.values()) this.emit(held, { ...a, timestamp: first.timestamp, arrival: first.arrival })
     for (const tag of held.gop) if (tag.timestamp >= first.timestamp) this.emit(held, tag)
@@ -252,10 +257,8 @@ export class InputSwitcher implements InputSelector {
   private emit(held: Held, tag: MediaTag): void {
     const ts = tag.timestamp + held.offset
     const out = ts === tag.timestamp ? tag : { ...tag, timestamp: ts }
-    if (!(ts < this.lastOutTs)) {
-      this.lastOutTs = ts
-      this.lastOutArrival = tag.arrival
-    }
+    if (Number.isNaN(this.base)) this.base = tag.arrival - ts
+    if (!(ts < this.lastOutTs)) this.lastOutTs = ts
     this.onAirTag?.(out, held.source)
   }
 }

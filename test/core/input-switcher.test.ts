@@ -50,7 +50,7 @@ function rig(slateMaxSeconds = 60) {
       if (i % 2 === 0) sw.tick()
     }
   }
-  return { sw, out, switches, run, encoder, ended: () => ended, slate: () => slateFeed, advance: (ms: number) => { clock += ms } }
+  return { sw, out, switches, run, encoder, ended: () => ended, slate: () => slateFeed, advance: (ms: number) => { clock += ms }, now: () => clock }
 }
 
 const videoTs = (out: Array<{ tag: MediaTag }>): number[] => out.filter((o) => o.tag.kind === 'video' && o.tag.data[1] === 1).map((o) => o.tag.timestamp)
@@ -157,4 +157,34 @@ t.test('without a slate, a silent but connected input keeps the air and the stre
   t.ok(r.out.length > before, 'its media goes on air again when it resumes')
   r.sw.detach(p, 'connection reset')
   t.match(r.ended(), /every input is gone/, 'its connection closing ends the stream')
+})
+
+t.test('dates stay true: a held GOP runs the timeline ahead by its age, a fresh key frame after a hole takes it back', async (t) => {
+  const r = rig()
+  const p = newSource('rtmp', 'primary', 'p')
+  const b = newSource('rtmp', 'backup', 'b')
+  r.sw.attach(p)
+  r.sw.attach(b)
+  const sendP = r.encoder(p, 1, 0)
+  const sendB = r.encoder(b, 2, 50_000, 50) // a 2 s GOP
+  r.run(3000, sendP, sendB)
+  // The timeline's clock: arrival − timestamp of what is on air (the rig's tags arrive at `clock`).
+  const ahead = (): number => { const v = r.out.filter((o) => o.tag.kind === 'video' && o.tag.data[1] === 1).at(-1)!.tag; return v.timestamp - v.arrival }
+  const at0 = ahead()
+  r.run(1400, sendB) // the primary goes silent; the backup's held GOP is ~1 s old at the switch
+  t.same(r.switches.at(-1), 'primary>backup:loss')
+  const gained = ahead() - at0
+  t.ok(gained > 300 && gained < 2100, `after the held GOP the timeline runs ahead by its age (${gained} ms)`)
+  r.run(1200) // both silent: the slate comes
+  const slate = r.slate()!
+  let n = 0
+  r.run(200, () => {
+    if (n === 0) slate.onTag({ kind: 'video', timestamp: 0, data: seqV(9), arrival: r.now() })
+    slate.onTag({ kind: 'video', timestamp: n * 40, data: frame(n % 25 === 0, 9), arrival: r.now() })
+    n++
+  })
+  t.same(r.switches.at(-1), 'backup>slate:loss')
+  // The slate's key frame arrived in real time after a hole longer than the lead: it goes where its arrival puts it.
+  const first = r.out.find((o) => o.from === 'slate' && o.tag.data[1] === 1)!
+  t.ok(Math.abs(first.tag.timestamp - (first.tag.arrival + (r.out[0]!.tag.timestamp - r.out[0]!.tag.arrival))) <= 40, 'the slate\'s key frame is back on the wall clock (the lead taken back)')
 })

@@ -77,7 +77,7 @@ t.test('primary killed → backup on air → primary returns → both gone → s
   t.equal(redOrBlue(await colourOf(base, '144p', lastComplete(text))), 'blue', 'the backup (blue) is on air in the encoded rung')
   await waitFor(async () => redOrBlue(await colourOf(base, 'source', lastComplete((await get(`${base}/source/index.m3u8`)).text))) === 'blue', 15_000, 'the backup in the copied rung')
   const metrics = (await get(`${o.http}/metrics`)).text
-  t.match(metrics, /streamd_input_switches_total\{stream="final",cause="loss"\} 1/, 'the switch is counted by cause')
+  t.match(metrics, /streamd_input_switches_total\{stream="final",cause="loss"\} [1-9]/, 'the switch is counted by cause')
 
   // The primary comes back; after returnAfterMs healthy, it returns at its key frame.
   primary = startPublisher(`${o.rtmp}/${name}`, { ...SOURCE, color: 'red' })

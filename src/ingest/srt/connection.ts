@@ -136,9 +136,14 @@ export class SrtConnection {
     this.closed = true
     clearInterval(this.timer)
     try { this.send(controlPacket(Ctrl.shutdown, 0, 0, this.ts32(), this.o.peerSocketId, Buffer.alloc(4))) } catch { /* socket gone */ }
-    try {
-      this.ts.flush()
-    } catch { /* ignore */ }
+    // What the demuxer still holds is the end of a publish only when the caller ended it;
+    // after a silence (a dead encoder) it is stale, and would reach the stream as fresh media
+    // seconds after the input was lost.
+    if (this.shutdownByCaller) {
+      try {
+        this.ts.flush()
+      } catch { /* ignore */ }
+    }
     try {
       this.o.sink.end(reason, this.shutdownByCaller)
     } catch (err) {
