@@ -90,3 +90,27 @@ export function watchParts(t: Test, stream: LiveStream): PartsWatch {
     },
   }
 }
+
+/**
+ * One line per media playlist: its discontinuity sequence, its newest segment's number
+ * and date, and how far that date is from now. Renditions of one stream must agree on
+ * both at matching points, or a player cannot line up their media (hls.js aligns an
+ * audio rendition with the video by discontinuity sequence).
+ */
+export function describeAlignment(playlists: Record<string, string>, now = Date.now()): string {
+  return Object.entries(playlists).map(([name, text]) => {
+    const dseq = /#EXT-X-DISCONTINUITY-SEQUENCE:(\d+)/.exec(text)?.[1] ?? '0'
+    const msn = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1] ?? NaN)
+    let n = msn - 1
+    let last: { msn: number; pdt: string } | undefined
+    let discontinuities = 0
+    let pdt = ''
+    for (const line of text.split('\n')) {
+      if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) pdt = line.slice(25)
+      else if (line === '#EXT-X-DISCONTINUITY') discontinuities++
+      else if (/^\d+\.m4s$/.test(line)) { n++; last = { msn: n, pdt } }
+    }
+    const ahead = last ? Date.parse(last.pdt) - now : NaN
+    return `${name}: discontinuity sequence ${dseq} (+${discontinuities} listed), last segment ${last?.msn ?? '?'} dated ${last?.pdt ?? '?'} (${ahead >= 0 ? '+' : ''}${ahead} ms from now)`
+  }).join('; ')
+}
