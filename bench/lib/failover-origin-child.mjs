@@ -19,6 +19,7 @@
  * stdout, one JSON line each:
  *   {type:'ready', http, rtmp, srt, hls, redundancy, slate, ladder}   ports, and the settings in force
  *   {type:'on-air', at, from, to, cause}          a switch happened (progress)
+ *   {type:'silence', role, at, gapMs}               an input's tag came after more than lossMs without one
  *   {type:'switch', ...}                            its timings, once every rendition has a part of
  *                                                   the new source or 10 s passed (see SwitchRecord)
  * Logs (pino, warn and up) go to stderr. Stops on SIGTERM/SIGINT or stdin end.
@@ -62,6 +63,7 @@ const base = { http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', 
 const config = buildConfig(base, [overrides])
 const logger = pino({ level: config.log.level, name: 'streamd' }, pino.destination({ fd: 2, sync: true }))
 const origin = new Origin(config, logger, { defaultMetrics: false })
+const lossMs = config.redundancy.lossMs
 /** @param {object} o */
 const say = (o) => process.stdout.write(JSON.stringify(o) + '\n')
 /** How long a switch waits for every rendition's first part of the new source, ms. */
@@ -106,6 +108,9 @@ function observe(session) {
     const s = inputs.get(source.role)
     if (!s || s.id !== source.id) return
     if (Number.isNaN(s.firstTag)) s.firstTag = tag.arrival
+    // An input silent longer than lossMs is lost even while connected: a publisher starved
+    // of CPU does that without being killed, and the policy then counts a loss.
+    else if (tag.arrival - s.lastTag > lossMs) say({ type: 'silence', role: source.role, at: tag.arrival, gapMs: tag.arrival - s.lastTag })
     s.lastTag = tag.arrival
   })
   ev.on('input-switched', ({ from, to, cause }) => {

@@ -58,11 +58,12 @@ export function analyse(run) {
     const arrivals = sw.renditions.map((/** @type {string} */ r) => sw.parts[r]?.at ?? NaN)
     const last = maxOf(arrivals)
     const action = [...run.actions].reverse().find((a) => a.at <= sw.at)
+    const planned = action && `${sw.from}→${sw.to} (${sw.cause})` === action.expect
     return {
       n: sw.n,
       atS: (sw.at - run.t0) / 1000,
       action: action ? `${action.act === 'kill' ? 'kill' : 'start'} ${action.role} (${((sw.at - action.at) / 1000).toFixed(1)} s before)` : '–',
-      change: `${sw.from}→${sw.to} (${sw.cause})`,
+      change: `${sw.from}→${sw.to} (${sw.cause})${planned ? '' : ' **unplanned**'}`,
       kind,
       startPoint: fromLastTag ? 'last tag of the lost input' : 'the switch (new input\'s key frame)',
       detectMs: fromLastTag && sw.lostLastTag !== null ? sw.at - sw.lostLastTag : NaN,
@@ -87,7 +88,9 @@ export function analyse(run) {
     const seen = run.switches.filter((/** @type {any} */ sw) => sw.at >= act.at && sw.at < until).map((/** @type {any} */ sw) => `${sw.from}→${sw.to} (${sw.cause})`)
     return seen.includes(act.expect) ? [] : [`+${((act.at - run.t0) / 1000).toFixed(1)} s ${act.act} ${act.role}: expected ${act.expect}, saw ${seen.join(', ') || 'no switch'}${act.note ? ` (${act.note})` : ''}`]
   })
-  return { renditions, rows, warmupStalls, unattributed, missed, scheduleStalls: stalls.filter(([a]) => a >= run.t0) }
+  const silences = (run.silences ?? []).filter((/** @type {any} */ x) => x.at >= run.t0 && x.at <= run.end)
+    .map((/** @type {any} */ x) => `${x.role} at +${((x.at - run.t0) / 1000).toFixed(1)} s (${x.gapMs} ms)`)
+  return { renditions, rows, warmupStalls, unattributed, missed, silences, scheduleStalls: stalls.filter(([a]) => a >= run.t0) }
 }
 
 /** @param {[number, number][]} xs */
@@ -137,6 +140,7 @@ export function goals(a, partMs) {
   return [
     `**Switch ≤ 1 part target (${partMs} ms), every rendition**: ${met.length === a.rows.length ? 'met' : 'not met'} — ${met.length} of ${a.rows.length} switches within it${over.length ? `; over: ${over.join(', ')}` : ''}.`,
     ...(a.missed.length ? [`**Actions without their expected switch**: ${a.missed.join('; ')}.`] : []),
+    ...(a.silences.length ? [`**Inputs silent longer than redundancy.lossMs without being killed** (a starved encoder; the policy counts each as a loss): ${a.silences.join(', ')}.`] : []),
     `**0 stalls**: ${a.scheduleStalls.length === 0 ? 'met' : `not met — ${a.scheduleStalls.length} stall(s), ${f2(stallS)} s in all during the schedule`}` +
       `${a.unattributed.length ? ` (${a.unattributed.length} more than ${ATTRIBUTE_MS / 1000} s after any switch)` : ''}${a.warmupStalls.length ? `; ${a.warmupStalls.length} more during the warm-up, not counted` : ''}.`,
   ].join('\n')

@@ -102,6 +102,14 @@ export async function runFailover(s) {
     const firstPlayingAt = await waitFor(() => p.evaluate(() => /** @type {any} */ (window).__lat.firstPlayingAt), 30_000, 'the first `playing` event')
     log(`  playing; ${s.warmupS} s of warm-up before the schedule`)
     await sleep(s.warmupS * 1000)
+    // The schedule starts from the primary on air and the backup standing by: on a loaded
+    // machine a starved encoder can be lost (and the backup take over) before any action.
+    const settleFrom = Date.now()
+    const settled = await waitFor(async () => {
+      const v = await api()
+      return v.onAir === 'primary' && v.inputs?.find((/** @type {any} */ i) => i.role === 'backup')?.state === 'standby'
+    }, 60_000, 'the primary on air and the backup standing by').then(() => true, () => false)
+    if (Date.now() - settleFrom > 1000 || !settled) log(`  ${settled ? 'settled' : 'still not settled'} after ${((Date.now() - settleFrom) / 1000).toFixed(1)} s of waiting for the primary on air and the backup standing by`)
 
     const t0 = Date.now()
     const plan = schedule(s.durationS, s.everyS)
@@ -146,6 +154,7 @@ export async function runFailover(s) {
       t0, end, firstPlayingAt, actions, loads, config: origin.config,
       switches: origin.lines.filter((l) => l.type === 'switch' && l.at >= t0),
       startSwitches: origin.lines.filter((l) => l.type === 'on-air' && l.at < t0),
+      silences: origin.lines.filter((l) => l.type === 'silence'),
       state, pageErrors,
       chromium: chrome.version,
       renditions: describeRenditions(view),
