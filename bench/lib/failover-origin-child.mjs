@@ -20,6 +20,7 @@
  *   {type:'ready', http, rtmp, srt, hls, redundancy, slate, ladder}   ports, and the settings in force
  *   {type:'on-air', at, from, to, cause}          a switch happened (progress)
  *   {type:'silence', role, at, gapMs}               an input's tag came after more than lossMs without one
+ *   {type:'pids', at, pids}                         the session's worker pids by role changed (polled every 100 ms)
  *   {type:'switch', ...}                            its timings, once every rendition has a part of
  *                                                   the new source or 10 s passed (see SwitchRecord)
  * Logs (pino, warn and up) go to stderr. Stops on SIGTERM/SIGINT or stdin end.
@@ -171,7 +172,15 @@ function observe(session) {
     p.parts[rendition] = { at: Date.now(), msn: part.msn, index: part.index, startS }
     if (p.renditions.every((r) => p.parts[r])) finish()
   })
-  ev.on('ended', () => finish())
+  // Worker restarts (a copied rendition restarts when the video configuration on air
+  // changes): polled, as bench/ladder does, since pids change only on a restart.
+  let lastPids = ''
+  const poll = setInterval(() => {
+    const pids = JSON.stringify(session.workerPids())
+    if (pids !== lastPids) say({ type: 'pids', at: Date.now(), pids: JSON.parse(lastPids = pids) })
+  }, 100)
+  poll.unref()
+  ev.on('ended', () => { clearInterval(poll); finish() })
 }
 
 /**

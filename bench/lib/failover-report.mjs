@@ -28,7 +28,12 @@ export const ATTRIBUTE_MS = 10_000
  * @property {number} gaps gap parts published between the switch and the new source's first part, all renditions
  * @property {[number, number][]} stalls player stalls given to this switch
  * @property {boolean} complete
+ * @property {string[]} restarted worker roles whose process was replaced within RESTART_WINDOW_MS of the switch
+ * @property {number} mediaAheadS how much more media time than wall time passed from the first switch to this one's splice point, s
  */
+
+/** A worker whose pid changed this soon after a switch was restarted by it. */
+export const RESTART_WINDOW_MS = 3000
 
 const f0 = (/** @type {number} */ x) => (Number.isFinite(x) ? x.toFixed(0) : '–')
 const f1 = (/** @type {number} */ x) => (Number.isFinite(x) ? x.toFixed(1) : '–')
@@ -48,6 +53,8 @@ export function analyse(run) {
   const warmupStalls = stalls.filter(([a]) => a < run.t0)
   /** @type {[number, number][]} */
   const unattributed = []
+  /** @type {any} */
+  const first = run.switches[0]
   /** @type {Row[]} */
   const rows = run.switches.map((/** @type {any} */ sw) => {
     const { kind, fromLastTag } = kindOf(sw)
@@ -58,6 +65,10 @@ export function analyse(run) {
     const arrivals = sw.renditions.map((/** @type {string} */ r) => sw.parts[r]?.at ?? NaN)
     const last = maxOf(arrivals)
     const action = [...run.actions].reverse().find((a) => a.at <= sw.at)
+    // Workers whose pid changed within RESTART_WINDOW_MS after the switch (restarted by it).
+    const before = [...(run.pids ?? [])].reverse().find((/** @type {any} */ x) => x.at <= sw.at)?.pids ?? {}
+    const after = [...(run.pids ?? [])].reverse().find((/** @type {any} */ x) => x.at <= sw.at + RESTART_WINDOW_MS)?.pids ?? {}
+    const restarted = Object.keys(after).filter((k) => before[k] !== undefined && after[k] !== before[k])
     const planned = action && `${sw.from}→${sw.to} (${sw.cause})` === action.expect
     return {
       n: sw.n,
@@ -74,6 +85,8 @@ export function analyse(run) {
       gaps: Object.values(sw.gaps).reduce((/** @type {number} */ a, /** @type {number} */ b) => a + b, 0),
       stalls: [],
       complete: sw.complete,
+      restarted,
+      mediaAheadS: sw.spliceMediaS !== null && first?.spliceMediaS != null ? (sw.spliceMediaS - first.spliceMediaS) - (sw.at - first.at) / 1000 : NaN,
     }
   })
   for (const st of stalls) {
@@ -88,9 +101,14 @@ export function analyse(run) {
     const seen = run.switches.filter((/** @type {any} */ sw) => sw.at >= act.at && sw.at < until).map((/** @type {any} */ sw) => `${sw.from}→${sw.to} (${sw.cause})`)
     return seen.includes(act.expect) ? [] : [`+${((act.at - run.t0) / 1000).toFixed(1)} s ${act.act} ${act.role}: expected ${act.expect}, saw ${seen.join(', ') || 'no switch'}${act.note ? ` (${act.note})` : ''}`]
   })
-  const silences = (run.silences ?? []).filter((/** @type {any} */ x) => x.at >= run.t0 && x.at <= run.end)
-    .map((/** @type {any} */ x) => `${x.role} at +${((x.at - run.t0) / 1000).toFixed(1)} s (${x.gapMs} ms)`)
-  return { renditions, rows, warmupStalls, unattributed, missed, silences, scheduleStalls: stalls.filter(([a]) => a >= run.t0) }
+  // A tag of an input whose encoder the bench had killed (its connection's last buffered
+  // media, delivered late) is told apart from a live encoder's silence.
+  const silent = (run.silences ?? []).filter((/** @type {any} */ x) => x.at >= run.t0 && x.at <= run.end)
+  const afterKill = (/** @type {any} */ x) => [...run.actions].reverse().find((/** @type {any} */ act) => act.role === x.role && act.at <= x.at)?.act === 'kill'
+  const describe = (/** @type {any} */ x) => `${x.role} at +${((x.at - run.t0) / 1000).toFixed(1)} s (${x.gapMs} ms)`
+  const silences = silent.filter((/** @type {any} */ x) => !afterKill(x)).map(describe)
+  const lateTags = silent.filter(afterKill).map(describe)
+  return { renditions, rows, warmupStalls, unattributed, missed, silences, lateTags, scheduleStalls: stalls.filter(([a]) => a >= run.t0) }
 }
 
 /** @param {[number, number][]} xs */
@@ -102,12 +120,12 @@ const stallText = (xs) => (xs.length ? `${xs.length} / ${f2(xs.reduce((s, [a, b]
  * @param {number} partMs
  */
 export function switchTable(a, partMs) {
-  const head = ['#', 'at', 'last action', 'switch', 'kind', 'detect', ...a.renditions, 'worst', 'part targets', 'switch → last first part', 'gap parts', 'stalls (n / s)']
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i >= 5 && i < head.length - 1 ? '--:' : '---')).join('|')}|`]
+  const head = ['#', 'at', 'last action', 'switch', 'kind', 'detect', ...a.renditions, 'worst', 'part targets', 'switch → last first part', 'gap parts', 'media − wall since #first', 'workers restarted', 'stalls (n / s)']
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i >= 5 && i < head.length - 2 ? '--:' : '---')).join('|')}|`]
   for (const r of a.rows) {
     lines.push(`| ${[r.n, `${f1(r.atS)} s`, r.action, r.change, r.kind, Number.isFinite(r.detectMs) ? `${f0(r.detectMs)} ms` : '–',
       ...a.renditions.map((x) => (x in r.ms ? `${f0(r.ms[x])} ms` : '–')),
-      `${f0(r.worstMs)} ms${r.complete ? '' : ' (incomplete)'}`, f2(r.worstMs / partMs), `${f0(r.afterSwitchMs)} ms`, r.gaps, stallText(r.stalls)].join(' | ')} |`)
+      `${f0(r.worstMs)} ms${r.complete ? '' : ' (incomplete)'}`, f2(r.worstMs / partMs), `${f0(r.afterSwitchMs)} ms`, r.gaps, `${Number.isFinite(r.mediaAheadS) ? (r.mediaAheadS >= 0 ? '+' : '') : ''}${f2(r.mediaAheadS)} s`, r.restarted.join(', ') || '–', stallText(r.stalls)].join(' | ')} |`)
   }
   return lines.join('\n')
 }
@@ -140,6 +158,7 @@ export function goals(a, partMs) {
   return [
     `**Switch ≤ 1 part target (${partMs} ms), every rendition**: ${met.length === a.rows.length ? 'met' : 'not met'} — ${met.length} of ${a.rows.length} switches within it${over.length ? `; over: ${over.join(', ')}` : ''}.`,
     ...(a.missed.length ? [`**Actions without their expected switch**: ${a.missed.join('; ')}.`] : []),
+    ...(a.lateTags.length ? [`**Tags from an input after its encoder was killed** (after that many ms without one): ${a.lateTags.join(', ')}.`] : []),
     ...(a.silences.length ? [`**Inputs silent longer than redundancy.lossMs without being killed** (a starved encoder; the policy counts each as a loss): ${a.silences.join(', ')}.`] : []),
     `**0 stalls**: ${a.scheduleStalls.length === 0 ? 'met' : `not met — ${a.scheduleStalls.length} stall(s), ${f2(stallS)} s in all during the schedule`}` +
       `${a.unattributed.length ? ` (${a.unattributed.length} more than ${ATTRIBUTE_MS / 1000} s after any switch)` : ''}${a.warmupStalls.length ? `; ${a.warmupStalls.length} more during the warm-up, not counted` : ''}.`,

@@ -155,6 +155,7 @@ export async function runFailover(s) {
       switches: origin.lines.filter((l) => l.type === 'switch' && l.at >= t0),
       startSwitches: origin.lines.filter((l) => l.type === 'on-air' && l.at < t0),
       silences: origin.lines.filter((l) => l.type === 'silence'),
+      pids: origin.lines.filter((l) => l.type === 'pids'),
       state, pageErrors,
       chromium: chrome.version,
       renditions: describeRenditions(view),
