@@ -21,12 +21,12 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { basename, dirname, isAbsolute, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseCli, stopOnSignals } from './lib/cli.mjs'
 import { killAllSync, loadavg, stopAll } from './lib/procs.mjs'
 import { PLAN } from './lib/failover-plan.mjs'
-import { ATTRIBUTE_MS, analyse, goals, kindTable, switchTable } from './lib/failover-report.mjs'
+import { ATTRIBUTE_MS, analyse, goals, kindTable, playerLine, switchTable } from './lib/failover-report.mjs'
 import { uptime, writeResults } from './lib/latency-report.mjs'
 
 const USAGE = `usage: npm run bench:failover [-- --duration 180] [--every 20] [--warmup 10]
@@ -136,7 +136,8 @@ function finish(run, meta) {
     '',
     `Machine: \`uptime\` before: ${meta.uptimeBefore}; after: ${meta.uptimeAfter}; 1-minute load average every 10 s during the schedule: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} (median ${loads.sort((x, y) => x - y)[Math.floor(loads.length / 2)]?.toFixed(2)}).`,
     `Versions: streamd ${meta.rev}, Node ${process.version}, ${meta.ffmpegVersion}, Chromium ${run.chromium} (headless, Debian), hls.js ${run.state.hlsVersion}.`,
-    `Run: \`node bench/failover.mjs ${meta.argv.join(' ')}\` — ${durationS} s of schedule after ${warmupS} s of playback, one action every ${everyS} s, cycling: ${PLAN.map((p) => `${p.act} ${p.role}`).join(' → ')}. ` +
+    // File arguments by name only: the section is for readers on other machines.
+    `Run: \`node bench/failover.mjs ${meta.argv.map((x) => (isAbsolute(x) ? basename(x) : x)).join(' ')}\` — ${durationS} s of schedule after ${warmupS} s of playback, one action every ${everyS} s, cycling: ${PLAN.map((p) => `${p.act} ${p.role}`).join(' → ')}. ` +
       `Encoders: FFmpeg testsrc2 ${width}x${height}@${fps} + tone, x264 ultrafast zerolatency 1 Mbit/s, GOP ${gopS} s, AAC; primary over RTMP, backup over ${backupProtocol.toUpperCase()}; killed with SIGKILL. ` +
       `streamd's defaults: parts ${run.config.hls.partTarget} s, segments ${run.config.hls.segmentTarget} s, redundancy.lossMs ${run.config.redundancy.lossMs}, returnAfterMs ${run.config.redundancy.returnAfterMs}, return "${run.config.redundancy.return}", slate ${run.config.slate.maxSeconds} s, ladder preset ${run.config.ladder.preset}. Renditions: ${run.renditions}.`,
     '',
@@ -145,6 +146,7 @@ function finish(run, meta) {
     kindTable(a, partMs),
     '',
     goals(a, partMs),
+    playerLine(run),
     '',
     `Times are Date.now() inside the origin process. "detect" = the lost input's last tag (its arrival) → the switch. A rendition's column = the start point (the lost input's last tag for a failover or a slate entry; the switch, i.e. the arrival of the new input's key frame that went on air, for a return or a slate exit) → the first part published in that rendition whose media ends after the point where the new source begins on the stream's timeline (the timestamp of the new source's first tag on air, less the timeline's base); "worst" is the largest over renditions, "part targets" that ÷ ${partMs} ms. Gap parts = parts published with GAP=YES between the switch and the new source's first part. Media − wall = how much more media time (the stream's timeline, which PROGRAM-DATE-TIME follows) than wall-clock time passed from the schedule's first switch to this switch's splice point. Workers restarted = the session's worker processes (by role) whose pid changed within 3 s after the switch. Stalls = \`waiting\` events (until the next \`playing\`) and runs where the playhead stood still > 0.5 s while not paused, merged; a stall starting within ${ATTRIBUTE_MS / 1000} s after a switch is that switch's. Stalls during the warm-up: ${a.warmupStalls.length}. Player errors: ${summariseErrors(run.state.errors, run.t0)}.`,
   ].join('\n')
@@ -171,7 +173,7 @@ if (opt.report) {
   const saved = JSON.parse(readFileSync(opt.report, 'utf8'))
   // A run saved before its settings were: this command line's (the defaults, unless given).
   const settings = saved.settings ?? { durationS, everyS, warmupS, width, height, fps, gopS, backupProtocol }
-  finish(saved.run, { argv: saved.argv, uptimeBefore: saved.uptimeBefore, uptimeAfter: saved.uptimeAfter, settings, rev: saved.rev ?? firstLine('git', ['-C', repo, 'rev-parse', '--short', 'HEAD']) + ' (at re-render)', ffmpegVersion: saved.ffmpegVersion ?? firstLine('ffmpeg', ['-version']) })
+  finish(saved.run, { argv: saved.argv, uptimeBefore: saved.uptimeBefore, uptimeAfter: saved.uptimeAfter, settings, rev: saved.rev ?? '(not recorded in the saved run)', ffmpegVersion: saved.ffmpegVersion ?? firstLine('ffmpeg', ['-version']) })
   rmSync(dataDir, { recursive: true, force: true })
 } else main().then(
   async () => { await stopAll(); rmSync(dataDir, { recursive: true, force: true }) },

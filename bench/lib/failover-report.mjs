@@ -164,3 +164,19 @@ export function goals(a, partMs) {
       `${a.unattributed.length ? ` (${a.unattributed.length} more than ${ATTRIBUTE_MS / 1000} s after any switch)` : ''}${a.warmupStalls.length ? `; ${a.warmupStalls.length} more during the warm-up, not counted` : ''}.`,
   ].join('\n')
 }
+
+/**
+ * Where the player played during the schedule: hls.js's latency and its buffer ahead of
+ * the playhead (medians and ranges). A player far behind the live edge rides over a
+ * switch on its buffer, so "0 stalls" means less the further behind it was.
+ * @param {any} run
+ */
+export function playerLine(run) {
+  const xs = run.state.samples.filter((/** @type {any} */ x) => x.at >= run.t0 && x.at <= run.end)
+  /** @param {string} k */
+  const stat = (k) => {
+    const v = xs.map((/** @type {any} */ x) => x[k]).filter((/** @type {any} */ y) => typeof y === 'number')
+    return v.length ? `median ${f2(median(v))} s (${f2(Math.min(...v))}–${f2(Math.max(...v))})` : 'not known'
+  }
+  return `**Player during the schedule**: hls.js latency ${stat('hlsLat')}; buffered ahead of the playhead ${stat('bufAhead')}; wall clock − PROGRAM-DATE-TIME at the playhead ${stat('pdt')}.`
+}
