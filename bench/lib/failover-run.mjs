@@ -12,26 +12,9 @@ import { launchBrowser } from './latency-services.mjs'
 import { playerPage, servePage } from './latency-page.mjs'
 import { STREAMD_HLS_CONFIG } from './latency-config.mjs'
 import { getText } from './latency-watch.mjs'
+import { waitFor } from './latency-run.mjs'
 
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms))
-
-/**
- * Poll `fn` every 200 ms until it returns something truthy; throws after `timeoutMs`.
- * @template T
- * @param {() => Promise<T>} fn
- * @param {number} timeoutMs
- * @param {string} what
- * @returns {Promise<T>}
- */
-async function waitFor(fn, timeoutMs, what) {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn().catch(() => undefined)
-    if (v) return v
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(200)
-  }
-}
 
 /**
  * @typedef {object} RunSettings
