@@ -67,6 +67,7 @@ const size = /^(\d+)x(\d+)$/.exec(opt.size) ?? cli.fail(`--size must be WIDTHxHE
 const [width, height] = [Number(size[1]), Number(size[2])]
 if (!(width >= 16 && height >= 16 && width <= 3840 && height <= 2160)) cli.fail(`--size must be from 16x16 to 3840x2160; got '${opt.size}'`)
 const backupProtocol = /** @type {'srt' | 'rtmp'} */ (cli.choice('backup', ['srt', 'rtmp']))
+if (opt.report && !existsSync(opt.report)) cli.fail(`--report: no file '${opt.report}' (a run saved with --json)`)
 const resultsFile = opt['no-results'] ? undefined : opt.results ?? (durationS >= 180 && !opt.report ? join(repo, 'bench/RESULTS.md') : undefined)
 
 const log = (/** @type {string} */ msg) => process.stderr.write(msg + '\n')

@@ -42,6 +42,7 @@ t.test('malformed values are refused in one line', async (t) => {
     ['failover', ['--every', '5'], /--every must be a number in \[12, 600\]; got '5'/],
     ['failover', ['--backup', 'udp'], /--backup must be one of srt, rtmp; got 'udp'/],
     ['failover', ['--duration', '20', '--every', '20'], /--every \(20\) must be less than --duration \(20\)/],
+    ['failover', ['--report', '/nonexistent'], /--report: no file '\/nonexistent'/],
   ]
   for (const [name, args, message] of cases) {
     const r = run(bench(name), args)
