@@ -120,11 +120,13 @@ export function report(rows, meta) {
   return lines.join('\n')
 }
 
-const START = '<!-- bench:latency:start -->'
-const END = '<!-- bench:latency:end -->'
-
-/** Put our section into RESULTS.md: replace our previous one, else append; never touch the rest. */
-export function writeResults(file, section) {
+/**
+ * Put a bench's section into RESULTS.md between its `<!-- bench:NAME:start/end -->`
+ * markers: replace its previous one, else append; never touch the rest.
+ */
+export function writeResults(file, section, name = 'latency') {
+  const START = `<!-- bench:${name}:start -->`
+  const END = `<!-- bench:${name}:end -->`
   const block = `${START}\n${section}\n${END}\n`
   let text = existsSync(file) ? readFileSync(file, 'utf8') : ''
   const a = text.indexOf(START)
@@ -133,4 +135,3 @@ export function writeResults(file, section) {
   else text = text + (text && !text.endsWith('\n\n') ? (text.endsWith('\n') ? '\n' : '\n\n') : '') + block
   writeFileSync(file, text)
 }
-

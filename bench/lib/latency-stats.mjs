@@ -36,23 +36,12 @@ function merge(intervals, gapMs = 250) {
 }
 
 /**
- * Summarise one page's record (window.__lat) over `watchS` seconds from the
- * first `playing` event. `pdtCorrectionS` is added to every wall − PDT sample.
+ * Stalls of a page's record between `t0` and `end` (ms): `waiting` after the first
+ * `playing` (until the next `playing`), and runs of samples whose currentTime did not
+ * move for more than STUCK_S while not paused; `stalls` merges both into [start, end] intervals.
  */
-export function analysePlayback(state, watchS, pdtCorrectionS = 0) {
-  const t0 = state.firstPlayingAt
-  if (t0 === null) return { played: false, errors: summariseErrors(state.errors, null) }
-  const end = t0 + watchS * 1000
+export function stallIntervals(state, t0, end) {
   const watched = state.samples.filter((x) => x.at >= t0 && x.at <= end)
-  const lat = watched.map((x) => (x.pdt === null ? null : x.pdt + pdtCorrectionS)).filter((v) => v !== null)
-  const steady = watched.filter((x) => x.at >= t0 + SETTLE_S * 1000)
-  const steadyLat = steady.map((x) => (x.pdt === null ? null : x.pdt + pdtCorrectionS)).filter((v) => v !== null)
-  // How the latency splits: media behind the playlist's edge (player buffer) and the edge behind the wall clock.
-  const edgeAhead = watched.map((x) => x.edgeAhead).filter((v) => v !== null)
-  const edgeLag = watched.filter((x) => x.pdt !== null && x.edgeAhead !== null).map((x) => x.pdt + pdtCorrectionS - x.edgeAhead)
-
-  // Stalls: `waiting` after the first `playing` (until the next `playing`), and runs of samples
-  // whose currentTime did not move for more than STUCK_S while not paused.
   const events = state.events.filter((e) => e.at > t0 && e.at <= end)
   const waits = []
   for (const [i, e] of events.entries()) {
@@ -71,7 +60,27 @@ export function analysePlayback(state, watchS, pdtCorrectionS = 0) {
     prev = x
   }
   if (prev && since && !prev.paused && prev.ct === since.ct && prev.at - since.at > STUCK_S * 1000) stuck.push([since.at, prev.at])
-  const stalls = merge([...waits, ...stuck])
+  return { stalls: merge([...waits, ...stuck]), waits, stuck }
+}
+
+/**
+ * Summarise one page's record (window.__lat) over `watchS` seconds from the
+ * first `playing` event. `pdtCorrectionS` is added to every wall − PDT sample.
+ */
+export function analysePlayback(state, watchS, pdtCorrectionS = 0) {
+  const t0 = state.firstPlayingAt
+  if (t0 === null) return { played: false, errors: summariseErrors(state.errors, null) }
+  const end = t0 + watchS * 1000
+  const watched = state.samples.filter((x) => x.at >= t0 && x.at <= end)
+  const lat = watched.map((x) => (x.pdt === null ? null : x.pdt + pdtCorrectionS)).filter((v) => v !== null)
+  const steady = watched.filter((x) => x.at >= t0 + SETTLE_S * 1000)
+  const steadyLat = steady.map((x) => (x.pdt === null ? null : x.pdt + pdtCorrectionS)).filter((v) => v !== null)
+  // How the latency splits: media behind the playlist's edge (player buffer) and the edge behind the wall clock.
+  const edgeAhead = watched.map((x) => x.edgeAhead).filter((v) => v !== null)
+  const edgeLag = watched.filter((x) => x.pdt !== null && x.edgeAhead !== null).map((x) => x.pdt + pdtCorrectionS - x.edgeAhead)
+
+  const { stalls, waits, stuck } = stallIntervals(state, t0, end)
+  const events = state.events.filter((e) => e.at > t0 && e.at <= end)
   const first = watched[0]
   const last = watched.at(-1)
   return {

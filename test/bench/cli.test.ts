@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 
 const bench = (name: string) => fileURLToPath(new URL(`../../bench/${name}.mjs`, import.meta.url))
 const fixture = fileURLToPath(new URL('./fixtures/stop-fixture.mjs', import.meta.url))
-const SCRIPTS = ['serve', 'latency', 'ladder', 'surge', 'srt-loss', 'edge-spread', 'blocking-path', 'shield', 'playlist-render']
+const SCRIPTS = ['serve', 'latency', 'ladder', 'surge', 'srt-loss', 'edge-spread', 'blocking-path', 'shield', 'playlist-render', 'failover']
 const run = (file: string, args: string[]) => spawnSync(process.execPath, [file, ...args], { encoding: 'utf8', timeout: 30_000 })
 
 for (const name of SCRIPTS) {
@@ -39,6 +39,10 @@ t.test('malformed values are refused in one line', async (t) => {
     ['surge', ['stray'], /unexpected argument 'stray'/],
     ['playlist-render', ['--reps', '0'], /--reps must be an integer in \[1, 50\]; got '0'/],
     ['playlist-render', ['--alt-dist', '/nonexistent'], /no compiled streamd in \/nonexistent/],
+    ['failover', ['--every', '5'], /--every must be a number in \[12, 600\]; got '5'/],
+    ['failover', ['--backup', 'udp'], /--backup must be one of srt, rtmp; got 'udp'/],
+    ['failover', ['--duration', '20', '--every', '20'], /--every \(20\) must be less than --duration \(20\)/],
+    ['failover', ['--report', '/nonexistent'], /--report: no file '\/nonexistent'/],
   ]
   for (const [name, args, message] of cases) {
     const r = run(bench(name), args)
