@@ -103,13 +103,18 @@ export class PathwayHealth {
 
   private async probe(p: SteeringPathway, t: ProbeTarget, parent: AbortSignal): Promise<void> {
     const url = new URL(`live/${t.stream}/${t.rendition}/index.m3u8`, withSlash(p.url)).href
-    const signal = AbortSignal.any([parent, AbortSignal.timeout(this.o.timeoutMs)])
+    // A timer of our own, cleared when the probe settles (AbortSignal.timeout's would outlive it).
+    const own = new AbortController()
+    const timer = setTimeout(() => own.abort(), this.o.timeoutMs)
+    const signal = AbortSignal.any([parent, own.signal])
     let msn: number | undefined
     try {
-      const res = await this.o.fetch(url, signal)
+      const res = await Promise.race([this.o.fetch(url, signal), aborted(signal)])
       if (res.status === 200) msn = lastMsn(res.text)
     } catch {
       msn = undefined
+    } finally {
+      clearTimeout(timer)
     }
     if (parent.aborted) return
     this.record(p.id, t.stream, msn)
@@ -153,6 +158,14 @@ export class PathwayHealth {
     const ids = this.o.pathways.map((p) => p.id)
     return [...ids.filter((id) => this.healthy(id, stream)), ...ids.filter((id) => !this.healthy(id, stream))]
   }
+}
+
+/** Rejects when `signal` aborts: a fetch that ignores its signal still cannot hold a round. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) return reject(new Error('aborted'))
+    signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true })
+  })
 }
 
 /** A base URL that `live/...` resolves under (RFC 3986 5.2.3 drops the last segment of a path without a trailing slash). */
