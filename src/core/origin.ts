@@ -71,7 +71,7 @@ export class Origin implements IngestHandler {
     this.slates = new SessionSlates(this.ffmpeg, config.slate, logger)
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics })
     this.auth = new PublishAuth(config)
-    const steering = steeringSource(config, this.directory)
+    const steering = steeringSource(config, this.directory, logger.child({ component: 'steering' }))
     this.pathways = steering?.health
     this.http = new HttpServer({
       steering,

@@ -30,6 +30,8 @@ export interface PathwayHealthOptions {
   targets: () => ProbeTarget[]
   fetch: ProbeFetch
   now: () => number
+  /** Told when a pathway turns unhealthy for a stream (`failed` or `stalled`) or healthy again (`recovered`). */
+  onChange?: (pathway: string, stream: string, change: 'failed' | 'stalled' | 'recovered') => void
 }
 
 interface State {
@@ -126,16 +128,17 @@ export class PathwayHealth {
     const now = this.o.now()
     let s = this.states.get(key)
     if (!s) this.states.set(key, (s = { healthy: true }))
-    let good = msn !== undefined
+    let bad: 'failed' | 'stalled' | undefined = msn === undefined ? 'failed' : undefined
     if (msn !== undefined) {
       if (s.lastMsn === undefined || msn > s.lastMsn) {
         s.lastMsn = msn
         s.advancedAt = now
       } else if (now - (s.advancedAt ?? now) > this.o.stallMs) {
-        good = false
+        bad = 'stalled'
       }
     }
-    if (!good) {
+    if (bad) {
+      if (s.healthy) this.o.onChange?.(pathway, stream, bad)
       s.healthy = false
       s.goodSince = undefined
       return
@@ -145,6 +148,7 @@ export class PathwayHealth {
     if (now - s.goodSince >= this.o.recoverMs) {
       s.healthy = true
       s.goodSince = undefined
+      this.o.onChange?.(pathway, stream, 'recovered')
     }
   }
 

@@ -3,6 +3,7 @@
  * PathwayHealth over each live stream's media playlist, as the live routes
  * read them (multivariant playlist, MPD, steering manifest).
  */
+import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
 import type { StreamDirectory } from '../packager/live-stream.js'
 import type { SteeringSource } from '../http/live-common.js'
@@ -32,7 +33,7 @@ export function probeTargets(directory: StreamDirectory): ProbeTarget[] {
 }
 
 /** The steering source and its health probe; undefined when no pathway is configured. */
-export function steeringSource(config: Config, directory: StreamDirectory, fetch: ProbeFetch = httpProbe): (SteeringSource & { health: PathwayHealth }) | undefined {
+export function steeringSource(config: Config, directory: StreamDirectory, log: Logger, fetch: ProbeFetch = httpProbe): (SteeringSource & { health: PathwayHealth }) | undefined {
   const c = config.steering
   if (c.pathways.length === 0) return undefined
   const health = new PathwayHealth({
@@ -40,6 +41,10 @@ export function steeringSource(config: Config, directory: StreamDirectory, fetch
     // A live playlist gains a segment every segment target: three without one is a stall.
     stallMs: Math.max(3 * config.hls.segmentTarget * 1000, 2 * c.probeIntervalMs),
     targets: () => probeTargets(directory), fetch, now: () => performance.now(),
+    onChange: (pathway, stream, change) => {
+      if (change === 'recovered') log.info({ pathway, stream }, 'steering: pathway healthy again, back in its place')
+      else log.warn({ pathway, stream, why: change }, `steering: pathway ${change === 'stalled' ? 'playlist stopped advancing' : 'probe failed'}, moved last`)
+    },
   })
   const byId = new Map(c.pathways.map((p) => [p.id, p]))
   return {

@@ -30,14 +30,16 @@ function fakeNet(): { fetch: ProbeFetch; seq: Map<string, number>; mode: Map<str
   return { fetch, seq, mode, urls }
 }
 
-function setup(streams = ['cam']): { h: PathwayHealth; net: ReturnType<typeof fakeNet>; clock: { now: number }; streams: string[] } {
+function setup(streams = ['cam']): { h: PathwayHealth; net: ReturnType<typeof fakeNet>; clock: { now: number }; streams: string[]; changes: string[] } {
   const net = fakeNet()
   const clock = { now: 0 }
+  const changes: string[] = []
   const h = new PathwayHealth({
     pathways, intervalMs: 1000, timeoutMs: 50, recoverMs: 5000, stallMs: 6000,
     targets: () => streams.map((stream) => ({ stream, rendition: '360p' })), fetch: net.fetch, now: () => clock.now,
+    onChange: (p, s, c) => changes.push(`${p} ${s} ${c}`),
   })
-  return { h, net, clock, streams }
+  return { h, net, clock, streams, changes }
 }
 
 t.test('lastMsn reads a media playlist, also a delta update', async (t) => {
@@ -66,7 +68,7 @@ for (const mode of ['refuse', '500', 'hang'] as const) {
 }
 
 t.test('a stalled pathway (playlist not advancing past stallMs) goes last', async (t) => {
-  const { h, net, clock } = setup()
+  const { h, net, clock, changes } = setup()
   await h.probeOnce()
   for (let s = 1; s <= 8; s++) {
     clock.now = s * 1000
@@ -74,13 +76,15 @@ t.test('a stalled pathway (playlist not advancing past stallMs) goes last', asyn
     await h.probeOnce()
     t.same(h.order('cam'), s <= 6 ? ['a', 'b'] : ['b', 'a'], `after ${s} s without progress on a`)
   }
+  t.same(changes, ['a cam stalled'], 'told once, as a stall')
 })
 
 t.test('a failed pathway comes back only after recoverMs of healthy probes', async (t) => {
-  const { h, net, clock } = setup()
+  const { h, net, clock, changes } = setup()
   net.mode.set('a.example', 'refuse')
   await h.probeOnce()
   t.same(h.order('cam'), ['b', 'a'])
+  t.same(changes, ['a cam failed'], 'the failure is told')
   net.mode.set('a.example', 'ok')
   for (let s = 1; s <= 4; s++) {
     clock.now = s * 1000
@@ -108,6 +112,7 @@ t.test('a failed pathway comes back only after recoverMs of healthy probes', asy
   net.seq.set('b.example', 109)
   await h.probeOnce()
   t.same(h.order('cam'), ['a', 'b'], 'healthy for recoverMs: back in its place')
+  t.same(changes, ['a cam failed', 'a cam recovered'], 'a failure while already unhealthy is not told again; the recovery is')
 })
 
 t.test('streams no longer live leave no state; start/stop leave no timer', async (t) => {
