@@ -57,6 +57,8 @@ t.test('two shields as pathways: playlists, manifest, bad queries, and a killed 
   t.equal(viaB.status, 200, 'the shield passes the manifest through')
   t.same(JSON.parse(viaB.text)['PATHWAY-PRIORITY'], ['shield-a', 'shield-b'])
   t.equal((await get(`${b.url}/live/cs/steering.json?_HLS_throughput=x`)).status, 400, 'and the origin\'s 400 for a bad query')
+  const again = await get(`${b.url}/live/cs/steering.json?_HLS_pathway=shield-b&_HLS_throughput=9999`)
+  t.equal(again.headers.get('x-cache'), 'HIT', 'another player\'s throughput shares the shield\'s copy (one upstream request)')
 
   const mpd = await get(`${origin.http}/live/cs/manifest.mpd`)
   t.match(mpd.text, new RegExp(`<BaseURL serviceLocation="shield-a">${a.url}/live/cs/</BaseURL>\\s*<BaseURL serviceLocation="shield-b">${b.url}/live/cs/</BaseURL>`))
