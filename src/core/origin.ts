@@ -73,6 +73,7 @@ export class Origin implements IngestHandler {
     this.auth = new PublishAuth(config)
     const steering = steeringSource(config, this.directory, logger.child({ component: 'steering' }))
     this.pathways = steering?.health
+    if (this.pathways) this.metrics.steeringSource(() => this.pathways!.snapshot())
     this.http = new HttpServer({
       steering,
       directory: this.directory, metrics: this.metrics, logger: logger.child({ component: 'http' }), targetDuration: Math.ceil(config.hls.segmentTarget),

@@ -152,6 +152,14 @@ export class PathwayHealth {
     }
   }
 
+  /** Every probed (pathway, stream) and whether it is healthy, for metrics. */
+  snapshot(): Array<{ stream: string; pathway: string; healthy: boolean }> {
+    return [...this.states].map(([key, s]) => {
+      const cut = key.indexOf('\n')
+      return { pathway: key.slice(0, cut), stream: key.slice(cut + 1), healthy: s.healthy }
+    })
+  }
+
   /** Whether a pathway is healthy for a stream (never probed counts as healthy). */
   healthy(pathway: string, stream: string): boolean {
     return this.states.get(`${pathway}\n${stream}`)?.healthy ?? true

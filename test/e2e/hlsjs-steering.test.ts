@@ -38,7 +38,7 @@ t.test('hls.js moves from a killed pathway to the other one without a stall', as
   const [a, b] = await Promise.all([startShieldProcess(t, [upstream]), startShieldProcess(t, [upstream])])
   const origin = await startOrigin(t, {
     http: { host: '127.0.0.1', port },
-    steering: { pathways: [{ id: 'shield-a', url: a.url }, { id: 'shield-b', url: b.url }], ttlSeconds: 1, probeIntervalMs: 300, probeTimeoutMs: 500, recoverMs: 60_000 },
+    steering: { pathways: [{ id: 'shield-a', url: a.url }, { id: 'shield-b', url: b.url }], ttlSeconds: 1, probeIntervalMs: 300, probeTimeoutMs: 500, recoverMs: 1000 },
   })
   const publisher = startPublisher(`${origin.rtmp}/st`, { width: 640, height: 360, fps: 30, gop: 30 })
   t.teardown(() => publisher.stop())
@@ -50,6 +50,9 @@ t.test('hls.js moves from a killed pathway to the other one without a stall', as
       return r?.status === 200 && (r.text.match(/^#EXTINF/gm)?.length ?? 0) >= 2
     }, 30_000, 'two segments through the shields'),
   ])
+  // The shields started before the origin: wait until both pathways have probed healthy, so the player starts on A.
+  await waitFor(async () => /^\{"VERSION":1,.*"PATHWAY-PRIORITY":\["shield-a","shield-b"\]/.test((await get(`${origin.http}/live/st/steering.json`)).text) &&
+    /pathway="shield-a"\} 1$/m.test((await get(`${origin.http}/metrics`)).text) && /pathway="shield-b"\} 1$/m.test((await get(`${origin.http}/metrics`)).text), 10_000, 'both pathways healthy')
   const site = await servePage(t, playerPage(origin.http, src))
   const session = await openPlayerPage(browser, site.url)
   const watching = watchPlayback(session, WATCH_SECONDS)

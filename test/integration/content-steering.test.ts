@@ -18,7 +18,7 @@ t.test('two shields as pathways: playlists, manifest, bad queries, and a killed 
   const [a, b] = await Promise.all([startShieldProcess(t, [upstream]), startShieldProcess(t, [upstream])])
   const origin = await startOrigin(t, {
     http: { host: '127.0.0.1', port },
-    steering: { pathways: [{ id: 'shield-a', url: `${a.url}/` }, { id: 'shield-b', url: b.url }], ttlSeconds: 2, probeIntervalMs: 300, probeTimeoutMs: 500, recoverMs: 60_000 },
+    steering: { pathways: [{ id: 'shield-a', url: `${a.url}/` }, { id: 'shield-b', url: b.url }], ttlSeconds: 2, probeIntervalMs: 300, probeTimeoutMs: 500, recoverMs: 1000 },
   })
   const publisher = startPublisher(`${origin.rtmp}/cs`, { width: 320, height: 180, fps: 30, gop: 30 })
   t.teardown(() => publisher.stop())
@@ -38,6 +38,11 @@ t.test('two shields as pathways: playlists, manifest, bad queries, and a killed 
     await waitFor(async () => (await get(uri).catch(() => undefined))?.status === 200, 20_000, `${uri}`)
   }
 
+  // The shields started before the origin: a probe that met one still finding its upstream
+  // down counts as a failure, so wait until both have probed healthy (recoverMs) to begin.
+  const metric = async (pathway: string): Promise<string | undefined> =>
+    new RegExp(`^streamd_steering_pathway_healthy\\{stream="cs",pathway="${pathway}"\\} (\\d)$`, 'm').exec((await get(`${origin.http}/metrics`)).text)?.[1]
+  await waitFor(async () => (await metric('shield-a')) === '1' && (await metric('shield-b')) === '1', 10_000, '/metrics: both pathways healthy')
   const steering = `${origin.http}/live/cs/steering.json`
   const first = await get(`${steering}?_HLS_pathway=shield-a&_HLS_throughput=1000000`)
   t.equal(first.status, 200)
@@ -73,6 +78,7 @@ t.test('two shields as pathways: playlists, manifest, bad queries, and a killed 
     return o[0] === 'shield-b' ? o : undefined
   }, 5000, 'shield B first in the steering manifest')
   t.same(order, ['shield-b', 'shield-a'], 'the dead pathway goes last')
+  t.same([await metric('shield-a'), await metric('shield-b')], ['0', '1'], '/metrics: A unhealthy, B healthy')
   t.comment(`steering moved off the killed pathway ${Date.now() - killedAt} ms after its death`)
   const after = parseM3u8((await get(`${origin.http}/live/cs/index.m3u8`)).text).manifest
   t.equal(after.contentSteering.pathwayId, 'shield-b', 'new players start on B')
