@@ -76,6 +76,8 @@ t.test('hls.js moves from a killed pathway to the other one without a stall', as
   t.comment(`before the kill: ${before.filter(on(a.url)).length} requests to A, ${before.filter(on(b.url)).length} to B; from ${GRACE_MS} ms after: ${after.filter(on(a.url)).length} to A, ${after.filter(on(b.url)).length} to B`)
   const lastToA = media.filter(on(a.url)).at(-1)
   if (lastToA) t.comment(`last request to A started ${lastToA.startedAt - killedAt} ms after the kill`)
+  const firstToB = media.find(on(b.url))
+  if (firstToB) t.comment(`first request to B started ${firstToB.startedAt - killedAt} ms after the kill`)
   t.ok(before.filter(on(a.url)).length >= 10, 'before the kill, A served the media')
   t.same(before.filter(on(b.url)).map((r) => r.url), [], 'and B none')
   t.ok(after.filter(on(b.url)).length >= 10, 'after the kill, B serves the media')
