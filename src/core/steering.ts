@@ -16,9 +16,16 @@ const MAX_PROBE_BYTES = 1024 * 1024
 /** Probe over HTTP with the platform's fetch; a body over MAX_PROBE_BYTES is a failure. */
 export const httpProbe: ProbeFetch = async (url, signal) => {
   const res = await fetch(url, { signal, headers: { 'User-Agent': 'streamd-steering-probe' } })
-  const text = await res.text()
-  if (text.length > MAX_PROBE_BYTES) throw new Error('probe answer too large')
-  return { status: res.status, text }
+  // Read no more than the cap: a pathway that answers with an endless body fails the probe.
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of res.body ?? []) {
+    size += (chunk as Uint8Array).byteLength
+    // Leaving the loop by throwing cancels the body.
+    if (size > MAX_PROBE_BYTES) throw new Error('probe answer too large')
+    chunks.push(Buffer.from(chunk as Uint8Array))
+  }
+  return { status: res.status, text: Buffer.concat(chunks).toString('utf8') }
 }
 
 /** For each live stream, one rendition that has media: the playlist every pathway is probed for. */
