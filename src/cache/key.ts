@@ -15,8 +15,14 @@ export interface CacheKey {
   query: string
 }
 
+/** A content steering manifest under the URL contract. */
+const STEERING = /\/steering\.json$/
+/** A well-formed `_HLS_throughput` (bit/s). */
+const THROUGHPUT = /^\d{1,15}$/
+
 /** Build the key for `path?query`, keeping `_HLS_*` and the names in `keep`. */
 export function cacheKey(path: string, query: string, keep: ReadonlySet<string> = new Set()): CacheKey {
+  const steering = STEERING.test(path)
   const pairs: Array<[string, string]> = []
   if (query !== '') {
     for (const pair of query.split('&')) {
@@ -24,7 +30,12 @@ export function cacheKey(path: string, query: string, keep: ReadonlySet<string> 
       const eq = pair.indexOf('=')
       const name = eq < 0 ? pair : pair.slice(0, eq)
       if (!name.startsWith('_HLS_') && !keep.has(name)) continue
-      pairs.push([name, eq < 0 ? '' : pair.slice(eq + 1)])
+      const value = eq < 0 ? '' : pair.slice(eq + 1)
+      // The steering manifest does not depend on the throughput a player reports (pathways are
+      // ordered by probed health), and every player reports another: a well-formed one would
+      // give each reload a key of its own. A malformed one is kept, so the origin refuses it.
+      if (steering && name === '_HLS_throughput' && THROUGHPUT.test(value)) continue
+      pairs.push([name, value])
     }
   }
   // Sort by name, then value, so the order a client chose never splits a key.

@@ -4,6 +4,7 @@
  * server reachable from the internet must not transcode whatever anyone sends it.
  */
 
+import { PATHWAY_ID } from '../formats/steering/manifest.js'
 import { PRESETS, rungsProblem, streamLaddersProblem, type RungSpec, type StreamLadders } from './rungs.js'
 
 /** Fully resolved streamd configuration. */
@@ -153,8 +154,27 @@ export interface Config {
     /** Query parameters kept in cache keys besides `_HLS_*`. */
     keepQuery: string[]
   }
+  /** HLS content steering (and DASH's ContentSteering) over redundant delivery pathways. */
+  steering: {
+    /** Pathways in order of preference, each a base URL under which `live/{stream}/...` is served; []: off. */
+    pathways: SteeringPathway[]
+    /** TTL of the steering manifest, seconds: how long a player keeps its pathway order. */
+    ttlSeconds: number
+    /** How often each pathway's copy of a live stream's media playlist is probed, ms. */
+    probeIntervalMs: number
+    /** A probe not answered within this many ms counts as a failure. */
+    probeTimeoutMs: number
+    /** A failed pathway must probe healthy this long, ms, before it is preferred again. */
+    recoverMs: number
+  }
   dataDir: string
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
+}
+
+/** One delivery pathway of content steering: an id players see and the base URL of its copy of `/live/`. */
+export interface SteeringPathway {
+  id: string
+  url: string
 }
 
 /** Defaults used for every key the config file leaves out. */
@@ -178,6 +198,7 @@ export const DEFAULTS: Config = {
     upstreams: [], memoryBytes: 256 * 1024 * 1024, inflightBytes: null, diskBytes: 1024 ** 3, cacheDir: null,
     maxWaiters: 10_000, waitTimeoutMs: 2000, idleTimeoutMs: 2000, prefetchHints: true, keepQuery: ['v'],
   },
+  steering: { pathways: [], ttlSeconds: 10, probeIntervalMs: 1000, probeTimeoutMs: 2000, recoverMs: 10_000 },
   dataDir: './data',
   log: { level: 'info' },
 }
@@ -224,6 +245,32 @@ const webOrigin: Check = (v) => {
     return want
   }
 }
+// `steering.pathways`: at most 8 `{ id, url }`, ids unique and legal Pathway IDs, urls absolute http(s) without query.
+const pathwaysProblem: Check = (v) => {
+  const want = 'a list of at most 8 { "id", "url" } objects'
+  if (!Array.isArray(v) || v.length > 8) return want
+  const seen = new Set<string>()
+  for (const [i, p] of v.entries()) {
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) return `${want}; item ${i} is not an object`
+    const extra = Object.keys(p).filter((k) => k !== 'id' && k !== 'url')
+    if (extra.length > 0) return `${want}; item ${i} has unknown key ${extra[0]}`
+    const { id, url } = p as { id?: unknown; url?: unknown }
+    if (typeof id !== 'string' || !PATHWAY_ID.test(id)) return `${want}; item ${i}: id must be 1-64 characters of A-Z a-z 0-9 . - _`
+    if (seen.has(id)) return `${want}; item ${i}: id "${id}" is used twice`
+    seen.add(id)
+    let u: URL
+    try {
+      u = new URL(String(url))
+    } catch {
+      return `${want}; item ${i}: url must be an absolute http:// or https:// URL`
+    }
+    if (typeof url !== 'string' || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.search !== '' || u.hash !== '' || url.length > 1024) {
+      return `${want}; item ${i}: url must be an absolute http:// or https:// URL without query or fragment`
+    }
+  }
+  return undefined
+}
+
 const param: Check = (v) => (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : 'a query parameter name')
 
 /** Validator per leaf key, mirroring Config; a key absent here is unknown. */
@@ -284,6 +331,14 @@ export const CHECKS = {
     idleTimeoutMs: int(100, 120_000),
     prefetchHints: bool,
     keepQuery: list(param, 32),
+  },
+  steering: {
+    pathways: pathwaysProblem,
+    // Below a second players would reload the manifest as often as a playlist.
+    ttlSeconds: int(1, 3600),
+    probeIntervalMs: int(100, 60_000),
+    probeTimeoutMs: int(100, 60_000),
+    recoverMs: int(0, 3_600_000),
   },
   dataDir: str,
   log: { level: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },

@@ -28,6 +28,8 @@ import { KeyStore } from '../store/keys.js'
 import { SegmentNumberStore } from '../store/segment-numbers.js'
 import { describeError } from '../errors.js'
 import { RESERVE_AHEAD, gridNumber } from './numbering.js'
+import { PathwayHealth } from './pathway-health.js'
+import { steeringSource } from './steering.js'
 
 /** Ports actually bound (after port 0 resolution). */
 export interface OriginPorts {
@@ -58,6 +60,8 @@ export class Origin implements IngestHandler {
   private numberWriteFailedAt = -Infinity
   private readonly auth: PublishAuth
   private keys: KeyStore | undefined
+  /** Health of the content-steering pathways, when configured. */
+  readonly pathways: PathwayHealth | undefined
 
   constructor(config: Config, logger: Logger, opts: { defaultMetrics?: boolean; workers?: WorkerFactory } = {}) {
     this.config = config
@@ -67,7 +71,11 @@ export class Origin implements IngestHandler {
     this.slates = new SessionSlates(this.ffmpeg, config.slate, logger)
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics })
     this.auth = new PublishAuth(config)
+    const steering = steeringSource(config, this.directory, logger.child({ component: 'steering' }))
+    this.pathways = steering?.health
+    if (this.pathways) this.metrics.steeringSource(() => this.pathways!.snapshot())
     this.http = new HttpServer({
+      steering,
       directory: this.directory, metrics: this.metrics, logger: logger.child({ component: 'http' }), targetDuration: Math.ceil(config.hls.segmentTarget),
       apiToken: config.api.token ?? process.env.STREAMD_API_TOKEN ?? null,
       apiCorsOrigins: config.api.corsOrigins,
@@ -113,6 +121,7 @@ export class Origin implements IngestHandler {
       srt = await this.srt.listen()
       this.metrics.srtSource(() => ({ ...this.srt!.totals() }))
     }
+    this.pathways?.start()
     this.log.info({ http, rtmp, srt, ffmpeg: this.ffmpeg }, 'origin listening')
     return { http, rtmp, srt }
   }
@@ -126,6 +135,7 @@ export class Origin implements IngestHandler {
   private stopping: Promise<void> | undefined
 
   private async stopOnce(): Promise<void> {
+    this.pathways?.stop()
     await Promise.all([this.rtmp?.close(), this.srt?.close()])
     await Promise.all([...this.sessions.values()].map((p) => {
       p.end('server stopping')

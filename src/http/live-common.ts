@@ -8,6 +8,7 @@ import type { StreamDirectory } from '../packager/live-stream.js'
 import type { RenditionStore } from '../packager/rendition-store.js'
 import type { PartRecord, SegmentRecord } from '../packager/types.js'
 import type { Metrics } from '../log/metrics.js'
+import type { SteeringView } from '../packager/hls-multivariant.js'
 import { CORS, HeaderBlock, joinHeaders, type Reply, type RequestContext } from './reply.js'
 import * as cache from './cache-policy.js'
 import { noneMatch, sendRepresentation } from './conditional.js'
@@ -18,6 +19,14 @@ export interface LiveDeps {
   metrics: Metrics
   /** TARGETDURATION of the server's configuration, for answers about unknown streams. */
   targetDuration: number
+  /** Content steering, when pathways are configured. */
+  steering?: SteeringSource
+}
+
+/** Content steering as the live routes see it: the manifest's TTL and each stream's pathways, best first. */
+export interface SteeringSource {
+  ttlSeconds: number
+  view(stream: string): SteeringView
 }
 
 /** Content type of playlists. */

@@ -6,6 +6,7 @@
  */
 import type { LiveStream } from '../packager/live-stream.js'
 import { renderMpd } from '../packager/dash-mpd.js'
+import type { SteeringView } from '../packager/hls-multivariant.js'
 import type { Reply, RequestContext } from './reply.js'
 import { TIME_PATH } from './time.js'
 import * as cache from './cache-policy.js'
@@ -35,18 +36,20 @@ interface MpdEntry {
 /** One rendered MPD per stream: its text no longer depends on the request. */
 const mpdCache = new WeakMap<LiveStream, MpdEntry>()
 
-function mpdText(stream: LiveStream): CachedText | undefined {
-  const key = `${stream.version}:${stream.state}:${stream.timelines.length}`
+function mpdText(stream: LiveStream, steering: SteeringView | undefined): CachedText | undefined {
+  // The pathways' order is part of the MPD (BaseURL order, ContentSteering's default).
+  const order = steering?.pathways.map((p) => p.id).join(',') ?? ''
+  const key = `${stream.version}:${stream.state}:${stream.timelines.length}:${order}`
   const prev = mpdCache.get(stream)
   if (prev && prev.key === key) return prev.body
-  const content = renderMpd(stream, { publishTime: 0, utcUrl: TIME_FROM_MPD })
+  const content = renderMpd(stream, { publishTime: 0, utcUrl: TIME_FROM_MPD, steering })
   if (content === undefined) return undefined
   if (prev && prev.content === content) {
     prev.key = key
     return prev.body
   }
   const publishTime = Date.now()
-  const body = textEntry(key, Buffer.from(renderMpd(stream, { publishTime, utcUrl: TIME_FROM_MPD })!))
+  const body = textEntry(key, Buffer.from(renderMpd(stream, { publishTime, utcUrl: TIME_FROM_MPD, steering })!))
   mpdCache.set(stream, { key, content, publishTime, body })
   return body
 }
@@ -55,7 +58,7 @@ function mpdText(stream: LiveStream): CachedText | undefined {
 export function serveMpd(ctx: RequestContext, reply: Reply, stream: LiveStream, deps: LiveDeps): void {
   const td = deps.targetDuration
   const render = (): boolean => {
-    const body = mpdText(stream)
+    const body = mpdText(stream, deps.steering?.view(stream.name))
     if (!body) return false
     // Like a live HLS playlist: short-lived, and an ended MPD too (the name may come back).
     sendText(ctx, reply, body, MPD_TYPE, cache.livePlaylist(td))
@@ -64,7 +67,7 @@ export function serveMpd(ctx: RequestContext, reply: Reply, stream: LiveStream, 
   if (render()) return
   if (stream.state === 'ended') return notFound(reply, cache.notFound(td), 'stream ended before producing media')
   // A player that asks just after the publish starts is held until media exists.
-  const cancel = stream.waiters.wait(() => mpdText(stream) !== undefined || stream.state === 'ended', 3 * td * 1000, (outcome) => {
+  const cancel = stream.waiters.wait(() => mpdText(stream, deps.steering?.view(stream.name)) !== undefined || stream.state === 'ended', 3 * td * 1000, (outcome) => {
     if (outcome === 'cancelled') return
     if (!render()) {
       if (outcome === 'timeout') unavailable(reply, 'stream has not produced media yet')

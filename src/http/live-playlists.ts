@@ -91,7 +91,7 @@ export function servePlaylist(ctx: RequestContext, reply: Reply, stream: LiveStr
 /** GET /live/{stream}/index.m3u8 */
 export function serveMultivariant(ctx: RequestContext, reply: Reply, stream: LiveStream, deps: LiveDeps): void {
   const render = (): void => {
-    const text = renderMultivariant(stream)
+    const text = renderMultivariant(stream, deps.steering?.view(stream.name))
     if (!text) return notFound(reply, cache.notFound(deps.targetDuration), 'stream has not produced media yet')
     sendText(ctx, reply, textEntry('', Buffer.from(text)), M3U8, cache.MULTIVARIANT)
   }

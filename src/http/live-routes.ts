@@ -8,6 +8,7 @@ import { notFound, type LiveDeps } from './live-common.js'
 import { serveMultivariant, servePlaylist } from './live-playlists.js'
 import { serveInit, servePart } from './live-media.js'
 import { serveMpd } from './live-dash.js'
+import { serveSteering } from './live-steering.js'
 import { serveSegmentStreaming } from './live-segment-stream.js'
 
 /** What the live routes read from (defined beside the shared helpers). */
@@ -17,7 +18,7 @@ export type { LiveDeps } from './live-common.js'
 export function serveLive(route: Route, ctx: RequestContext, reply: Reply, deps: LiveDeps): void {
   if (!('stream' in route)) return notFound(reply, cache.UNKNOWN_PATH)
   const stream = deps.directory.get(route.stream)
-  const isPlaylist = route.kind === 'multivariant' || route.kind === 'media-playlist' || route.kind === 'mpd'
+  const isPlaylist = route.kind === 'multivariant' || route.kind === 'media-playlist' || route.kind === 'mpd' || route.kind === 'steering'
   // B.1: a failed blocking playlist request is cached 4 target durations, others 1.
   const missing = (): string => {
     const td = deps.targetDuration
@@ -25,6 +26,8 @@ export function serveLive(route: Route, ctx: RequestContext, reply: Reply, deps:
   }
   // A removed stream's playlists are gone; its segments stay servable a while (6.2.1).
   if (!stream || (stream.removed && isPlaylist)) return notFound(reply, missing(), 'no such stream')
+  // A steering reload is no viewing: players fetch it beside their playlists.
+  if (route.kind === 'steering') return serveSteering(ctx, reply, stream, deps)
   if (isPlaylist) stream.viewers.playlist(ctx.remote)
   else stream.viewers.media()
   if (route.kind === 'multivariant') return serveMultivariant(ctx, reply, stream, deps)

@@ -16,12 +16,16 @@ export type Route =
   | { kind: 'api-stream-input'; stream: string }
   | { kind: 'multivariant'; stream: string }
   | { kind: 'mpd'; stream: string }
+  | { kind: 'steering'; stream: string }
   | { kind: 'time' }
   | { kind: 'media-playlist'; stream: string; rendition: string }
   | { kind: 'init'; stream: string; rendition: string }
   | { kind: 'segment'; stream: string; rendition: string; msn: number }
   | { kind: 'part'; stream: string; rendition: string; msn: number; part: number }
   | { kind: 'not-found' }
+
+/** File name of a stream's content steering manifest, under /live/{stream}/. */
+export const STEERING_FILE = 'steering.json'
 
 /** Longest path accepted; longer ones get 414. */
 export const MAX_PATH = 1024
@@ -86,6 +90,7 @@ function parse(path: string): Route {
   if (!isValidName(stream)) return { kind: 'not-found' }
   if (parts.length === 4) {
     if (parts[3] === 'manifest.mpd') return { kind: 'mpd', stream }
+    if (parts[3] === STEERING_FILE) return { kind: 'steering', stream }
     return parts[3] === 'index.m3u8' ? { kind: 'multivariant', stream } : { kind: 'not-found' }
   }
   const rendition = parts[3]!

@@ -13,6 +13,7 @@ import type { StreamDirectory } from '../packager/live-stream.js'
 import { CORS, type Reply, type RequestContext } from './reply.js'
 import { route, type Route } from './router.js'
 import { serveLive } from './live-routes.js'
+import type { SteeringSource } from './live-common.js'
 import { serveTime } from './time.js'
 import { renderPage } from './page.js'
 import { serveApi } from './api.js'
@@ -36,6 +37,8 @@ export interface HttpDeps {
   kick?: (name: string) => boolean
   /** Put an input (or the slate) of a stream on air at that input's next key frame (API POST .../input). */
   switchInput?: SwitchInput
+  /** Content steering, when pathways are configured. */
+  steering?: SteeringSource
 }
 
 function loadHlsJs(): Buffer {

@@ -108,6 +108,21 @@ export class Metrics {
     }
   }
 
+  /**
+   * Export the health of content-steering pathways, read from `snapshot` at scrape time: 1 for a
+   * pathway a stream's players are steered to in its configured place, 0 for one moved last.
+   * Only probed (live) streams appear, so ended streams leave no series behind.
+   */
+  steeringSource(snapshot: () => Array<{ stream: string; pathway: string; healthy: boolean }>): void {
+    new Gauge({
+      name: 'streamd_steering_pathway_healthy', help: 'Content steering: 1 when a pathway probes healthy for a stream, 0 when it is moved last', labelNames: ['stream', 'pathway'], registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const s of snapshot()) this.set({ stream: s.stream, pathway: s.pathway }, s.healthy ? 1 : 0)
+      },
+    })
+  }
+
   /** Record a rendition's speed (media seconds per wall second). */
   setSpeed(stream: string, rendition: string, speed: number): void {
     this.renditionSpeed.set({ stream, rendition }, speed)

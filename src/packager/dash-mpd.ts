@@ -7,7 +7,8 @@
  * ended stream gets a static MPD listing only what is still retained.
  * Pure over the stream's state and the options.
  */
-import { dateTime, duration, el, serialize, type XmlElement } from '../formats/dash/xml.js'
+import { dateTime, duration, el, serialize, textEl, type XmlElement } from '../formats/dash/xml.js'
+import type { SteeringView } from './hls-multivariant.js'
 import type { LiveStream, SessionTimeline } from './live-stream.js'
 import type { RenditionStore } from './rendition-store.js'
 import { PRT_ID, adaptationSets, type PeriodContext, type PeriodSpan, type SessionRendition, type StaticWindow } from './dash-period.js'
@@ -21,6 +22,22 @@ export interface MpdOptions {
   publishTime: number
   /** URL of the time endpoint the player synchronizes with; a relative one resolves against the MPD's URL (5.6.4). */
   utcUrl: string
+  /** Content steering: one MPD-level BaseURL per pathway (best first) and the ContentSteering element. */
+  steering?: SteeringView
+}
+
+/**
+ * DASH-IF Content Steering: a BaseURL per pathway, named by @serviceLocation (the ids the
+ * steering manifest's SERVICE-LOCATION-PRIORITY orders), and ContentSteering naming the
+ * manifest and the location to use until it is loaded. Segment URLs resolve against the
+ * chosen BaseURL, so each pathway serves the stream's `live/{stream}/` tree.
+ */
+function steeringElements(stream: string, s: SteeringView | undefined): XmlElement[] {
+  if (!s || s.pathways.length === 0) return []
+  return [
+    ...s.pathways.map((p) => textEl('BaseURL', { serviceLocation: p.id }, new URL(`live/${stream}/`, p.url.endsWith('/') ? p.url : `${p.url}/`).href)),
+    textEl('ContentSteering', { defaultServiceLocation: s.pathways[0]!.id, queryBeforeStart: 'false' }, s.serverUri),
+  ]
 }
 
 /** Latency figures of ServiceDescription (seconds), from the part target. */
@@ -171,6 +188,7 @@ export function renderMpd(stream: LiveStream, o: MpdOptions): string | undefined
     maxSegmentDuration: duration(timing.targetDuration + 0.5),
     minBufferTime: duration(Math.max(2 * timing.partTarget, 0.5)),
   }, [
+    ...steeringElements(stream.name, o.steering),
     // 5.13 / DASH-IF LL: the latency the service aims at, measured against the producer reference.
     live && el('ServiceDescription', { id: 0 }, [
       el('Latency', { referenceId: PRT_ID, target: Math.round(lat.target * 1000), min: Math.round(lat.min * 1000), max: Math.round(lat.max * 1000) }),

@@ -18,6 +18,16 @@ t.test('cache keys keep _HLS_* and configured parameters, sorted', async (t) => 
   t.equal(objectKind('/live/a/index.m3u8'), 'playlist')
 })
 
+t.test('steering manifests: one key whatever throughput players report; a malformed one kept for the origin to refuse', async (t) => {
+  const a = cacheKey('/live/s/steering.json', '_HLS_pathway=shield-a&_HLS_throughput=5123456')
+  const b = cacheKey('/live/s/steering.json', '_HLS_throughput=812&_HLS_pathway=shield-a')
+  t.equal(a.key, '/live/s/steering.json?_HLS_pathway=shield-a')
+  t.equal(b.key, a.key, 'another throughput: the same object')
+  t.equal(cacheKey('/live/s/steering.json', '_HLS_pathway=shield-b&_HLS_throughput=1').key, '/live/s/steering.json?_HLS_pathway=shield-b', 'the pathway stays in the key')
+  t.equal(cacheKey('/live/s/steering.json', '_HLS_throughput=fast').key, '/live/s/steering.json?_HLS_throughput=fast', 'a malformed throughput goes upstream')
+  t.equal(cacheKey('/live/s/v/index.m3u8', '_HLS_throughput=5').key, '/live/s/v/index.m3u8?_HLS_throughput=5', 'other paths keep every _HLS_ parameter')
+})
+
 t.test('Cache-Control lifetimes', async (t) => {
   t.equal(cacheControlTtl('public, max-age=10'), 10)
   t.equal(cacheControlTtl('max-age=10, s-maxage=3'), 3, 's-maxage wins for a shared cache')

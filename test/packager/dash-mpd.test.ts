@@ -217,3 +217,23 @@ t.test('ISO 639-2 bibliographic codes become BCP 47 tags in both manifests', asy
   const mv = renderMultivariant(liveStream(feeds))!
   t.same([...mv.matchAll(/LANGUAGE="([^"]+)"/g)].map((m) => m[1]), ['fr', 'de', 'zh', 'haw'], 'HLS LANGUAGE')
 })
+
+t.test('content steering: a BaseURL per pathway, best first, and ContentSteering naming the manifest', async (t) => {
+  const feeds = [new Feed('video', initOf(videoTrack(360), 'v1')), new Feed('audio', initOf(audioTrack('eng'), 'a1'))]
+  for (const f of feeds) f.until(5)
+  const stream = liveStream(feeds)
+  const steering = { serverUri: 'steering.json', pathways: [{ id: 'cdn-b', url: 'https://b.example/edge' }, { id: 'shield-a', url: 'http://a.example/' }] }
+  const text = renderMpd(stream, { publishTime: CLOCK0 + 60_000, utcUrl: 'http://127.0.0.1/time', steering })!
+  const root = parseXml(text)
+  t.same(kids(root, 'BaseURL').map((b) => [b.getAttribute('serviceLocation'), b.textContent]),
+    [['cdn-b', 'https://b.example/edge/live/s/'], ['shield-a', 'http://a.example/live/s/']], 'one BaseURL per pathway, in the given order, at the stream\'s path')
+  const cs = kid(root, 'ContentSteering')
+  t.equal(cs.getAttribute('defaultServiceLocation'), 'cdn-b', 'the best pathway until the manifest is loaded')
+  t.equal(cs.textContent, 'steering.json')
+  const parsed = parseMpdPlayer(text, { manifestUri: 'http://origin.example/live/s/manifest.mpd' })
+  t.ok(parsed.contentSteering, 'mpd-parser reads the ContentSteering element')
+  t.equal(parsed.contentSteering.defaultServiceLocation, 'cdn-b')
+  t.same(parsed.playlists.filter((p: any) => p.attributes.NAME === 'video').map((p: any) => [p.attributes.serviceLocation, p.resolvedUri]),
+    [['cdn-b', 'https://b.example/edge/live/s/'], ['shield-a', 'http://a.example/live/s/']], 'mpd-parser offers the video on each service location, under its BaseURL')
+  t.notMatch(renderMpd(stream, { publishTime: CLOCK0 + 60_000, utcUrl: 'http://127.0.0.1/time' })!, /BaseURL|ContentSteering/, 'without steering: neither element')
+})
