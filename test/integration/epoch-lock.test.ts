@@ -8,10 +8,11 @@
  * the same source and timestamps would. Both origins run on this machine's clock, so
  * their clocks are synchronised. B's session therefore starts at a later key frame than
  * A's; for 30 s the test compares, for every segment both list, the media sequence
- * number, EXTINF, the number and durations of its parts, and PROGRAM-DATE-TIME (within
- * one frame), for the encoded rung and the audio.
+ * number, EXTINF, the number and durations of its parts, PROGRAM-DATE-TIME (within one
+ * frame) and where in the feed it starts (the publisher's timestamp), for the encoded rung
+ * and the audio. A second test skews B's clock by 300 ms and measures what then differs.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { startOrigin, get, waitFor, type TestOrigin } from '../helpers/origin.js'
 import { FFMPEG, testSourceArgs } from '../helpers/ffmpeg.js'
@@ -21,16 +22,18 @@ import { collectSegments, type SeenSegment } from '../helpers/segment-log.js'
 
 const FPS = 30
 const FRAME_MS = 1000 / FPS
+const RENDITIONS = ['low', 'audio']
 const JOIN_AFTER_MS = 3000
-const COMPARE_MS = Number(process.env.EL_MS ?? 30_000)
+const COMPARE_MS = 30_000
+/** One AAC frame at 48 kHz: audio slots may differ by one frame (see the README). */
+const AAC_FRAME_S = 1024 / 48000
 
 /** A ladder of one small encoded rung and the audio: no copied rung. */
 const config = {
   hls: { partTarget: 0.5, segmentTarget: 2 },
   ladder: { enabled: true, rungs: [{ name: 'low', height: 144, bitrate: 150, preset: 'ultrafast' }] },
-  // EPOCHLOCK
   // The machine may be loaded: a stall of the test's encoder is not what is tested here.
-  redundancy: { lossMs: 5000 },
+  redundancy: { lossMs: 5000, epochLock: true },
 }
 
 async function publisher(o: TestOrigin, name: string): Promise<RawRtmpClient> {
@@ -48,38 +51,51 @@ function send(c: RawRtmpClient, tag: FlvFileTag): void {
   c.send(c.chunks(csid, tag.type, 1, tag.timestamp, tag.body))
 }
 
-t.test('two origins fed the same feed list the same segments, parts and dates', async (t) => {
-  const [a, b] = await Promise.all([startOrigin(t, config), startOrigin(t, config)])
-  const [ca, cb] = await Promise.all([publisher(a, 'x'), publisher(b, 'x')])
-  t.teardown(() => { ca.destroy(); cb.destroy() })
+interface PairResult {
+  seen: { a: Map<string, Map<number, SeenSegment>>; b: Map<string, Map<number, SeenSegment>> }
+  /** Per rendition and msn, B's segment start minus A's, in the feed's timestamps (ms). */
+  feedDelta: Map<string, Map<number, number>>
+}
+
+/** Feed one encoder to A at once and to B from a key frame JOIN_AFTER_MS later; watch both for `compareMs`. */
+async function runPair(t: Test, compareMs: number, skewMs: number): Promise<PairResult> {
+  const [a, b] = await Promise.all([startOrigin(t, config), startOrigin(t, config, { clockOffsetMs: skewMs })])
+  const ca = await publisher(a, 'x')
+  let cb: RawRtmpClient | undefined
+  t.teardown(() => { ca.destroy(); cb?.destroy() })
   const ff = spawn(FFMPEG, [...testSourceArgs({ width: 320, height: 180, fps: FPS, gop: FPS }), '-flush_packets', '1', '-f', 'flv', 'pipe:1'], { stdio: ['ignore', 'pipe', 'ignore'] })
   const exited = new Promise<void>((resolve) => ff.once('exit', () => resolve()))
   t.teardown(async () => {
     if (ff.exitCode === null && ff.signalCode === null && ff.pid) process.kill(ff.pid, 'SIGKILL')
     await exited
   })
-  const started = Date.now()
   const headers: FlvFileTag[] = []
-  let bJoined = false
+  let bState: 'waiting' | 'connecting' | 'joined' = 'waiting'
+  let firstTagAt = 0
   const flv = new FlvTagStream((tag) => {
     const isSeq = (tag.type === 9 && tag.body[1] === 0) || (tag.type === 8 && tag.body[1] === 0) || tag.type === 18
     if (isSeq) headers.push(tag)
+    firstTagAt ||= Date.now()
     send(ca, tag)
-    if (!bJoined && tag.type === 9 && (tag.body[0]! >> 4) === 1 && tag.body[1] === 1 && Date.now() - started >= JOIN_AFTER_MS) {
-      bJoined = true
-      for (const h of headers) send(cb, h)
+    // B's publisher connects late, then sends from the next key frame on, headers first.
+    if (bState === 'waiting' && Date.now() - firstTagAt >= JOIN_AFTER_MS) {
+      bState = 'connecting'
+      void publisher(b, 'x').then((c) => { cb = c; bState = 'joined' }, (err) => t.fail(`B's publish: ${String(err)}`))
     }
-    if (bJoined && !isSeq) send(cb, tag)
+    if (bState === 'joined' && cb && tag.type === 9 && (tag.body[0]! >> 4) === 1 && tag.body[1] === 1 && headers.length > 0) {
+      for (const h of headers) send(cb, h)
+      headers.length = 0
+    }
+    if (bState === 'joined' && cb && headers.length === 0 && !isSeq) send(cb, tag)
   })
   ff.stdout!.on('data', (d: Buffer) => flv.push(d))
 
-  const renditions = ['low', 'audio']
-  const seen = { a: new Map<string, Map<number, SeenSegment>>(), b: new Map<string, Map<number, SeenSegment>>() }
+  const seen: PairResult['seen'] = { a: new Map(), b: new Map() }
   await waitFor(async () => (await get(`${b.http}/live/x/low/index.m3u8`).catch(() => undefined))?.status === 200, 30_000, "B's playlist")
-  const until = Date.now() + COMPARE_MS
+  const until = Date.now() + compareMs
   while (Date.now() < until) {
     for (const [key, o] of [['a', a], ['b', b]] as const) {
-      for (const r of renditions) {
+      for (const r of RENDITIONS) {
         const res = await get(`${o.http}/live/x/${r}/index.m3u8`)
         if (res.status !== 200) continue
         const map = seen[key].get(r) ?? new Map<number, SeenSegment>()
@@ -89,29 +105,73 @@ t.test('two origins fed the same feed list the same segments, parts and dates', 
     }
     await new Promise((r) => setTimeout(r, 1000))
   }
+  // Where each segment starts in the feed: the publisher's timestamp of media time zero plus its media start.
+  const feedDelta = new Map<string, Map<number, number>>()
+  const zeroA = a.origin.sessions.get('x')?.feedTimestampOfZero
+  const zeroB = b.origin.sessions.get('x')?.feedTimestampOfZero
+  for (const r of RENDITIONS) {
+    const deltas = new Map<number, number>()
+    const segsA = new Map(a.origin.directory.get('x')!.renditions.get(r)!.segments.map((s) => [s.msn, s]))
+    for (const sb of b.origin.directory.get('x')!.renditions.get(r)!.segments) {
+      const sa = segsA.get(sb.msn)
+      if (sa && !sa.gap && !sb.gap && zeroA !== undefined && zeroB !== undefined) deltas.set(sb.msn, (zeroB + sb.startTime * 1000) - (zeroA + sa.startTime * 1000))
+    }
+    feedDelta.set(r, deltas)
+  }
+  return { seen, feedDelta }
+}
 
-  if (process.env.EL_DEBUG) console.log((await get(`${a.http}/live/x/low/index.m3u8`)).text, (await get(`${b.http}/live/x/low/index.m3u8`)).text)
-  for (const r of renditions) {
+/** Segments both list, from B's second on (its first begins mid-slot: its session starts at a later key frame). */
+function common(sa: Map<number, SeenSegment>, sb: Map<number, SeenSegment>): number[] {
+  const bFirst = Math.min(...sb.keys())
+  return [...sb.keys()].filter((n) => n > bFirst && sa.has(n)).sort((x, y) => x - y)
+}
+
+t.test('two origins fed the same feed list the same segments, parts and dates', async (t) => {
+  const { seen, feedDelta } = await runPair(t, COMPARE_MS, 0)
+  for (const r of RENDITIONS) {
     const sa = seen.a.get(r)!
     const sb = seen.b.get(r)!
-    // B's first segment may begin mid-slot (its session starts at a later key frame): from its second on.
-    const bFirst = Math.min(...sb.keys())
-    const common = [...sb.keys()].filter((n) => n > bFirst && sa.has(n)).sort((x, y) => x - y)
-    t.ok(common.length >= 10, `${r}: ${common.length} segments listed by both (${[...sa.keys()].length} by A, ${[...sb.keys()].length} by B)`)
+    const both = common(sa, sb)
+    t.ok(both.length >= 10, `${r}: ${both.length} segments listed by both (${sa.size} by A, ${sb.size} by B)`)
+    // The encoded rung agrees exactly; the copied audio to within one AAC frame at a slot's edge.
+    const slack = r === 'audio' ? AAC_FRAME_S + 0.0005 : 0.0005
     let differ = 0
-    for (const n of common) {
+    for (const n of both) {
       const x = sa.get(n)!
       const y = sb.get(n)!
       const problems: string[] = []
-      if (Math.abs(x.duration - y.duration) > 0.0005) problems.push(`EXTINF ${x.duration} vs ${y.duration}`)
+      if (Math.abs(x.duration - y.duration) > slack) problems.push(`EXTINF ${x.duration} vs ${y.duration}`)
       if (Math.abs(x.pdt - y.pdt) > FRAME_MS) problems.push(`PDT ${new Date(x.pdt).toISOString()} vs ${new Date(y.pdt).toISOString()}`)
       if (x.parts && y.parts) {
         if (x.parts.length !== y.parts.length) problems.push(`${x.parts.length} parts vs ${y.parts.length}`)
-        else if (x.parts.some((d, i) => Math.abs(d - y.parts![i]!) > 0.0005)) problems.push(`parts ${x.parts.join(',')} vs ${y.parts.join(',')}`)
+        else if (x.parts.some((d, i) => Math.abs(d - y.parts![i]!) > slack)) problems.push(`parts ${x.parts.join(',')} vs ${y.parts.join(',')}`)
       }
+      const delta = feedDelta.get(r)!.get(n)
+      if (delta !== undefined && Math.abs(delta) > (r === 'audio' ? AAC_FRAME_S * 1000 + 1 : FRAME_MS / 2)) problems.push(`starts ${delta.toFixed(1)} ms apart in the feed`)
       if (problems.length > 0 && differ++ < 5) t.fail(`${r} msn ${n}: ${problems.join('; ')}`)
     }
     t.equal(differ, 0, `${r}: segments that differ`)
-    t.ok(common.some((n) => sa.get(n)!.parts && sb.get(n)!.parts), `${r}: parts compared`)
+    t.ok(both.some((n) => sa.get(n)!.parts && sb.get(n)!.parts), `${r}: parts compared`)
+    t.ok([...feedDelta.get(r)!.keys()].some((n) => both.includes(n)), `${r}: feed positions compared`)
   }
+})
+
+t.test("clocks 300 ms apart: the same segments, dates 300 ms apart", async (t) => {
+  const { seen, feedDelta } = await runPair(t, 10_000, 300)
+  const sa = seen.a.get('low')!
+  const sb = seen.b.get('low')!
+  const both = common(sa, sb)
+  t.ok(both.length >= 3, `${both.length} segments listed by both`)
+  // Slots are cut where the feed's timestamps cross multiples of the segment target and
+  // numbered by a clock reading rounded to a whole slot: 300 ms of skew moves neither
+  // (unless it straddles a rounding edge, which this test's readings are far from: they
+  // agree within a few ms without the skew). Each origin dates the media by its own clock,
+  // so B's PROGRAM-DATE-TIMEs are 300 ms later than A's for the same media.
+  const deltas = both.map((n) => feedDelta.get('low')!.get(n)).filter((d): d is number => d !== undefined)
+  t.ok(deltas.length >= 3, 'feed positions compared')
+  for (const d of deltas) t.ok(Math.abs(d) <= FRAME_MS / 2, `segment starts ${d.toFixed(1)} ms apart in the feed`)
+  const pdtDeltas = both.map((n) => sb.get(n)!.pdt - sa.get(n)!.pdt)
+  t.comment(`B's PROGRAM-DATE-TIME minus A's (ms): ${pdtDeltas.map((d) => d.toFixed(0)).join(' ')}`)
+  for (const d of pdtDeltas) t.ok(Math.abs(d - 300) <= FRAME_MS, `PROGRAM-DATE-TIME ${d.toFixed(0)} ms apart (expected 300 within a frame)`)
 })
