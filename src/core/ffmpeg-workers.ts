@@ -33,8 +33,8 @@ function startWorkers(ffmpeg: string, o: WorkerLaunch): SessionWorkers {
   const ts = input.format === 'mpegts'
   o.log.info({ input: input.format, hevc, audio: plan.mode === 'ladder' ? plan.audio : undefined }, 'worker input chosen')
   const running: Running[] = []
-  const flv = (rendition: string, args: string[], feed: WorkerFeed = {}, timelineFromZero = false): void => {
-    const w = new FlvWorker({ ...common, rendition, args, timelineFromZero, onExit: (wanted) => o.onExit(wanted, rendition), feed: ts ? { format: 'mpegts', ...feed } : undefined })
+  const flv = (rendition: string, args: string[], feed: WorkerFeed = {}): void => {
+    const w = new FlvWorker({ ...common, rendition, args, onExit: (wanted) => o.onExit(wanted, rendition), feed: ts ? { format: 'mpegts', ...feed } : undefined })
     w.start()
     running.push({ stop: () => w.stop(), restart: () => w.kill(), pids: () => ({ [rendition]: w.pid }) })
   }
@@ -45,7 +45,7 @@ function startWorkers(ffmpeg: string, o: WorkerLaunch): SessionWorkers {
     if (plan.copy) flv(plan.copy.name, copyVideoArgs(input), { select: { audio: [] } })
     // One worker per audio rendition, each sent only its track (which it then reads as 0:a:0).
     for (const a of plan.audio) {
-      flv(a.name, audioArgs({ copy: true, bitrateKbps: config.ladder.audioBitrate, input }), { select: { video: false, audio: [a.track] } }, config.redundancy.epochLock)
+      flv(a.name, audioArgs({ copy: true, bitrateKbps: config.ladder.audioBitrate, input }), { select: { video: false, audio: [a.track] } })
     }
     if (plan.encoded.length > 0 && plan.source) {
       const l = ladder = new VideoLadder({

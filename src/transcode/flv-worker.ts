@@ -57,13 +57,6 @@ export interface FlvWorkerOptions {
   onExit?: (wanted: boolean) => void
   /** Input format and tracks (default: FLV with video and the first audio track). */
   feed?: WorkerFeed
-  /**
-   * Place the output at its first media's time on the session's timeline (from media time
-   * zero) rather than at zero: an audio rendition on an epoch-locked grid, whose slots are
-   * decided by the feed's timestamps, so its first frame's lateness after the first key
-   * frame must not move its media.
-   */
-  timelineFromZero?: boolean
 }
 
 /** A worker fed from the normalizer, producing one rendition. */
@@ -113,7 +106,7 @@ export class FlvWorker {
             // FFmpeg's muxer starts each process at tfdt 0, at its first media; a restarted
             // process is put back on the session's timeline by how much later that was.
             onFirstMedia: (ms) => {
-              this.firstMediaMs ??= o.timelineFromZero ? 0 : ms
+              this.firstMediaMs ??= ms
               out.mediaOffset = (ms - this.firstMediaMs) / 1000
             },
           },

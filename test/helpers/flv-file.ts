@@ -44,7 +44,7 @@ export async function publishTags(client: RawRtmpClient, tags: FlvFileTag[], off
 
 /** Incremental FLV parser: calls `onTag` for each complete tag of a live byte stream (FFmpeg's stdout). */
 export class FlvTagStream {
-  private buf = Buffer.alloc(0)
+  private buf: Buffer = Buffer.alloc(0)
   private headerDone = false
 
   constructor(private readonly onTag: (tag: FlvFileTag) => void) {}

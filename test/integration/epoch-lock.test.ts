@@ -3,8 +3,9 @@
  *
  * "The same feed" here is one encoder's output, with its timestamps, delivered to each
  * origin as it is produced: one FFmpeg encodes a live test source to FLV, and the test
- * relays every tag to origin A over RTMP at once and to origin B from a key frame about
- * 3 s later (its sequence headers first), as a restreamer or a second encoder locked to
+ * relays every tag to origin A over RTMP at once and to origin B from a key frame 3 s or
+ * more later, an odd number of seconds after A's first (its sequence headers first; the
+ * source has a key frame every second and segments are 2 s), as a restreamer or a second encoder locked to
  * the same source and timestamps would. Both origins run on this machine's clock, so
  * their clocks are synchronised. B's session therefore starts at a later key frame than
  * A's; for 30 s the test compares, for every segment both list, the media sequence
@@ -23,10 +24,10 @@ import { collectSegments, type SeenSegment } from '../helpers/segment-log.js'
 const FPS = 30
 const FRAME_MS = 1000 / FPS
 const RENDITIONS = ['low', 'audio']
+/** One AAC frame at 48 kHz: audio slots may begin one frame apart between origins. */
+const AAC_FRAME_S = 1024 / 48000
 const JOIN_AFTER_MS = 3000
 const COMPARE_MS = 30_000
-/** One AAC frame at 48 kHz: audio slots may differ by one frame (see the README). */
-const AAC_FRAME_S = 1024 / 48000
 
 /** A ladder of one small encoded rung and the audio: no copied rung. */
 const config = {
@@ -55,6 +56,8 @@ interface PairResult {
   seen: { a: Map<string, Map<number, SeenSegment>>; b: Map<string, Map<number, SeenSegment>> }
   /** Per rendition and msn, B's segment start minus A's, in the feed's timestamps (ms). */
   feedDelta: Map<string, Map<number, number>>
+  /** Per rendition, each origin's segments by msn: where they start in the feed (ms) and their PDT. */
+  starts: Map<string, { a: Map<number, { feed: number; pdt: number }>; b: Map<number, { feed: number; pdt: number }> }>
 }
 
 /** Feed one encoder to A at once and to B from a key frame JOIN_AFTER_MS later; watch both for `compareMs`. */
@@ -72,6 +75,7 @@ async function runPair(t: Test, compareMs: number, skewMs: number): Promise<Pair
   const headers: FlvFileTag[] = []
   let bState: 'waiting' | 'connecting' | 'joined' = 'waiting'
   let firstTagAt = 0
+  let firstKeyTs: number | undefined
   const flv = new FlvTagStream((tag) => {
     const isSeq = (tag.type === 9 && tag.body[1] === 0) || (tag.type === 8 && tag.body[1] === 0) || tag.type === 18
     if (isSeq) headers.push(tag)
@@ -82,7 +86,12 @@ async function runPair(t: Test, compareMs: number, skewMs: number): Promise<Pair
       bState = 'connecting'
       void publisher(b, 'x').then((c) => { cb = c; bState = 'joined' }, (err) => t.fail(`B's publish: ${String(err)}`))
     }
-    if (bState === 'joined' && cb && tag.type === 9 && (tag.body[0]! >> 4) === 1 && tag.body[1] === 1 && headers.length > 0) {
+    const key = tag.type === 9 && (tag.body[0]! >> 4) === 1 && tag.body[1] === 1
+    if (key) firstKeyTs ??= tag.timestamp
+    // B starts at a key frame an odd number of seconds after A's first: a grid counted from
+    // each session's first key frame would then be a second (half a slot) off A's.
+    const oddSecond = key && Math.round((tag.timestamp - firstKeyTs!) / 1000) % 2 === 1
+    if (bState === 'joined' && cb && oddSecond && headers.length > 0) {
       for (const h of headers) send(cb, h)
       headers.length = 0
     }
@@ -118,7 +127,13 @@ async function runPair(t: Test, compareMs: number, skewMs: number): Promise<Pair
     }
     feedDelta.set(r, deltas)
   }
-  return { seen, feedDelta }
+  const starts: PairResult['starts'] = new Map()
+  for (const r of RENDITIONS) {
+    const of = (o: TestOrigin, zero: number | undefined): Map<number, { feed: number; pdt: number }> =>
+      new Map(o.origin.directory.get('x')!.renditions.get(r)!.segments.filter((s) => !s.gap && zero !== undefined).map((s) => [s.msn, { feed: zero! + s.startTime * 1000, pdt: s.pdt }]))
+    starts.set(r, { a: of(a, zeroA), b: of(b, zeroB) })
+  }
+  return { seen, feedDelta, starts }
 }
 
 /** Segments both list, from B's second on (its first begins mid-slot: its session starts at a later key frame). */
@@ -134,7 +149,8 @@ t.test('two origins fed the same feed list the same segments, parts and dates', 
     const sb = seen.b.get(r)!
     const both = common(sa, sb)
     t.ok(both.length >= 10, `${r}: ${both.length} segments listed by both (${sa.size} by A, ${sb.size} by B)`)
-    // The encoded rung agrees exactly; the copied audio to within one AAC frame at a slot's edge.
+    // The encoded rung agrees exactly; the copied audio to within one AAC frame at a slot's
+    // edge (its frames sit a few ms differently on each session's timeline; see the README).
     const slack = r === 'audio' ? AAC_FRAME_S + 0.0005 : 0.0005
     let differ = 0
     for (const n of both) {
@@ -148,7 +164,7 @@ t.test('two origins fed the same feed list the same segments, parts and dates', 
         else if (x.parts.some((d, i) => Math.abs(d - y.parts![i]!) > slack)) problems.push(`parts ${x.parts.join(',')} vs ${y.parts.join(',')}`)
       }
       const delta = feedDelta.get(r)!.get(n)
-      if (delta !== undefined && Math.abs(delta) > (r === 'audio' ? AAC_FRAME_S * 1000 + 1 : FRAME_MS / 2)) problems.push(`starts ${delta.toFixed(1)} ms apart in the feed`)
+      if (delta !== undefined && Math.abs(delta) > (r === 'audio' ? AAC_FRAME_S * 1000 + 1 : 1)) problems.push(`starts ${delta.toFixed(1)} ms apart in the feed`)
       if (problems.length > 0 && differ++ < 5) t.fail(`${r} msn ${n}: ${problems.join('; ')}`)
     }
     t.equal(differ, 0, `${r}: segments that differ`)
@@ -157,21 +173,27 @@ t.test('two origins fed the same feed list the same segments, parts and dates', 
   }
 })
 
-t.test("clocks 300 ms apart: the same segments, dates 300 ms apart", async (t) => {
-  const { seen, feedDelta } = await runPair(t, 10_000, 300)
-  const sa = seen.a.get('low')!
-  const sb = seen.b.get('low')!
-  const both = common(sa, sb)
-  t.ok(both.length >= 3, `${both.length} segments listed by both`)
-  // Slots are cut where the feed's timestamps cross multiples of the segment target and
-  // numbered by a clock reading rounded to a whole slot: 300 ms of skew moves neither
-  // (unless it straddles a rounding edge, which this test's readings are far from: they
-  // agree within a few ms without the skew). Each origin dates the media by its own clock,
-  // so B's PROGRAM-DATE-TIMEs are 300 ms later than A's for the same media.
-  const deltas = both.map((n) => feedDelta.get('low')!.get(n)).filter((d): d is number => d !== undefined)
-  t.ok(deltas.length >= 3, 'feed positions compared')
-  for (const d of deltas) t.ok(Math.abs(d) <= FRAME_MS / 2, `segment starts ${d.toFixed(1)} ms apart in the feed`)
-  const pdtDeltas = both.map((n) => sb.get(n)!.pdt - sa.get(n)!.pdt)
-  t.comment(`B's PROGRAM-DATE-TIME minus A's (ms): ${pdtDeltas.map((d) => d.toFixed(0)).join(' ')}`)
-  for (const d of pdtDeltas) t.ok(Math.abs(d - 300) <= FRAME_MS, `PROGRAM-DATE-TIME ${d.toFixed(0)} ms apart (expected 300 within a frame)`)
+t.test('clocks 300 ms apart: cut at the same media, dated 300 ms apart, numbered alike or one apart', async (t) => {
+  const { starts } = await runPair(t, 10_000, 300)
+  const { a, b } = starts.get('low')!
+  // Slots are cut where the feed's timestamps cross multiples of the segment target: skew
+  // moves no cut. Each origin dates the media by its own clock, so B's PROGRAM-DATE-TIMEs
+  // are 300 ms later than A's for the same media. Numbers come from the date of the feed
+  // rounded to a whole slot: the same on both unless the two readings straddle a rounding
+  // edge (a 300 ms skew does, for 300 ms of every 2 s slot's worth of readings), and then
+  // B numbers the same media one apart from A for the whole session.
+  const bFirst = Math.min(...b.keys())
+  const pairs: Array<{ msnA: number; msnB: number; pdtDelta: number }> = []
+  for (const [msnB, sb] of b) {
+    if (msnB === bFirst) continue
+    const match = [...a].find(([, sa]) => Math.abs(sa.feed - sb.feed) <= 1)
+    t.ok(match, `B's segment ${msnB} begins where one of A's does in the feed`)
+    if (match) pairs.push({ msnA: match[0], msnB, pdtDelta: sb.pdt - match[1].pdt })
+  }
+  t.ok(pairs.length >= 3, `${pairs.length} segments of the same media compared`)
+  t.comment(`B's PROGRAM-DATE-TIME minus A's for the same media (ms): ${pairs.map((p) => p.pdtDelta.toFixed(0)).join(' ')}; numbers B minus A: ${pairs.map((p) => p.msnB - p.msnA).join(' ')}`)
+  for (const p of pairs) t.ok(Math.abs(p.pdtDelta - 300) <= FRAME_MS, `PROGRAM-DATE-TIME ${p.pdtDelta.toFixed(0)} ms apart (expected 300 within a frame)`)
+  const shifts = new Set(pairs.map((p) => p.msnB - p.msnA))
+  t.equal(shifts.size, 1, 'one numbering shift for the whole session')
+  t.ok([...shifts].every((d) => Math.abs(d) <= 1), `numbers the same or one apart (${[...shifts].join(', ')})`)
 })
