@@ -62,6 +62,12 @@ export interface Config {
     return: 'primary' | 'sticky'
     /** Media without a loss, ms, before the primary returns (or a flapping input goes on air again). */
     returnAfterMs: number
+    /**
+     * A ladder's segment boundaries fall where media dates cross multiples of the segment
+     * target from the numbering epoch (not relative to the session's first key frame), so
+     * origins fed the same feed on synchronised clocks cut and number it alike.
+     */
+    epochLock: boolean
   }
   /** Webhooks (nginx-rtmp / SRS style); null URLs are off. */
   hooks: {
@@ -186,7 +192,7 @@ export const DEFAULTS: Config = {
   },
   srt: { enabled: true, host: '0.0.0.0', port: 8890, latencyMs: 120, maxLatencyMs: 2000, maxBufferBytes: 8 * 1024 * 1024, passphrase: null, pbkeylen: 16, audioLanguage: null },
   publish: { open: false },
-  redundancy: { lossMs: 500, return: 'primary', returnAfterMs: 10_000 },
+  redundancy: { lossMs: 500, return: 'primary', returnAfterMs: 10_000, epochLock: false },
   hooks: { onPublish: null, onPublishDone: null, timeoutMs: 3000, secret: null },
   api: { token: null, corsOrigins: [] },
   ffmpeg: { path: null },
@@ -295,7 +301,7 @@ export const CHECKS = {
   },
   publish: { open: openness },
   // Under 100 ms, the gaps of a healthy RTMP feed (TCP bursts, 10 fps video) would read as losses.
-  redundancy: { lossMs: int(100, 30_000), return: oneOf('primary', 'sticky'), returnAfterMs: int(1000, 3_600_000) },
+  redundancy: { lossMs: int(100, 30_000), return: oneOf('primary', 'sticky'), returnAfterMs: int(1000, 3_600_000), epochLock: bool },
   hooks: { onPublish: urlOrNull, onPublishDone: urlOrNull, timeoutMs: int(100, 60_000), secret: strOrNull },
   api: { token: strOrNull, corsOrigins: list(webOrigin, 64) },
   ffmpeg: { path: strOrNull },

@@ -49,7 +49,7 @@ function startWorkers(ffmpeg: string, o: WorkerLaunch): SessionWorkers {
     }
     if (plan.encoded.length > 0 && plan.source) {
       const l = ladder = new VideoLadder({
-        ...common, input, rungs: plan.encoded, sourceFps: plan.source.fps, segmentSeconds: config.hls.segmentTarget,
+        ...common, input, rungs: plan.encoded, sourceFps: plan.source.fps, segmentSeconds: config.hls.segmentTarget, gridOffset: o.gridOffset, whenGridReady: o.whenGridReady,
         onEncoderExit: (r, wanted) => o.onExit(wanted, r),
       })
       l.start()

@@ -63,8 +63,12 @@ export class Origin implements IngestHandler {
   /** Health of the content-steering pathways, when configured. */
   readonly pathways: PathwayHealth | undefined
 
-  constructor(config: Config, logger: Logger, opts: { defaultMetrics?: boolean; workers?: WorkerFactory } = {}) {
+  /** Milliseconds added to this origin's clock when dating media: a skewed clock, simulated in tests. */
+  private readonly clockOffsetMs: number
+
+  constructor(config: Config, logger: Logger, opts: { defaultMetrics?: boolean; workers?: WorkerFactory; clockOffsetMs?: number } = {}) {
     this.config = config
+    this.clockOffsetMs = opts.clockOffsetMs ?? 0
     this.log = logger
     this.ffmpeg = resolveFfmpeg(config.ffmpeg.path ?? undefined).path
     this.workers = opts.workers ?? ffmpegWorkers(this.ffmpeg)
@@ -205,7 +209,7 @@ export class Origin implements IngestHandler {
       onSwitch: (s) => session.events.emit('input-switched', { from: s.from, to: s.to, cause: s.cause }),
     })
     const session: StreamSession = new StreamSession({
-      stream, config: this.config, logger: log, workers: this.workers, selector: switcher,
+      stream, config: this.config, logger: log, workers: this.workers, selector: switcher, clockOffsetMs: this.clockOffsetMs,
       storeFor: (rendition, firstMsn) => this.storeFor(stream, rendition, firstMsn),
       probeSource: probeSps,
       sessionNumber: (anchorMs) => {

@@ -18,6 +18,10 @@ export interface FeedOptions {
   segmentTarget: number
   /** Present for ladders: segments on the shared grid. */
   grid?: SegmentGrid
+  /** The grid's offset (SegmentGrid.offset), read when each segmenter starts (the epoch exists then). */
+  gridOffset?: () => number
+  /** Calls back once the grid's offset is final; samples wait until then (default: at once). */
+  whenGridReady?: (go: () => void) => void
   /** The rendition's encoder forces a key frame at every grid slot (an encoded rung, not a copy). */
   keyframesOnGrid?: boolean
   /** Media time (s) on the session's timeline → wall-clock ms. */
@@ -77,14 +81,20 @@ export class RenditionFeed {
     this.progress = []
     let mine: Segmenter | undefined
     let shift = new Map<number, number>()
+    // Until the grid is decided (an epoch-locked grid waits for the settled anchor), the
+    // output's samples are held; its segmenter starts with the grid's final offset.
+    let ready = this.o.whenGridReady === undefined
+    let held: Array<() => void> = []
+    const whenReady = (f: () => void): void => { if (ready) f(); else held.push(f) }
+    if (!ready) this.o.whenGridReady!(() => { ready = true; for (const f of held) f(); held = [] })
     const reader = new Fmp4Reader({
-      onInit: (init) => {
+      onInit: (init) => whenReady(() => {
         const offset = out.mediaOffset ?? 0
         shift = new Map(init.tracks.map((t) => [t.id, Math.round(offset * t.timescale)]))
         this.flush(mine)
         mine = new Segmenter(this.o.store, init, {
           segmentTarget: this.o.segmentTarget,
-          grid: this.o.grid,
+          grid: this.o.grid && { ...this.o.grid, offset: this.o.gridOffset?.() ?? this.o.grid.offset },
           keyframesOnGrid: this.o.keyframesOnGrid,
           warned: this.warned,
           onOffGrid: this.o.onOffGrid,
@@ -97,12 +107,12 @@ export class RenditionFeed {
         this.o.lane?.start()
         this.current = mine
         this.o.onFirstInit?.()
-      },
-      onSamples: (samples) => {
+      }),
+      onSamples: (samples) => whenReady(() => {
         for (const s of samples) s.dts += shift.get(s.trackId) ?? 0
         mine?.push(samples)
         this.track(samples)
-      },
+      }),
     })
     const onData = (chunk: Buffer): void => {
       try {
@@ -114,11 +124,11 @@ export class RenditionFeed {
       }
     }
     out.stdout.on('data', onData)
-    out.stdout.once('close', () => {
+    out.stdout.once('close', () => whenReady(() => {
       this.flush(mine)
       // No worker produces for this rendition until the next one writes its init.
       if (mine && this.current === undefined) this.o.lane?.stop()
-    })
+    }))
   }
 
   /** Whether a worker has fed this rendition since the session began. */

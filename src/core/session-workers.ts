@@ -31,6 +31,14 @@ export interface WorkerLaunch {
   log: Logger
   /** The session's normalized input, which workers attach to. */
   normalizer: FlvNormalizer
+  /**
+   * Seconds from the start of the session's first grid slot to media time zero (0 unless the
+   * grid is epoch-locked): encoders force key frames where media time + this is a multiple
+   * of the segment target. Read once the epoch has started (an encoder's spawn).
+   */
+  gridOffset?: () => number
+  /** Calls back once the grid's phase is final (encoders start then). */
+  whenGridReady?: (go: () => void) => void
   /** A (re)started worker's output, to be read into its rendition. */
   onOutput: (out: WorkerOutput) => void
   /** A worker exited; `wanted` is false when it was being stopped. */

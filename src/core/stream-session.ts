@@ -36,6 +36,8 @@ export interface SessionDeps {
   sessionNumber?: (anchorMs: number) => number
   /** Which input is on air (default: the first attached, and the session ends when it leaves). */
   selector?: InputSelector
+  /** Milliseconds this origin's clock is taken to be ahead by when dating media (a simulated skew). */
+  clockOffsetMs?: number
 }
 
 /** One live stream session. */
@@ -70,7 +72,7 @@ export class StreamSession implements SourceAttach {
     this.selector = deps.selector ?? new SingleInput()
     this.selector.onAirTag = (tag, source) => this.write(source, tag)
     this.selector.onEnd = (reason) => this.end(reason)
-    this.input = new FlvNormalizer(this.log)
+    this.input = new FlvNormalizer(this.log, { clockOffsetMs: deps.clockOffsetMs })
     this.input.onDrop = () => this.events.emit('media-dropped', {})
     this.input.onConfigChange = () => {
       this.log.warn('video configuration changed mid-stream; restarting the workers')
@@ -88,6 +90,11 @@ export class StreamSession implements SourceAttach {
     if (this.status === state) return
     this.status = state
     this.events.emit('state', { state })
+  }
+
+  /** The publisher's timestamp (ms) of media time zero, once the epoch started: where segments sit in the feed. */
+  get feedTimestampOfZero(): number | undefined {
+    return this.input.currentEpoch?.base
   }
 
   /** The plan, once the first key frame decided it. */
@@ -250,7 +257,7 @@ export class StreamSession implements SourceAttach {
     })
     this.supervisor.start()
     this.workers = this.deps.workers({
-      plan, names, config, log: this.log, normalizer: this.input,
+      plan, names, config, log: this.log, normalizer: this.input, ...(r.locked ? { gridOffset: () => r.gridOffset(), whenGridReady: (go: () => void) => r.whenGridReady(go) } : {}),
       onOutput: (out) => this.workerUp(out),
       onExit: (wanted, rendition) => this.events.emit('worker-down', { rendition, wanted: wanted && this.status !== 'ended' }),
     })
@@ -260,7 +267,7 @@ export class StreamSession implements SourceAttach {
   private workerUp(out: WorkerOutput): void {
     const r = this.renditions!
     const grid = this.deps.config.hls.segmentTarget
-    const fromMsn = out.mediaOffset === undefined ? undefined : r.msnBase + Math.round(out.mediaOffset / grid)
+    const fromMsn = out.mediaOffset === undefined ? undefined : r.msnBase + Math.round((out.mediaOffset + r.gridOffset()) / grid)
     this.events.emit('worker-up', { rendition: out.rendition, fromMsn, pid: out.pid })
     r.attach(out)
   }

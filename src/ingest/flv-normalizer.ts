@@ -51,6 +51,12 @@ export type FlvWrite = (bytes: Buffer) => boolean
 export interface Epoch {
   base: number
   wallAtZero: number
+  /**
+   * Date of media time zero on the segment grid's clock: the arrival of the epoch's first
+   * key frame until the anchor settles, then the settled `wallAtZero`. An epoch-locked
+   * grid's phase is decided from it once settled.
+   */
+  startDate: number
 }
 
 /** How a consumer joins. */
@@ -128,9 +134,12 @@ export class FlvNormalizer {
   /** Arrival of the epoch's first tag; undefined once the anchor is settled. */
   private anchorFrom: number | undefined
   private anchorSettled = false
+  /** Milliseconds added to every arrival (a test's simulated clock skew). */
+  private readonly clockOffsetMs: number
 
-  constructor(log: Logger) {
+  constructor(log: Logger, opts: { clockOffsetMs?: number } = {}) {
     this.log = log
+    this.clockOffsetMs = opts.clockOffsetMs ?? 0
   }
 
   /** The AVC/HEVC sequence header tag body, once received. */
@@ -162,6 +171,17 @@ export class FlvNormalizer {
   /** The AAC sequence header body of an audio track, if it sent one. */
   audioSequence(track: number): Buffer | undefined {
     return this.audioSeq.get(track)?.data
+  }
+
+  /**
+   * Arrival date of the key frame the next epoch would start at (the one held for a fast
+   * start), else now: what a session's first segment number is decided from before its
+   * workers have started the epoch.
+   */
+  get startCandidateDate(): number {
+    if (this.epoch) return this.epoch.startDate
+    const key = this.gop[0]?.keyframe ? this.gop[0].tag : undefined
+    return (key ? key.arrival : Date.now()) + this.clockOffsetMs
   }
 
   /** The current timeline, once a consumer has started it. */
@@ -260,6 +280,9 @@ export class FlvNormalizer {
   settleAnchor(): void {
     if (this.anchorSettled || !this.epoch) return
     this.anchorSettled = true
+    // The grid's date of media time zero is the settled one: the first key frame's arrival
+    // alone jitters by the publisher's start-up (tens of ms from one origin to the next).
+    this.epoch.startDate = this.epoch.wallAtZero
     this.anchorFrom = undefined
     this.onAnchorSettled?.()
   }
@@ -279,7 +302,7 @@ export class FlvNormalizer {
     this.anchorFrom ??= tag.arrival
     if (tag.arrival - this.anchorFrom > ANCHOR_WINDOW_MS) return this.settleAnchor()
     const ts = tag.timestamp - epoch.base
-    if (ts >= 0 && ts <= MAX_JUMP_MS) epoch.wallAtZero = Math.min(epoch.wallAtZero, tag.arrival - ts)
+    if (ts >= 0 && ts <= MAX_JUMP_MS) epoch.wallAtZero = Math.min(epoch.wallAtZero, tag.arrival + this.clockOffsetMs - ts)
   }
 
   /** Keep the tags since the last key frame, for consumers that want a fast start. */
@@ -307,7 +330,8 @@ export class FlvNormalizer {
   private start(c: Consumer, tag: MediaTag, keyframe: boolean): boolean {
     if (!this.canStartAt(tag, keyframe)) return false
     if (!this.epoch) {
-      this.epoch = { base: tag.timestamp, wallAtZero: tag.arrival }
+      const arrival = tag.arrival + this.clockOffsetMs
+      this.epoch = { base: tag.timestamp, wallAtZero: arrival, startDate: arrival }
       this.lastTs = 0
     }
     const at = Math.max(0, this.timeOf(tag))

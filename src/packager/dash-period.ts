@@ -76,7 +76,7 @@ function segmentTemplate(r: SessionRendition, tl: SessionTimeline, span: PeriodS
     // starts at the first retained number, so PTO moves its media time to the Period start.
     const start = win?.firstMsn ?? span.firstMsn
     return el('SegmentTemplate', {
-      timescale: ts, duration: slot, startNumber: start, presentationTimeOffset: (start - tl.firstMsn) * slot, ...common,
+      timescale: ts, duration: slot, startNumber: start, presentationTimeOffset: (start - tl.firstMsn) * slot + Math.round((tl.mediaStartSeconds ?? 0) * ts), ...common,
       // DASH-IF IOP LL (9.X.4.3): a chunked segment may be requested this long before it completes.
       availabilityTimeOffset: ctx.live ? round3(ctx.availabilityTimeOffset) : undefined,
       availabilityTimeComplete: ctx.live ? false : undefined,

@@ -62,6 +62,12 @@ export interface SessionTimeline {
   wallAtZero: number | undefined
   /** Grid slot in seconds when segments are cut on the shared grid (ladder); undefined when keyframe-cut. */
   gridSeconds: number | undefined
+  /**
+   * Media time (s) at which slot `firstMsn` begins, dated `wallAtZero` (default 0). An
+   * epoch-locked grid's first slot starts before the session's media: the timeline then
+   * begins at the next, the first whole one.
+   */
+  mediaStartSeconds?: number
 }
 
 /** Timelines kept per stream: older ones have no segments left in any window. */

@@ -12,6 +12,19 @@ import type { PartRecord, SegmentRecord } from './types.js'
  */
 export interface SegmentGrid {
   msnBase: number
+  /**
+   * Seconds from the start of slot msnBase to media time zero (default 0): slots begin where
+   * media time + offset is a multiple of the segment target. An epoch-locked grid puts them
+   * where media dates cross multiples of the target from the numbering epoch, so the
+   * session's first slot is shorter.
+   */
+  offset?: number
+  /**
+   * The grid is shared with other origins (epoch-locked): the slack a frame gets to open a
+   * slot is whole milliseconds of a frame's half, as every origin computes it alike from
+   * the publisher's millisecond timestamps, whichever frame it happened to start with.
+   */
+  locked?: boolean
 }
 
 /** Boundary policy and clock of one rendition. */

@@ -37,6 +37,8 @@ export class Segmenter {
   private readonly jitterTicks: number
   private readonly maxSegmentTicks: number
   private readonly segmentTargetTicks: number
+  /** The grid's offset (SegmentGrid.offset) in lead ticks. */
+  private readonly offsetTicks: number
   private readonly publish: Publish
   private pending = new Map<number, Sample[]>()
   private partTicks = 0
@@ -86,6 +88,7 @@ export class Segmenter {
     // so a segment must stay under TARGETDURATION + 0.5 s (a 2.002 s GOP at 29.97 fps fits).
     this.maxSegmentTicks = Math.floor((store.timing.targetDuration + 0.5) * ts) - 1
     this.segmentTargetTicks = Math.round(opts.segmentTarget * ts)
+    this.offsetTicks = Math.round((opts.grid?.offset ?? 0) * ts)
     this.keylessLimitTicks = Math.max(this.maxSegmentTicks, MAX_KEYLESS_SEGMENTS * this.segmentTargetTicks)
     this.warned = opts.warned ?? new Set()
     this.publish = opts.publish ?? applyNow
@@ -112,7 +115,7 @@ export class Segmenter {
       this.opts.logger.warn({ dts: s.dts, expected: this.nextLeadDts }, 'lead track went back in time; sample dropped')
       return
     }
-    if (this.halfFrame < 0) this.halfFrame = s.duration / 2
+    if (this.halfFrame < 0) this.halfFrame = this.opts.grid?.locked ? this.slackOf(s.duration) : s.duration / 2
     if (this.segTicks < 0) {
       // A segment begins with an independent frame; after a predicted cut that missed
       // (no key frame came), the next segment starts anyway rather than losing frames.
@@ -169,6 +172,17 @@ export class Segmenter {
     } else if (this.partFull()) {
       this.closePart()
     }
+  }
+
+  /**
+   * A locked grid's slack: half a frame, down to whole milliseconds. Audio frames of 21 and
+   * 22 ms alternate in millisecond timestamps; with the first frame's own half, origins
+   * that started on different frames would put a frame 10.7 ms before a slot on different
+   * sides of it.
+   */
+  private slackOf(duration: number): number {
+    const msTicks = this.lead.timescale / 1000
+    return Math.max(0, Math.floor(duration / 2 / msTicks) * msTicks)
   }
 
   /** Video on the shared grid (a ladder's rungs): segments are cut at key frames only. */
@@ -255,7 +269,7 @@ export class Segmenter {
     // alternate 21/22 ms, and a plan on one frame's length would wobble.
     const frame = this.leadFrames > 0 ? this.leadTicks / this.leadFrames : first.duration
     if (frame <= 0) return 0
-    const left = framesBefore(first.dts + first.cts, (this.segIndex + 1) * this.segmentTargetTicks, frame, this.halfFrame)
+    const left = framesBefore(first.dts + first.cts, (this.segIndex + 1) * this.segmentTargetTicks - this.offsetTicks, frame, this.halfFrame)
     const max = Math.floor((this.partTargetTicks - this.jitterTicks) / frame)
     const min = Math.ceil((0.85 * this.partTargetTicks) / frame - 1e-9)
     const goal = nextPartFrames(left, min, max)
@@ -282,7 +296,7 @@ export class Segmenter {
    */
   private checkOnGrid(s: Sample, slot: number): void {
     const pts = s.dts + s.cts
-    const late = pts - slot * this.segmentTargetTicks
+    const late = pts + this.offsetTicks - slot * this.segmentTargetTicks
     if (late <= this.halfFrame + this.jitterTicks && slot === this.segIndex + 1) return
     const ts = this.lead.timescale
     // A slot went by without a key frame: this rendition now lists a gap where the others
@@ -306,7 +320,7 @@ export class Segmenter {
    * predict a segment's end that the next frame then denies (a one-frame segment).
    */
   private gridIndex(ptsTicks: number): number {
-    return Math.floor((ptsTicks + this.halfFrame) / this.segmentTargetTicks)
+    return Math.floor((ptsTicks + this.offsetTicks + this.halfFrame) / this.segmentTargetTicks)
   }
 
   private keyframeExpectedNext(): boolean {
@@ -341,11 +355,12 @@ export class Segmenter {
       // A segment cut without a key frame (MAX_KEYLESS_SEGMENTS) may be mid-slot: the next number.
       this.segIndex = Math.max(this.gridIndex(s.dts + s.cts), this.segIndex + 1)
       const slot = this.opts.segmentTarget
+      const offset = grid.offset ?? 0
       const msn = grid.msnBase + this.segIndex
       this.publish(-Infinity, false, () => this.store.startSegment(start, wallClockAt(pts), s.sync, msn, {
         duration: slot,
-        startTimeOf: (n) => (n - grid.msnBase) * slot,
-        pdtOf: (n) => wallClockAt((n - grid.msnBase) * slot),
+        startTimeOf: (n) => (n - grid.msnBase) * slot - offset,
+        pdtOf: (n) => wallClockAt((n - grid.msnBase) * slot - offset),
       }))
     } else {
       this.publish(-Infinity, false, () => this.store.startSegment(start, wallClockAt(pts), s.sync))

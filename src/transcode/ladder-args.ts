@@ -34,13 +34,30 @@ export function decoderArgs(rungs: VideoRung[], sourceFps: number, input?: Worke
 }
 
 /**
+ * Seconds after an encoder's first frame at which it forces its first key frame: the next
+ * slot start of the grid (slots begin where media time + `gridOffset` is a multiple of the
+ * segment target) after the first frame, less half a frame, the slack the segmenter gives a
+ * frame to open a slot. The first frame is a key frame anyway (x264 starts with an IDR).
+ */
+export function firstForcedKey(startSeconds: number, fps: number, segmentSeconds: number, gridOffset: number): number {
+  const half = 0.5 / fps
+  const k = Math.ceil((startSeconds + gridOffset + half) / segmentSeconds - 1e-9)
+  return Math.max(0, k * segmentSeconds - gridOffset - startSeconds - half)
+}
+
+/**
  * One rung's encoder: raw frames on stdin, fMP4 on stdout. Key frames are forced
  * on the segment grid (and nowhere else), so segment N covers the same media
- * time in every rung. `startSeconds` places the first frame on the timeline.
+ * time in every rung. `startSeconds` places the first frame on the timeline
+ * (`timelineStart` on the segmenters' media time); an epoch-locked grid's phase
+ * (`gridOffset`, SegmentGrid.offset) puts the forced key frames where its slots begin.
  */
-export function encoderArgs(rung: VideoRung, sourceFps: number, segmentSeconds: number, startSeconds: number): string[] {
+export function encoderArgs(rung: VideoRung, sourceFps: number, segmentSeconds: number, startSeconds: number, gridOffset?: number, timelineStart = startSeconds): string[] {
   const fps = rungFps(rung, sourceFps)
   const gop = Math.round(fps * segmentSeconds)
+  // Without a grid phase the encoder starts on a slot's start (nextGridFrame): its first
+  // frame is the first forced one.
+  const firstKey = gridOffset === undefined ? segmentSeconds : firstForcedKey(timelineStart, fps, segmentSeconds, gridOffset)
   return [
     ...base(),
     '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${rung.width}x${rung.height}`, '-r', String(fps), '-i', 'pipe:0',
@@ -48,7 +65,7 @@ export function encoderArgs(rung: VideoRung, sourceFps: number, segmentSeconds: 
     ...(rung.level ? ['-level:v', rung.level] : []),
     '-b:v', `${rung.bitrate}k`, '-maxrate', `${rung.maxrate}k`, '-bufsize', `${rung.bufsize}k`,
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
-    '-force_key_frames', `expr:gte(t,n_forced*${segmentSeconds})`,
+    '-force_key_frames', firstKey >= segmentSeconds - 1 / fps ? `expr:gte(t,n_forced*${segmentSeconds})` : `expr:gte(t,${firstKey.toFixed(6)}+n_forced*${segmentSeconds})`,
     '-output_ts_offset', startSeconds.toFixed(6),
     ...FMP4_OUTPUT,
   ]

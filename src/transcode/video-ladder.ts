@@ -33,6 +33,10 @@ export interface VideoLadderOptions {
   onOutput: (out: RenditionOutput) => void
   /** The decoder's input format (default FLV); it is always sent the video only. */
   input?: WorkerInput
+  /** The grid's phase (SegmentGrid.offset), read at each encoder's spawn; default 0. */
+  gridOffset?: () => number
+  /** Calls back once the grid's phase is final: encoders start then (default: at once). */
+  whenGridReady?: (go: () => void) => void
   /** An encoder exited (restarts follow while wanted). */
   onEncoderExit?: (rendition: string, wanted: boolean) => void
 }
@@ -62,6 +66,8 @@ interface Rung {
   stall: NodeJS.Timeout | undefined
   /** Frame the next encoder process starts at (set just before it spawns). */
   startFrame: number
+  /** An encoder of this rung has been spawned this session. */
+  spawned: boolean
 }
 
 /** A decoder and its encoders, supervised together. */
@@ -113,7 +119,9 @@ export class VideoLadder {
               this.t0 = startMs / 1000
               this.firstT0 ??= this.t0
               this.decoderStarted = true
-              for (const r of this.rungs) if (!r.shed) r.worker.start()
+              const go = (): void => { if (this.decoderStarted && !this.stopping) for (const r of this.rungs) if (!r.shed) r.worker.start() }
+              if (this.o.whenGridReady) this.o.whenGridReady(go)
+              else go()
             },
           },
         )
@@ -177,6 +185,7 @@ export class VideoLadder {
       rung,
       shed: false,
       startFrame: 0,
+      spawned: false,
       relay: new RawRelay(frameBytes(rung), frameBytes(rung) * fps * MAX_BACKLOG_SECONDS, () => {
         this.o.logger.warn({ rendition: rung.name }, 'encoder is not keeping up; restarting it at the next segment')
         r.relay.disconnect()
@@ -212,8 +221,10 @@ export class VideoLadder {
     r.worker = new SupervisedWorker({
       ffmpeg: this.o.ffmpeg,
       args: () => {
-        r.startFrame = this.nextGridFrame(r)
-        return encoderArgs(rung, this.o.sourceFps, this.o.segmentSeconds, this.t0 + r.startFrame / fps)
+        r.startFrame = r.spawned || !this.o.gridOffset ? this.nextGridFrame(r) : this.firstFrame(r)
+        r.spawned = true
+        const start = this.t0 + r.startFrame / fps
+        return encoderArgs(rung, this.o.sourceFps, this.o.segmentSeconds, start, this.o.gridOffset?.(), start - (this.firstT0 ?? this.t0))
       },
       logger: this.o.logger.child({ rendition: rung.name }),
       osPipes: true,
@@ -235,6 +246,15 @@ export class VideoLadder {
     return r
   }
 
+  /**
+   * A rung's first encoder starts at once: at the first frame, or where the relay is when it
+   * waited for the grid (its first segment is then short; a key frame is forced at the next
+   * slot start).
+   */
+  private firstFrame(r: Rung): number {
+    return this.decoderStarted ? r.relay.nextFrame : 0
+  }
+
   /** First frame at or after the relay's position whose media time is on the segment grid. */
   private nextGridFrame(r: Rung): number {
     if (!this.decoderStarted) return 0
@@ -242,8 +262,16 @@ export class VideoLadder {
     const next = r.relay.nextFrame
     if (next === 0) return 0
     const S = this.o.segmentSeconds
-    const t = this.t0 + next / fps
-    const slot = Math.ceil(t / S - 1e-9) * S
-    return Math.max(next, Math.round((slot - this.t0) * fps))
+    // An epoch-locked grid is phased on the segmenters' timeline (media time from the
+    // session's first decoder start); otherwise slots count from the epoch's media time zero.
+    const off = this.o.gridOffset?.()
+    if (off === undefined) {
+      const t = this.t0 + next / fps
+      return Math.max(next, Math.round((Math.ceil(t / S - 1e-9) * S - this.t0) * fps))
+    }
+    const rel = this.t0 - (this.firstT0 ?? this.t0)
+    const t = rel + next / fps
+    const slot = Math.ceil((t + off) / S - 1e-9) * S - off
+    return Math.max(next, Math.round((slot - rel) * fps))
   }
 }

@@ -8,8 +8,8 @@ import { ConfigError } from '../../src/errors.js'
 import { InputSwitch } from '../../src/core/input-switch.js'
 
 t.test('defaults: 500 ms loss, back to the primary after 10 s', async (t) => {
-  t.same(buildConfig({}).redundancy, { lossMs: 500, return: 'primary', returnAfterMs: 10_000 })
-  t.same(buildConfig({ redundancy: { return: 'sticky' } }).redundancy, { lossMs: 500, return: 'sticky', returnAfterMs: 10_000 })
+  t.same(buildConfig({}).redundancy, { lossMs: 500, return: 'primary', returnAfterMs: 10_000, epochLock: false })
+  t.same(buildConfig({ redundancy: { return: 'sticky' } }).redundancy, { lossMs: 500, return: 'sticky', returnAfterMs: 10_000, epochLock: false })
 })
 
 const bad: Array<[string, unknown, RegExp]> = [
@@ -18,6 +18,7 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['loss not an integer', { lossMs: 500.5 }, /redundancy\.lossMs is 500\.5; expected an integer/],
   ['an unknown return policy', { return: 'backup' }, /redundancy\.return is "backup"; expected one of primary, sticky/],
   ['a return with no hold', { returnAfterMs: 0 }, /redundancy\.returnAfterMs is 0; expected an integer from 1000 to 3600000/],
+  ['an epoch lock that is not a boolean', { epochLock: 'yes' }, /redundancy\.epochLock is "yes"; expected true or false/],
   ['an unknown key', { lossMS: 500 }, /unknown key redundancy\.lossMS; allowed keys here: lossMs, return, returnAfterMs/],
 ]
 for (const [name, section, message] of bad) {

@@ -41,3 +41,32 @@ export async function publishTags(client: RawRtmpClient, tags: FlvFileTag[], off
     client.send(client.chunks(csid, tag.type, 1, ts, tag.body))
   }
 }
+
+/** Incremental FLV parser: calls `onTag` for each complete tag of a live byte stream (FFmpeg's stdout). */
+export class FlvTagStream {
+  private buf: Buffer = Buffer.alloc(0)
+  private headerDone = false
+
+  constructor(private readonly onTag: (tag: FlvFileTag) => void) {}
+
+  /** Feed the next bytes. */
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk])
+    if (!this.headerDone) {
+      if (this.buf.length < 9) return
+      const skip = this.buf.readUInt32BE(5) + 4
+      if (this.buf.length < skip) return
+      this.buf = this.buf.subarray(skip)
+      this.headerDone = true
+    }
+    while (this.buf.length >= 11) {
+      const size = this.buf.readUIntBE(1, 3)
+      if (this.buf.length < 11 + size + 4) return
+      const type = this.buf[0]! & 0x1f
+      const timestamp = this.buf.readUIntBE(4, 3) | (this.buf[7]! << 24)
+      const body = Buffer.from(this.buf.subarray(11, 11 + size))
+      this.buf = this.buf.subarray(11 + size + 4)
+      if (type === 8 || type === 9 || type === 18) this.onTag({ type, timestamp, body })
+    }
+  }
+}

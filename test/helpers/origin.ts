@@ -22,7 +22,7 @@ export interface TestOrigin {
 }
 
 /** Start an origin with `overrides` merged over test defaults; stopped at teardown. */
-export async function startOrigin(t: Test, overrides: Record<string, unknown> = {}, opts: { logger?: Logger } = {}): Promise<TestOrigin> {
+export async function startOrigin(t: Test, overrides: Record<string, unknown> = {}, opts: { logger?: Logger; clockOffsetMs?: number } = {}): Promise<TestOrigin> {
   // Passthrough unless a test asks for a ladder: most tests need no transcoding CPU. Publishing
   // open: tests about keys override it (and give a dataDir of their own). A data dir of its own
   // (segment-number floors) so tests never share one. No slate: a test that kills its publisher
@@ -30,7 +30,7 @@ export async function startOrigin(t: Test, overrides: Record<string, unknown> = 
   const base = { dataDir: tempDirSync(t, 'streamd-origin-'), http: { host: '127.0.0.1', port: 0 }, rtmp: { host: '127.0.0.1', port: 0 }, srt: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ladder: { enabled: false }, publish: { open: true }, slate: { maxSeconds: 0 } }
   const config: Config = buildConfig(base, [overrides])
   const logger = opts.logger ?? createLogger(process.env.STREAMD_TEST_LOG ?? config.log.level, { pretty: false })
-  const origin = new Origin(config, logger, { defaultMetrics: false })
+  const origin = new Origin(config, logger, { defaultMetrics: false, clockOffsetMs: opts.clockOffsetMs })
   const ports = await origin.start()
   t.teardown(() => origin.stop())
   return {
