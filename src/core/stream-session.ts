@@ -59,8 +59,8 @@ export class StreamSession implements SourceAttach {
   private lastInputAt = 0
   /** The stream's video codec, decided by its first input. */
   private codec: string | undefined
-  /** Whether each input's video codec can go on air. */
-  private readonly codecs = new WeakMap<MediaSource, boolean>()
+  /** Each input's video codec once it can go on air; false once it cannot. */
+  private readonly codecs = new WeakMap<MediaSource, string | false>()
   private resolveStopped!: () => void
   /** Resolves once every worker is gone and every store has ended. */
   readonly stopped = new Promise<void>((resolve) => { this.resolveStopped = resolve })
@@ -201,27 +201,28 @@ export class StreamSession implements SourceAttach {
    * ends with the reason instead of a worker crash loop.
    */
   private inputCodecOk(source: MediaSource, body: Buffer): boolean {
-    const known = this.codecs.get(source)
-    if (known !== undefined) return known === true
     let codec: string
-    let supported = source.protocol === 'srt' ? 'H.264 or HEVC' : 'H.264'
     try {
       const h = parseVideoTagHeader(body)
       codec = h.codecId === 7 || h.fourCc === 'avc1' ? 'H.264' : h.codecId === 12 && h.fourCc === undefined && source.protocol === 'srt' ? 'HEVC' : h.fourCc ?? `FLV codec id ${h.codecId}`
     } catch {
       return true // unparseable tags are the normalizer's to skip
     }
+    // Checked on every video tag: a publisher may switch codec mid-stream.
+    const known = this.codecs.get(source)
+    if (known === codec) return true
+    if (known === false) return false
+    let supported = source.protocol === 'srt' ? 'H.264 or HEVC' : 'H.264'
     const ok = codec === 'H.264' || codec === 'HEVC'
-    if (ok && this.codec !== undefined && codec !== this.codec) supported = `${this.codec}, the codec of the stream's other input`
     if (ok && (this.codec === undefined || codec === this.codec)) {
       this.codec ??= codec
-      this.codecs.set(source, true)
+      this.codecs.set(source, codec)
       return true
     }
+    if (ok) supported = `${this.codec}, the stream's codec`
     this.codecs.set(source, false)
     const problem = `video codec ${codec} is not supported over ${source.protocol.toUpperCase()} (send ${supported})`
-    const alone = this.sources.size <= 1 && !this.plan
-    if (alone) {
+    if (this.sources.size <= 1) {
       this.log.error({ codec }, `publish ended: ${problem}`)
       this.end(`unsupported video codec ${codec}`)
     } else {
