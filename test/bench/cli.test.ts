@@ -4,24 +4,33 @@
  * any work; and SIGTERM stops every descendant (tracked child and grandchild) by pid.
  */
 import t from 'tap'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const bench = (name: string) => fileURLToPath(new URL(`../../bench/${name}.mjs`, import.meta.url))
 const fixture = fileURLToPath(new URL('./fixtures/stop-fixture.mjs', import.meta.url))
 const SCRIPTS = ['serve', 'latency', 'ladder', 'surge', 'srt-loss', 'edge-spread', 'blocking-path', 'shield', 'playlist-render', 'failover']
-const run = (file: string, args: string[]) => spawnSync(process.execPath, [file, ...args], { encoding: 'utf8', timeout: 30_000 })
+/** Run a bench script to its exit (async, so the scripts of one test run side by side). */
+function run(file: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    child.once('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}
 
 for (const name of SCRIPTS) {
   t.test(`bench/${name}`, async (t) => {
-    for (const flag of ['--help', '-h']) {
-      const r = run(bench(name), [flag])
-      t.equal(r.status, 0, `${flag} exits 0`)
-      t.match(r.stdout, /^usage: /, `${flag} prints the usage`)
-      t.equal(r.stderr, '', `${flag} prints nothing on stderr`)
+    const [help, h, r] = await Promise.all([run(bench(name), ['--help']), run(bench(name), ['-h']), run(bench(name), ['--bogus'])])
+    for (const [flag, out] of [['--help', help], ['-h', h]] as const) {
+      t.equal(out.status, 0, `${flag} exits 0`)
+      t.match(out.stdout, /^usage: /, `${flag} prints the usage`)
+      t.equal(out.stderr, '', `${flag} prints nothing on stderr`)
     }
-    const r = run(bench(name), ['--bogus'])
     t.equal(r.status, 2, '--bogus exits 2')
     t.equal(r.stdout, '', 'nothing on stdout')
     t.match(r.stderr, new RegExp(`^bench/${name}: unknown option --bogus; allowed: .*\\(see --help\\)\\n$`), 'one line naming the option and what is allowed')
@@ -44,8 +53,9 @@ t.test('malformed values are refused in one line', async (t) => {
     ['failover', ['--duration', '20', '--every', '20'], /--every \(20\) must be less than --duration \(20\)/],
     ['failover', ['--report', '/nonexistent'], /--report: no file '\/nonexistent'/],
   ]
-  for (const [name, args, message] of cases) {
-    const r = run(bench(name), args)
+  const results = await Promise.all(cases.map(([name, args]) => run(bench(name), args)))
+  for (const [i, [name, args, message]] of cases.entries()) {
+    const r = results[i]!
     t.equal(r.status, 2, `${name} ${args.join(' ')}: exit 2`)
     t.match(r.stderr, message, `${name} ${args.join(' ')}: says why`)
     t.equal(r.stderr.trim().split('\n').length, 1, 'one line')

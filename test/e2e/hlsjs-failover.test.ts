@@ -119,13 +119,13 @@ t.test('hls.js plays through a primary kill, its return and 10 s of slate withou
   await next('backup')
   await primary.stop()
   await onAirIs('backup')
-  await playFor(session, 10_000)
+  await playFor(session, 6_000)
 
   // The primary comes back; after returnAfterMs of media it returns at its key frame.
   primary = startPublisher(`${o.rtmp}/${STREAM}`, { ...SOURCE, color: 'red' })
   await onAirIs('primary')
   await next('primary again')
-  await playFor(session, 8_000)
+  await playFor(session, 5_000)
 
   // Both die: the backup (standing by) first, then the primary on air, so the slate follows the primary directly.
   await backup.stop()
@@ -139,7 +139,7 @@ t.test('hls.js plays through a primary kill, its return and 10 s of slate withou
   backup = startSrtPublisher(backupUrl, { ...SOURCE, color: 'blue' })
   await onAirIs('backup')
   await next('backup again')
-  await playFor(session, 5_000)
+  await playFor(session, 4_000)
   await next('end')
 
   const s = await state()
