@@ -16,6 +16,10 @@ import { assertBlockingReload, assertSmoothPlayback } from '../helpers/playback-
 import { hlsjsPageEnd, hlsjsPageStart } from '../helpers/hlsjs-pages.js'
 import { DASHJS_JS, dashjsPage } from '../helpers/dash-pages.js'
 import { watchLoopFreezes } from '../helpers/loop-freezes.js'
+import { takeBrowserTurn } from '../helpers/browser-turn.js'
+
+// Browser tests take turns (test/helpers/browser-turn.ts).
+await takeBrowserTurn(t)
 
 const STREAM = 'bf'
 const WATCH_SECONDS = 21

@@ -15,6 +15,10 @@ import { DASHJS_JS, dashjsPage } from '../helpers/dash-pages.js'
 import { startShield } from '../helpers/shield.js'
 import { get, waitFor } from '../helpers/origin.js'
 import { metric } from '../helpers/conformance.js'
+import { takeBrowserTurn } from '../helpers/browser-turn.js'
+
+// Browser tests take turns (test/helpers/browser-turn.ts).
+await takeBrowserTurn(t)
 
 const WATCH_SECONDS = 21
 const LATENCY_SETTLE_MS = 3000

@@ -16,6 +16,10 @@ import { launchChromium, type RecordedRequest } from '../helpers/browser.js'
 import { fmt, openPlayerPage, quantile, servePage, spread, type PageState, type Sample } from '../helpers/playback.js'
 import { findStalls, networkThrottle, watchProduction } from '../helpers/playback-trouble.js'
 import { abrPlayerPage, startAbrSource, type AbrPageState, type AbrState } from '../helpers/hlsjs-pages.js'
+import { takeBrowserTurn } from '../helpers/browser-turn.js'
+
+// Browser tests take turns (test/helpers/browser-turn.ts).
+await takeBrowserTurn(t)
 
 const STREAM = 'abr'
 /**

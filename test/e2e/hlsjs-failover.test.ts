@@ -17,6 +17,10 @@ import { findStalls, watchProduction } from '../helpers/playback-trouble.js'
 import { hlsjsPageEnd, hlsjsPageStart } from '../helpers/hlsjs-pages.js'
 import { watchLoopFreezes } from '../helpers/loop-freezes.js'
 import { describeAlignment, watchOnAir, watchParts, type Phase } from '../helpers/failover-watch.js'
+import { takeBrowserTurn } from '../helpers/browser-turn.js'
+
+// Browser tests take turns (test/helpers/browser-turn.ts).
+await takeBrowserTurn(t)
 
 const STREAM = 'failover'
 /** Small and cheap: the box has 2 cores for every test file, the browser and three FFmpegs. */

@@ -9,6 +9,10 @@ import { waitFor, get } from '../helpers/origin.js'
 import { fmt, openPlayerPage, quantile, servePage, spread, startLiveSource, watchPlayback } from '../helpers/playback.js'
 import { assertBlockingReload, assertSmoothPlayback, commentStartup } from '../helpers/playback-asserts.js'
 import { hlsjsPageEnd, hlsjsPageStart } from '../helpers/hlsjs-pages.js'
+import { takeBrowserTurn } from '../helpers/browser-turn.js'
+
+// Browser tests take turns (test/helpers/browser-turn.ts).
+await takeBrowserTurn(t)
 
 /** Seconds of playback observed after the first `playing` event (≥ 20 s of samples). */
 const WATCH_SECONDS = 21

@@ -12,6 +12,10 @@ import { startPublisher } from '../helpers/ffmpeg.js'
 import { launchChromium } from '../helpers/browser.js'
 import { openPlayerPage, servePage, type PageState, playerPageStart } from '../helpers/playback.js'
 import { findStalls } from '../helpers/playback-trouble.js'
+import { takeBrowserTurn } from '../helpers/browser-turn.js'
+
+// Browser tests take turns (test/helpers/browser-turn.ts).
+await takeBrowserTurn(t)
 
 const STREAM = 'shedplay'
 /** Play this long after the shed (page clock). */

@@ -17,6 +17,10 @@ import { openPlayerPage, servePage, watchPlayback } from '../helpers/playback.js
 import { assertSmoothPlayback } from '../helpers/playback-asserts.js'
 import { hlsjsPageEnd, hlsjsPageStart } from '../helpers/hlsjs-pages.js'
 import { watchLoopFreezes } from '../helpers/loop-freezes.js'
+import { takeBrowserTurn } from '../helpers/browser-turn.js'
+
+// Browser tests take turns (test/helpers/browser-turn.ts).
+await takeBrowserTurn(t)
 
 const WATCH_SECONDS = 24
 /** Seconds of playback on A before A is killed. */

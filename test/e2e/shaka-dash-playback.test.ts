@@ -8,6 +8,10 @@ import { fmt, openPlayerPage, quantile, servePage, spread, watchPlayback } from 
 import { assertSmoothPlayback } from '../helpers/playback-asserts.js'
 import { startDashLive } from '../helpers/dash.js'
 import { SHAKA_JS, shakaDashPage } from '../helpers/dash-pages.js'
+import { takeBrowserTurn } from '../helpers/browser-turn.js'
+
+// Browser tests take turns (test/helpers/browser-turn.ts).
+await takeBrowserTurn(t)
 
 const WATCH_SECONDS = 21
 const LATENCY_SETTLE_MS = 3000

@@ -10,6 +10,10 @@ import t from 'tap'
 import { SAMPLER_SCRIPT, fmt, openPlayerPage, quantile, servePage, spread, startLiveSource, watchPlayback } from '../helpers/playback.js'
 import { assertBlockingReload, assertSmoothPlayback } from '../helpers/playback-asserts.js'
 import { startShield } from '../helpers/shield.js'
+import { takeBrowserTurn } from '../helpers/browser-turn.js'
+
+// Browser tests take turns (test/helpers/browser-turn.ts).
+await takeBrowserTurn(t)
 
 const WATCH_SECONDS = 16
 const SETTLE_MS = 4000

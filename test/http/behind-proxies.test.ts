@@ -21,6 +21,10 @@ import { watchLoopFreezes } from '../helpers/loop-freezes.js'
 import { fmt, openPlayerPage, quantile, servePage, watchPlayback } from '../helpers/playback.js'
 import { assertBlockingReload, assertSmoothPlayback } from '../helpers/playback-asserts.js'
 import { hlsjsPageEnd, hlsjsPageStart } from '../helpers/hlsjs-pages.js'
+import { takeBrowserTurn } from '../helpers/browser-turn.js'
+
+// Browser tests take turns (test/helpers/browser-turn.ts).
+await takeBrowserTurn(t)
 
 const WATCH_SECONDS = 16
 const README = join(dirname(fileURLToPath(import.meta.url)), '../../README.md')
